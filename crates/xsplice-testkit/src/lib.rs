@@ -1,0 +1,90 @@
+//! Helpers shared by the tests of every xsplice crate.
+//!
+//! Tests compare our tools with GNU binutils and run the binaries of other
+//! workspace crates. This crate is the one place that knows where those live
+//! and what happens when one is missing: locally the test prints why it
+//! skipped, and under CI (`CI` set) a missing reference tool is a failure,
+//! because a skipped comparison must never count as a pass there.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// True when running under continuous integration.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// The workspace root (the directory holding the top-level `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .nth(2)
+        .expect("testkit lives in crates/xsplice-testkit")
+        .to_path_buf()
+}
+
+/// Where xtask and tests put generated artefacts (stand-in hypervisors, payloads).
+pub fn xsplice_out_dir() -> PathBuf {
+    workspace_root().join("target").join("xsplice")
+}
+
+/// Finds a reference tool (GNU nm, ld, a cross compiler, ...) on `PATH`.
+///
+/// Returns `None` after printing why the caller skips, or panics under CI,
+/// where a missing reference tool means the environment is broken.
+pub fn require_tool(name: &str, why: &str) -> Option<PathBuf> {
+    match which::which(name) {
+        Ok(path) => Some(path),
+        Err(_) => {
+            skip(&format!("`{name}` not found on PATH ({why})"));
+            None
+        }
+    }
+}
+
+/// Reports a skipped check: printed locally, a panic under CI.
+#[track_caller]
+pub fn skip(reason: &str) {
+    if in_ci() {
+        panic!("CI must not skip: {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
+/// Path of a binary built from this workspace (`xsplice-nm`, `xsplice-link`, ...).
+///
+/// Test executables live in `<target>/<profile>/deps/`; binaries one level up.
+/// If the binary has not been built yet (a single-package `cargo test -p`),
+/// it is built with the same cargo that runs the tests.
+pub fn tool_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test executable in <target>/<profile>/deps");
+    let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_root())
+            .args(["build", "--quiet", "--bin", name]);
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            cmd.arg("--release");
+        }
+        if let Some(target_dir) = profile_dir.parent() {
+            cmd.arg("--target-dir").arg(target_dir);
+        }
+        let status = cmd.status().expect("run cargo build");
+        assert!(status.success(), "cargo build --bin {name} failed");
+    }
+    path
+}
+
+/// Runs a command and returns (exit code, stdout, stderr), failing the test
+/// with the command line if it cannot be started.
+pub fn run(cmd: &mut Command) -> (i32, Vec<u8>, Vec<u8>) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (out.status.code().unwrap_or(-1), out.stdout, out.stderr)
+}

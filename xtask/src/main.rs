@@ -1,0 +1,60 @@
+//! `cargo xtask`: the project's automation, written as an ordinary Rust program
+//! so that it runs the same from any directory, locally and in CI.
+//!
+//! Each subcommand lives in its own module; this file only parses arguments.
+
+mod bench;
+mod fuzz;
+mod payload;
+mod target;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "xsplice project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the stand-in hypervisor `xen-syms` for one or more architectures.
+    Target(target::TargetArgs),
+    /// Build a live-patch payload in the seed's strict four-step order, then validate it.
+    Payload(payload::PayloadArgs),
+    /// Install built payloads the way Xen's test Makefile does.
+    Install(payload::InstallArgs),
+    /// Run a benchmark against the GNU and LLVM reference tools.
+    Bench(bench::BenchArgs),
+    /// Run the fuzz targets for a bounded time.
+    Fuzz(fuzz::FuzzArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Target(args) => target::run(args),
+        Cmd::Payload(args) => payload::run(args),
+        Cmd::Install(args) => payload::install(args),
+        Cmd::Bench(args) => bench::run(args),
+        Cmd::Fuzz(args) => fuzz::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root, whatever directory xtask was started from.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits in the workspace root")
+        .to_path_buf()
+}
