@@ -1,0 +1,1 @@
+//! Timing and peak-memory measurement shared by the benchmarks.

@@ -1,0 +1,42 @@
+//! `cargo xtask bench`: side-by-side timings against the reference tools.
+//!
+//! Every benchmark runs our tool and the reference tools in one process, on
+//! the same inputs, alternating repetitions after a warm-up, and reports
+//! medians. Speed targets are checked here, never by timed tests.
+
+mod build;
+mod common;
+mod link;
+mod nm;
+mod validate;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Which benchmark to run.
+    #[arg(value_enum)]
+    pub which: Which,
+    /// Repetitions of each command after the warm-up.
+    #[arg(long, default_value_t = 7)]
+    pub runs: usize,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Which {
+    /// xsplice-nm against GNU nm and llvm-nm.
+    Nm,
+    /// xsplice-link against GNU ld -r.
+    Link,
+    /// xsplice-validate against the time to read its inputs.
+    Validate,
+    /// The hello_world build with our tools against the seed's GNU recipe.
+    Build,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.which {
+        Which::Nm => nm::run(args.runs),
+        Which::Link => link::run(args.runs),
+        Which::Validate => validate::run(args.runs),
+        Which::Build => build::run(args.runs),
+    }
+}
