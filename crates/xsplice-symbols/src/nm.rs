@@ -1,0 +1,1 @@
+//! GNU nm rendering (in progress).
