@@ -1,0 +1,43 @@
+//! The one place that knows the Xen live-patch payload format.
+//!
+//! Every other xsplice crate (the linker, the validator, the simulator and the
+//! config generator) reads section names, struct layouts, trampoline encodings,
+//! relocation rules and the build-id note format from here, so that a fact is
+//! written down once and a test can hold the C header
+//! (`test-payloads/include/xsplice.h`) to it.
+//!
+//! The crate does no I/O: it turns typed values into bytes and bytes into
+//! typed values. Every fact cites the section of the payload-format
+//! specification (`§n`) or the numbered hypervisor check (`C-nn`) it comes
+//! from.
+//!
+//! Map of the crate:
+//! - [`abi`]: the four payload ABIs ([`Abi`]), their sections, versions and
+//!   the Xen releases that accept them, and detection from a payload's
+//!   section names;
+//! - [`layout`]: byte layouts of the `.funcs` entry per ABI and word size;
+//! - [`func`]: [`FuncEntry`] and [`Expectation`], encoded and decoded;
+//! - [`arch`]: per-architecture facts ([`Arch`]): ELF machine, trampolines,
+//!   NOPs, branch ranges, sizes of the arch-specific tables;
+//! - [`reloc`]: the relocation types the hypervisor's loader applies;
+//! - [`hooks`]: hook sections and `.modinfo`;
+//! - [`note`]: the GNU build-id note.
+
+pub mod abi;
+pub mod arch;
+mod error;
+pub mod func;
+pub mod hooks;
+pub mod layout;
+pub mod note;
+pub mod reloc;
+pub mod xen;
+
+pub use abi::Abi;
+pub use arch::{Arch, WordSize};
+pub use error::AbiError;
+pub use func::{Expectation, FuncEntry};
+pub use hooks::{Hook, HookKind};
+pub use layout::{Field, Layout};
+pub use note::BuildIdNote;
+pub use xen::{XenRange, XenVersion};
