@@ -88,3 +88,35 @@ pub fn run(cmd: &mut Command) -> (i32, Vec<u8>, Vec<u8>) {
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (out.status.code().unwrap_or(-1), out.stdout, out.stderr)
 }
+
+/// The stand-in hypervisor `xen-syms` for `arch` (`x86_64`, `aarch64`, `arm32`),
+/// built on demand into `target/xsplice/xen/<arch>/` (see `test-payloads/xen/README.md`).
+///
+/// Returns `None` after reporting a skip when the architecture's C compiler is
+/// missing (a failure under CI); a compiler that is present but fails to
+/// build the image fails the test.
+pub fn stand_in_xen(arch: &str) -> Option<PathBuf> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    let arch = xsplice_build::Arch::parse(arch).unwrap_or_else(|e| panic!("{e}"));
+    static BUILT: OnceLock<Mutex<HashMap<xsplice_build::Arch, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(&arch) {
+        return Some(path.clone());
+    }
+    if let Err(e) = arch.find_compiler() {
+        skip(&format!("cannot build the stand-in hypervisor: {e}"));
+        return None;
+    }
+    match xsplice_build::build_stand_in(&workspace_root(), &xsplice_out_dir(), arch, false) {
+        Ok(s) => {
+            built.insert(arch, s.path.clone());
+            Some(s.path)
+        }
+        Err(e) => panic!("building the stand-in hypervisor for {arch}: {e}"),
+    }
+}

@@ -1,0 +1,112 @@
+//! The architectures we build for, and what differs between them: compiler
+//! names, flags, and where the stand-in hypervisor is linked.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::BuildError;
+
+/// A target architecture of the stand-in hypervisor and of payloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+    Arm32,
+}
+
+impl Arch {
+    /// Every architecture, in the order builds and tables list them.
+    pub const ALL: [Arch; 3] = [Arch::X86_64, Arch::Aarch64, Arch::Arm32];
+
+    /// The name used on the command line and in output directories.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+            Arch::Arm32 => "arm32",
+        }
+    }
+
+    /// Parses `x86_64`, `aarch64` or `arm32` (also `x86-64`, `arm64`, `arm`).
+    pub fn parse(name: &str) -> Result<Arch, BuildError> {
+        match name {
+            "x86_64" | "x86-64" | "amd64" => Ok(Arch::X86_64),
+            "aarch64" | "arm64" => Ok(Arch::Aarch64),
+            "arm32" | "arm" | "armhf" => Ok(Arch::Arm32),
+            other => Err(BuildError::UnknownArch(other.to_owned())),
+        }
+    }
+
+    /// The cross compiler of Debian's cross toolchain, or `None` for x86_64.
+    pub fn cross_compiler(self) -> Option<&'static str> {
+        match self {
+            Arch::X86_64 => None,
+            Arch::Aarch64 => Some("aarch64-linux-gnu-gcc"),
+            Arch::Arm32 => Some("arm-linux-gnueabihf-gcc"),
+        }
+    }
+
+    /// The Debian package providing the compiler.
+    pub fn compiler_package(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "gcc",
+            Arch::Aarch64 => "gcc-aarch64-linux-gnu",
+            Arch::Arm32 => "gcc-arm-linux-gnueabihf",
+        }
+    }
+
+    /// The address the stand-in hypervisor is linked at.
+    ///
+    /// Each is page-aligned and inside a Linux process's user address space
+    /// (x86_64 47-bit, aarch64 39-bit, arm32 below 3 GiB), so a simulator
+    /// can map the image at its link address with `MAP_FIXED_NOREPLACE`.
+    pub fn stand_in_base(self) -> u64 {
+        match self {
+            Arch::X86_64 => 0x0000_2000_0000_0000,
+            Arch::Aarch64 => 0x0000_0040_0000_0000,
+            Arch::Arm32 => 0x4000_0000,
+        }
+    }
+
+    /// Code-generation flags shared by the image and the payloads, like
+    /// Xen's own per-architecture flags.
+    pub fn arch_cflags(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &["-m64", "-mno-red-zone", "-fcf-protection=none"],
+            Arch::Aarch64 => &["-mgeneral-regs-only"],
+            Arch::Arm32 => &["-marm", "-march=armv7-a", "-msoft-float"],
+        }
+    }
+
+    /// Finds the C compiler: `$CC` or `cc`/`gcc`/`clang` for x86_64 hosts'
+    /// own architecture, the Debian cross compiler otherwise.
+    pub fn find_compiler(self) -> Result<PathBuf, BuildError> {
+        let candidates: Vec<String> = match self.cross_compiler() {
+            Some(cross) => vec![cross.to_owned()],
+            None => {
+                let mut c = Vec::new();
+                if let Some(cc) = std::env::var_os("CC").filter(|v| !v.is_empty()) {
+                    c.push(cc.to_string_lossy().into_owned());
+                }
+                c.extend(["cc", "gcc", "clang"].map(String::from));
+                c
+            }
+        };
+        for name in &candidates {
+            if let Ok(path) = which::which(name) {
+                return Ok(path);
+            }
+        }
+        Err(BuildError::NoCompiler {
+            arch: self.name().to_owned(),
+            tried: candidates.join(", "),
+            package: self.compiler_package().to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

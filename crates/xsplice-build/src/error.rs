@@ -1,0 +1,55 @@
+//! The one error type of the build recipes.
+
+use std::path::PathBuf;
+
+/// Why a build step could not produce its outputs.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// No C compiler for the architecture; names the Debian package to install.
+    #[error("no C compiler for {arch}: tried {tried}; install the Debian package `{package}`")]
+    NoCompiler {
+        arch: String,
+        tried: String,
+        package: String,
+    },
+    /// An architecture name we do not know.
+    #[error("unknown architecture `{0}` (expected x86_64, aarch64 or arm32)")]
+    UnknownArch(String),
+    /// A file could not be read or written.
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command could not be started.
+    #[error("cannot run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command ran and failed.
+    #[error("{step} failed: `{command}` exited with {status}\n{stderr}")]
+    Failed {
+        step: String,
+        command: String,
+        status: String,
+        stderr: String,
+    },
+}
+
+impl BuildError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        BuildError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Building the C side of xsplice: the stand-in hypervisor and the payloads.
+//!
+//! `cargo xtask target`, `cargo xtask payload` and the tests of every crate
+//! need the same artefacts built the same way, so the recipes live here once
+//! rather than in xtask (which tests cannot call) or in the test kit (which
+//! xtask should not depend on). Unlike the tool libraries this crate runs
+//! processes and touches files: it is automation, not part of the toolchain.
+
+mod arch;
+mod cmd;
+mod error;
+mod hash;
+mod standin;
+
+pub use arch::Arch;
+pub use cmd::{CommandLine, shell_quote};
+pub use error::BuildError;
+pub use standin::{StandIn, build_stand_in, stand_in_path};

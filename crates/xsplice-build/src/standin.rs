@@ -1,0 +1,182 @@
+//! The stand-in hypervisor: `test-payloads/xen/` compiled and linked into an
+//! ET_EXEC `xen-syms` shaped like Xen's (full `.symtab`, a GNU build-id note
+//! in an allocated `.note.gnu.build-id`, one PT_LOAD per permission).
+//!
+//! The build is a pure function of the sources, the flags and the compiler,
+//! so its content hash decides whether it runs; objects are compiled in a
+//! private temporary directory and `xen-syms` is renamed into place, so tests
+//! running in parallel never see a half-written image.
+
+use std::path::{Path, PathBuf};
+
+use crate::hash::{InputHash, up_to_date, write_atomic};
+use crate::{Arch, BuildError, CommandLine};
+
+/// Sources in link order. The version functions come first, as the functions
+/// payloads patch; `cet.c` is the one built with `-fcf-protection=branch`.
+const SOURCES: [&str; 6] = [
+    "version.c",
+    "cet.c",
+    "console.c",
+    "hooklog.c",
+    "info.c",
+    "lib.c",
+];
+
+/// Every file whose bytes can change the image.
+const INPUTS: [&str; 8] = [
+    "version.c",
+    "cet.c",
+    "console.c",
+    "hooklog.c",
+    "info.c",
+    "lib.c",
+    "xen.h",
+    "xen.lds",
+];
+
+/// Bumped when the recipe below changes in a way the hash would not see.
+const RECIPE: &str = "stand-in-1";
+
+/// Flags shared by every source, close to Xen's own: freestanding, no
+/// unwind tables, split sections, no stack protector. `-fpie` keeps code
+/// position-independent so that the high link address needs no large code
+/// model; the link itself is static and non-PIE, giving ET_EXEC.
+const CFLAGS: [&str; 15] = [
+    "-std=gnu11",
+    "-O2",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-nostdinc",
+    "-fno-common",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-strict-aliasing",
+    "-fno-stack-protector",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    // Keeps lib.c's loops from being turned into calls to memcpy/memset.
+    "-fno-tree-loop-distribute-patterns",
+    "-fpie",
+    "-Wall",
+];
+
+/// Link flags: a static, non-PIE ET_EXEC laid out by our linker script,
+/// with a SHA-1 build-id note.
+const LDFLAGS: [&str; 7] = [
+    "-nostdlib",
+    "-static",
+    "-no-pie",
+    "-Wl,-T,xen.lds",
+    "-Wl,--build-id=sha1",
+    "-Wl,-z,max-page-size=4096",
+    "-Wl,-z,noexecstack",
+];
+
+/// A built stand-in hypervisor.
+#[derive(Debug, Clone)]
+pub struct StandIn {
+    pub arch: Arch,
+    /// The linked `xen-syms`.
+    pub path: PathBuf,
+    /// False when the existing image was already up to date.
+    pub rebuilt: bool,
+    /// The commands run (empty when nothing was rebuilt).
+    pub commands: Vec<CommandLine>,
+}
+
+/// Where the stand-in for `arch` lives under an output root
+/// (`<out>/xen/<arch>/xen-syms`).
+pub fn stand_in_path(out_root: &Path, arch: Arch) -> PathBuf {
+    out_root.join("xen").join(arch.name()).join("xen-syms")
+}
+
+/// Builds the stand-in hypervisor for `arch` from `<workspace>/test-payloads/xen`
+/// into `<out_root>/xen/<arch>/xen-syms`, unless it is up to date.
+pub fn build_stand_in(
+    workspace: &Path,
+    out_root: &Path,
+    arch: Arch,
+    force: bool,
+) -> Result<StandIn, BuildError> {
+    let src = workspace.join("test-payloads").join("xen");
+    let cc = arch.find_compiler()?;
+    let out = stand_in_path(out_root, arch);
+    let dir = out.parent().expect("xen-syms has a parent").to_path_buf();
+    std::fs::create_dir_all(&dir).map_err(|e| BuildError::io("cannot create", &dir, e))?;
+
+    let mut hash = InputHash::new();
+    hash.str(RECIPE)
+        .str(arch.name())
+        .str(&compiler_identity(&cc)?);
+    for flag in CFLAGS.iter().chain(arch.arch_cflags()).chain(&LDFLAGS) {
+        hash.str(flag);
+    }
+    hash.str(&format!("{:#x}", arch.stand_in_base()));
+    for f in INPUTS {
+        hash.str(f).file(&src.join(f))?;
+    }
+    let hash = hash.hex();
+    let stamp = dir.join("xen-syms.inputs");
+    if !force && up_to_date(&stamp, &hash, &[&out]) {
+        return Ok(StandIn {
+            arch,
+            path: out,
+            rebuilt: false,
+            commands: Vec::new(),
+        });
+    }
+
+    let tmp = tempfile::Builder::new()
+        .prefix(".build-")
+        .tempdir_in(&dir)
+        .map_err(|e| BuildError::io("cannot create a temporary directory in", &dir, e))?;
+    let mut commands = Vec::new();
+    let mut objects = Vec::new();
+    for source in SOURCES {
+        let obj = tmp.path().join(source.replace(".c", ".o"));
+        let mut cmd = CommandLine::new(&cc);
+        cmd.dir(&src).args(CFLAGS).args(arch.arch_cflags());
+        if source == "cet.c" && arch == Arch::X86_64 {
+            cmd.arg("-fcf-protection=branch");
+        }
+        cmd.arg("-c").arg(source).arg("-o").arg(&obj);
+        cmd.run(&format!("compiling `{source}`"))?;
+        commands.push(cmd);
+        objects.push(obj);
+    }
+    let linked = tmp.path().join("xen-syms");
+    let mut link = CommandLine::new(&cc);
+    link.dir(&src)
+        .args(arch.arch_cflags())
+        .args(LDFLAGS)
+        .arg(format!("-Wl,-Ttext-segment={:#x}", arch.stand_in_base()))
+        .arg("-o")
+        .arg(&linked)
+        .args(&objects);
+    link.run("linking `xen-syms`")?;
+    commands.push(link);
+
+    std::fs::rename(&linked, &out).map_err(|e| BuildError::io("cannot write", &out, e))?;
+    write_atomic(&stamp, format!("{hash}\n").as_bytes())?;
+    Ok(StandIn {
+        arch,
+        path: out,
+        rebuilt: true,
+        commands,
+    })
+}
+
+/// The compiler's path and version banner: a different compiler is a
+/// different input even when the sources are the same.
+pub(crate) fn compiler_identity(cc: &Path) -> Result<String, BuildError> {
+    let mut cmd = CommandLine::new(cc);
+    cmd.arg("--version");
+    let out = cmd.run("asking the C compiler for its version")?;
+    let banner = String::from_utf8_lossy(&out);
+    Ok(format!(
+        "{}\n{}",
+        cc.display(),
+        banner.lines().next().unwrap_or_default()
+    ))
+}
