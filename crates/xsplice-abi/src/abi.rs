@@ -69,6 +69,17 @@ pub enum Requirement {
     OneOfFuncsOrHooks,
 }
 
+impl Requirement {
+    /// `required`, `optional` or `funcs-or-hooks`, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Requirement::Required => "required",
+            Requirement::Optional => "optional",
+            Requirement::OneOfFuncsOrHooks => "funcs-or-hooks",
+        }
+    }
+}
+
 /// A section the hypervisor looks up by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpecialSection {
@@ -392,17 +403,22 @@ mod tests {
     /// The canonical text dump of an ABI: everything a builder needs.
     fn dump(abi: Abi) -> String {
         let mut out = format!(
-            "{abi}: version {:?}, suffix {}, entry {}/{} bytes, xen {}, arches {:?}\n",
-            abi.payload_version(),
+            "{abi}: version {}, suffix {}, entry {}/{} bytes, xen {}, arches {}\n",
+            abi.payload_version()
+                .map_or("none".to_string(), |v| v.to_string()),
             abi.file_suffix(),
             abi.entry_size(WordSize::W64),
             abi.entry_size(WordSize::W32),
             abi.xen_releases()
                 .map_or("none released".to_string(), |r| r.to_string()),
-            abi.arches().iter().map(|a| a.name()).collect::<Vec<_>>(),
+            abi.arches()
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(","),
         );
         for s in abi.special_sections() {
-            out += &format!("  {} {:?}\n", s.name, s.requirement);
+            out += &format!("  {} {}\n", s.name, s.requirement.name());
         }
         out
     }
@@ -415,46 +431,46 @@ mod tests {
     fn abis() {
         check(
             Abi::XspliceV4,
-            r#"xsplice-v4: version None, suffix .xsplice, entry 64/52 bytes, xen none released, arches ["x86_64"]
-  .xsplice.funcs Required
-  .xsplice.depends Required
-  .note.gnu.build-id Required
+            r#"xsplice-v4: version none, suffix .xsplice, entry 64/52 bytes, xen none released, arches x86_64
+  .xsplice.funcs required
+  .xsplice.depends required
+  .note.gnu.build-id required
 "#,
         );
         check(
             Abi::Xsplice,
-            r#"xsplice: version Some(1), suffix .xsplice, entry 64/52 bytes, xen 4.7.0-rc1..=4.7.0-rc4, arches ["x86_64"]
-  .xsplice.funcs Required
-  .xsplice.depends Required
-  .note.gnu.build-id Required
+            r#"xsplice: version 1, suffix .xsplice, entry 64/52 bytes, xen 4.7.0-rc1..=4.7.0-rc4, arches x86_64
+  .xsplice.funcs required
+  .xsplice.depends required
+  .note.gnu.build-id required
 "#,
         );
         check(
             Abi::LivepatchV1,
-            r#"livepatch-v1: version Some(1), suffix .livepatch, entry 64/52 bytes, xen 4.7.0-rc5..=4.13, arches ["x86_64", "aarch64", "arm32"]
-  .livepatch.funcs Required
-  .livepatch.depends Required
-  .note.gnu.build-id Required
-  .livepatch.hooks.load Optional
-  .livepatch.hooks.unload Optional
+            r#"livepatch-v1: version 1, suffix .livepatch, entry 64/52 bytes, xen 4.7.0-rc5..=4.13, arches x86_64,aarch64,arm32
+  .livepatch.funcs required
+  .livepatch.depends required
+  .note.gnu.build-id required
+  .livepatch.hooks.load optional
+  .livepatch.hooks.unload optional
 "#,
         );
         check(
             Abi::LivepatchV2,
-            r#"livepatch-v2: version Some(2), suffix .livepatch, entry 104/92 bytes, xen 4.14.0-rc1..=4.22, arches ["x86_64", "aarch64", "arm32"]
-  .livepatch.funcs OneOfFuncsOrHooks
-  .livepatch.depends Required
-  .livepatch.xen_depends Required
-  .note.gnu.build-id Required
-  .livepatch.hooks.load OneOfFuncsOrHooks
-  .livepatch.hooks.unload OneOfFuncsOrHooks
-  .livepatch.hooks.preapply OneOfFuncsOrHooks
-  .livepatch.hooks.apply OneOfFuncsOrHooks
-  .livepatch.hooks.postapply OneOfFuncsOrHooks
-  .livepatch.hooks.prerevert OneOfFuncsOrHooks
-  .livepatch.hooks.revert OneOfFuncsOrHooks
-  .livepatch.hooks.postrevert OneOfFuncsOrHooks
-  .modinfo Optional
+            r#"livepatch-v2: version 2, suffix .livepatch, entry 104/92 bytes, xen 4.14.0-rc1..=4.22, arches x86_64,aarch64,arm32
+  .livepatch.funcs funcs-or-hooks
+  .livepatch.depends required
+  .livepatch.xen_depends required
+  .note.gnu.build-id required
+  .livepatch.hooks.load funcs-or-hooks
+  .livepatch.hooks.unload funcs-or-hooks
+  .livepatch.hooks.preapply funcs-or-hooks
+  .livepatch.hooks.apply funcs-or-hooks
+  .livepatch.hooks.postapply funcs-or-hooks
+  .livepatch.hooks.prerevert funcs-or-hooks
+  .livepatch.hooks.revert funcs-or-hooks
+  .livepatch.hooks.postrevert funcs-or-hooks
+  .modinfo optional
 "#,
         );
     }
