@@ -1,0 +1,314 @@
+//! What a check reports: the finding model, the catalogue of check ids, and
+//! the two renderings (compiler-style text and JSON).
+//!
+//! Check ids are the `C-nn` numbers of the payload-format specification (§2,
+//! hypervisor order) so that a finding can be looked up there; checks the
+//! specification lacks use our own `V-nn` ids. The catalogue says for every
+//! id whether it can be decided from files alone, which the mutation corpus
+//! uses to prove that every such check has a test.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::release::{Release, ReleaseSet};
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A hazard: the hypervisor would accept the payload, but it is wrong or fragile.
+    Warning,
+    /// The hypervisor would refuse the payload, or crash on it.
+    Error,
+}
+
+/// When a check can be decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// From the payload file alone.
+    Payload,
+    /// Needs the target image (`--target`), and maybe the `--after` payloads.
+    Target,
+    /// Only a running hypervisor knows (memory, names, concurrent state).
+    Runtime,
+}
+
+macro_rules! checks {
+    ($($variant:ident $id:literal $needs:ident $title:literal;)*) => {
+        /// A check id from the specification (`C-nn`) or our own (`V-nn`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum CheckId { $($variant,)* }
+
+        impl CheckId {
+            /// Every check, in hypervisor order, ours last.
+            pub const ALL: &'static [CheckId] = &[$(CheckId::$variant,)*];
+            /// The id as written in the specification, e.g. `C-13`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(CheckId::$variant => $id,)* }
+            }
+            /// A one-line description of what is checked.
+            pub fn title(self) -> &'static str {
+                match self { $(CheckId::$variant => $title,)* }
+            }
+            /// What the check needs to be decided.
+            pub fn needs(self) -> Needs {
+                match self { $(CheckId::$variant => Needs::$needs,)* }
+            }
+            /// Parses `C-13` or `V-01`.
+            pub fn parse(s: &str) -> Option<CheckId> {
+                match s { $($id => Some(CheckId::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+checks! {
+    C04 "C-04" Runtime "payload name passed to the upload";
+    C05 "C-05" Payload "file size is 0 or above 2 MiB";
+    C06 "C-06" Runtime "a payload with the same name is loaded";
+    C10 "C-10" Payload "file shorter than the ELF header";
+    C11 "C-11" Payload "ELF magic";
+    C12 "C-12" Payload "ELF version, OS ABI, type and program headers";
+    C13 "C-13" Payload "machine, class, data encoding and EABI";
+    C14 "C-14" Payload "e_shstrndx is 0";
+    C15 "C-15" Payload "e_shnum is 0 or at least 1024";
+    C16 "C-16" Payload "e_shstrndx out of range";
+    C17 "C-17" Payload "e_shoff beyond the file";
+    C18 "C-18" Payload "e_shentsize too small";
+    C19 "C-19" Payload "section header table beyond the file";
+    C20 "C-20" Payload "sh_offset inside the ELF header";
+    C21 "C-21" Payload "section contents beyond the file";
+    C22 "C-22" Payload "sh_addralign not a power of two";
+    C23 "C-23" Payload "sh_addr not aligned";
+    C24 "C-24" Payload "NOBITS section above 2 MiB";
+    C25 "C-25" Payload "more than one symbol table";
+    C26 "C-26" Payload "symbol table sh_link";
+    C27 "C-27" Payload "no symbol table";
+    C28 "C-28" Payload "symbol table size and entry size";
+    C29 "C-29" Payload "symbol string table";
+    C30 "C-30" Payload "section-name string table";
+    C31 "C-31" Payload "sh_name beyond the section-name table";
+    C32 "C-32" Payload "st_name beyond the string table";
+    C33 "C-33" Payload "arm32 Thumb mapping symbol";
+    C35 "C-35" Payload ".livepatch.xen_depends missing";
+    C36 "C-36" Payload ".livepatch.xen_depends is not a build-id note";
+    C37 "C-37" Target "target has no build-id";
+    C38 "C-38" Target ".livepatch.xen_depends differs from the target build-id";
+    C40 "C-40" Payload "section both writable and executable";
+    C41 "C-41" Payload "payload does not fit the arm payload window";
+    C42 "C-42" Payload "sh_addralign 0 on a loaded section";
+    C45 "C-45" Payload "common symbol";
+    C46 "C-46" Target "undefined symbol does not resolve";
+    C47 "C-47" Payload "reserved st_shndx";
+    C48 "C-48" Payload "st_shndx out of range";
+    C50 "C-50" Payload "relocation section sh_info";
+    C52 "C-52" Payload "relocation section sh_link";
+    C53 "C-53" Payload "relocation section size and entry size";
+    C55 "C-55" Payload "relocation against STN_UNDEF";
+    C56 "C-56" Payload "relocation symbol index out of range";
+    C57 "C-57" Payload "relocation against a symbol of an unloaded section";
+    C60 "C-60" Payload "REL relocations on x86-64";
+    C61 "C-61" Payload "x86-64 relocation type, bounds and overflow";
+    C65 "C-65" Payload "REL relocations on arm64";
+    C66 "C-66" Payload "arm64 relocation bounds";
+    C67 "C-67" Payload "arm64 relocation type and overflow";
+    C71 "C-71" Payload "arm32 relocation type and overflow";
+    C72 "C-72" Payload "arm32 relocation bounds";
+    C73 "C-73" Payload "arm32 MOVW/MOVT addend dropped";
+    C74 "C-74" Payload "arm32 branch with an odd word offset";
+    C80 "C-80" Payload ".livepatch.depends missing or empty";
+    C81 "C-81" Payload ".note.gnu.build-id missing or empty";
+    C82 "C-82" Payload "empty funcs or hook section";
+    C83 "C-83" Payload "nothing to patch";
+    C84 "C-84" Payload "duplicate special section";
+    C85 "C-85" Payload "special section not loaded";
+    C90 "C-90" Payload ".livepatch.funcs size";
+    C92 "C-92" Payload "funcs entry version";
+    C93 "C-93" Payload "funcs entry old_size 0";
+    C94 "C-94" Target "funcs entry old_addr 0 and name does not resolve";
+    C95 "C-95" Payload "x86 NOP size and patch size";
+    C96 "C-96" Payload "arm NOP size and patch size";
+    C97 "C-97" Target "branch distance";
+    C98 "C-98" Target "patch site, ENDBR64 NOP size, overlapping entries";
+    C99 "C-99" Payload "hook section sizes and pointers";
+    C100 "C-100" Payload ".note.gnu.build-id is not a build-id note";
+    C101 "C-101" Target "build-id equals a loaded payload's";
+    C102 "C-102" Payload ".livepatch.depends is not a build-id note";
+    C105 "C-105" Payload "bug frame section size";
+    C106 "C-106" Payload "alternatives";
+    C107 "C-107" Payload "alternative call sites";
+    C108 "C-108" Payload "exception table";
+    C109 "C-109" Payload ".modinfo termination";
+    C115 "C-115" Target "new symbol clashes with a target or loaded payload symbol";
+    C119 "C-119" Runtime "page permissions";
+    C123 "C-123" Target "apply: depends and expectations";
+    V01 "V-01" Payload "arm payload is not little-endian";
+    V02 "V-02" Payload "funcs entry bytes the hypervisor owns are not zero";
+    V03 "V-03" Payload "read-only .livepatch.funcs on releases that write to it";
+    V04 "V-04" Payload "symbol name longer than the hypervisor keeps";
+    V05 "V-05" Payload "payload ABI not recognised";
+    V06 "V-06" Target "old_size differs from the size of the target function";
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for CheckId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Where a finding is: any of a section, an offset in it (or in the file
+/// when there is no section), and a symbol.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+}
+
+impl Location {
+    /// Nowhere in particular (the file as a whole).
+    pub fn file() -> Location {
+        Location::default()
+    }
+    /// A file offset.
+    pub fn at(offset: u64) -> Location {
+        Location {
+            offset: Some(offset),
+            ..Location::default()
+        }
+    }
+    /// A section.
+    pub fn section(name: impl Into<String>) -> Location {
+        Location {
+            section: Some(name.into()),
+            ..Location::default()
+        }
+    }
+    /// An offset inside a section.
+    pub fn in_section(name: impl Into<String>, offset: u64) -> Location {
+        Location {
+            section: Some(name.into()),
+            offset: Some(offset),
+            symbol: None,
+        }
+    }
+    /// A symbol.
+    pub fn symbol(name: impl Into<String>) -> Location {
+        Location {
+            symbol: Some(name.into()),
+            ..Location::default()
+        }
+    }
+    /// Adds a symbol to a location.
+    pub fn with_symbol(mut self, name: impl Into<String>) -> Location {
+        self.symbol = Some(name.into());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut wrote = false;
+        match (&self.section, self.offset) {
+            (Some(s), Some(o)) => {
+                write!(f, "{s}+{o:#x}")?;
+                wrote = true;
+            }
+            (Some(s), None) => {
+                write!(f, "{s}")?;
+                wrote = true;
+            }
+            (None, Some(o)) => {
+                write!(f, "file offset {o:#x}")?;
+                wrote = true;
+            }
+            (None, None) => {}
+        }
+        if let Some(sym) = &self.symbol {
+            if wrote {
+                f.write_str(" ")?;
+            }
+            write!(f, "(`{sym}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// One result of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub check: CheckId,
+    pub severity: Severity,
+    pub location: Location,
+    /// Lower-case, names the thing concretely, no final period.
+    pub message: String,
+    /// The releases whose hypervisor would act on this finding (refuse the
+    /// payload for an error); most findings hold for every release.
+    pub releases: ReleaseSet,
+}
+
+/// The outcome of validating one payload.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub errors: usize,
+    pub warnings: usize,
+    /// Releases whose hypervisor would accept the payload.
+    pub accepted_by: Vec<Release>,
+}
+
+/// Writes findings like a compiler's diagnostics, then the summary line.
+pub fn write_text(
+    out: &mut dyn Write,
+    file: &str,
+    findings: &[Finding],
+    summary: &Summary,
+) -> io::Result<()> {
+    for f in findings {
+        let sev = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        writeln!(out, "{sev}[{}]: {}", f.check, f.message)?;
+        let loc = f.location.to_string();
+        if loc.is_empty() {
+            writeln!(out, "  --> {file}")?;
+        } else {
+            writeln!(out, "  --> {file}: {loc}")?;
+        }
+        if !f.releases.is_all() {
+            writeln!(out, "  = note: applies to Xen {}", f.releases)?;
+        }
+    }
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("{n} {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    let accepted = if summary.accepted_by.is_empty() {
+        "no Xen release".to_string()
+    } else {
+        format!(
+            "Xen {}",
+            ReleaseSet::from_iter(summary.accepted_by.iter().copied())
+        )
+    };
+    writeln!(
+        out,
+        "{file}: {}, {}; accepted by {accepted}",
+        plural(summary.errors, "error"),
+        plural(summary.warnings, "warning"),
+    )
+}

@@ -1,0 +1,201 @@
+//! Sets of Xen releases, to say which hypervisors a finding concerns and
+//! which would accept a payload.
+//!
+//! A release here is a `4.x` series, plus the `.xsplice.*` release
+//! candidates of 4.7.0 as one extra member, because the rules the validator
+//! applies change at series boundaries (§0). Stable point releases that got
+//! backports are named in messages where they matter, not modelled.
+
+use std::fmt;
+
+use serde::Serialize;
+use xsplice_abi::XenVersion;
+
+/// One member of a [`ReleaseSet`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Release {
+    /// 4.7.0-rc1 to 4.7.0-rc4, the only hypervisors that read `.xsplice.*` names.
+    XspliceRc,
+    /// The `4.minor` series.
+    Series(u8),
+}
+
+/// The first and last `4.x` series the validator knows.
+pub const FIRST_MINOR: u8 = 7;
+/// The newest series (the specification's HEAD behaves like 4.22).
+pub const LAST_MINOR: u8 = 22;
+
+impl Release {
+    fn bit(self) -> u32 {
+        match self {
+            Release::XspliceRc => 1,
+            Release::Series(m) => 1 << (m - FIRST_MINOR + 1),
+        }
+    }
+
+    /// The release as a [`XenVersion`]; the rc range is its first rc.
+    pub fn version(self) -> XenVersion {
+        match self {
+            Release::XspliceRc => XenVersion::rc(4, 7, 0, 1),
+            Release::Series(m) => XenVersion::series(4, m),
+        }
+    }
+
+    /// The release a version names, if the validator knows it.
+    pub fn of(v: &XenVersion) -> Option<Release> {
+        if v.major != 4 || !(FIRST_MINOR..=LAST_MINOR).contains(&v.minor) {
+            return None;
+        }
+        if v.minor == 7 && v.patch.unwrap_or(0) == 0 && v.rc.is_some_and(|rc| rc <= 4) {
+            return Some(Release::XspliceRc);
+        }
+        Some(Release::Series(v.minor))
+    }
+}
+
+impl fmt::Display for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Release::XspliceRc => f.write_str("4.7.0-rc1..rc4"),
+            Release::Series(m) => write!(f, "4.{m}"),
+        }
+    }
+}
+
+impl Serialize for Release {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A set of releases.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReleaseSet(u32);
+
+impl ReleaseSet {
+    /// No release.
+    pub const NONE: ReleaseSet = ReleaseSet(0);
+
+    /// Every known release.
+    pub fn all() -> ReleaseSet {
+        ReleaseSet((1u32 << (LAST_MINOR - FIRST_MINOR + 2)) - 1)
+    }
+
+    /// The `4.x` series from `first` to `last` inclusive (no rc member).
+    pub fn series(first: u8, last: u8) -> ReleaseSet {
+        (first.max(FIRST_MINOR)..=last.min(LAST_MINOR))
+            .map(Release::Series)
+            .collect()
+    }
+
+    /// Only the 4.7.0 release candidates.
+    pub fn xsplice_rc() -> ReleaseSet {
+        ReleaseSet(Release::XspliceRc.bit())
+    }
+
+    pub fn contains(self, r: Release) -> bool {
+        self.0 & r.bit() != 0
+    }
+    pub fn is_all(self) -> bool {
+        self == ReleaseSet::all()
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn union(self, o: ReleaseSet) -> ReleaseSet {
+        ReleaseSet(self.0 | o.0)
+    }
+    pub fn intersect(self, o: ReleaseSet) -> ReleaseSet {
+        ReleaseSet(self.0 & o.0)
+    }
+    pub fn minus(self, o: ReleaseSet) -> ReleaseSet {
+        ReleaseSet(self.0 & !o.0)
+    }
+
+    /// Members in release order.
+    pub fn iter(self) -> impl Iterator<Item = Release> {
+        std::iter::once(Release::XspliceRc)
+            .chain((FIRST_MINOR..=LAST_MINOR).map(Release::Series))
+            .filter(move |r| self.contains(*r))
+    }
+}
+
+impl FromIterator<Release> for ReleaseSet {
+    fn from_iter<I: IntoIterator<Item = Release>>(it: I) -> ReleaseSet {
+        ReleaseSet(it.into_iter().fold(0, |acc, r| acc | r.bit()))
+    }
+}
+
+impl fmt::Debug for ReleaseSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+/// Writes runs of consecutive series as `4.14-4.22`.
+impl fmt::Display for ReleaseSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        let mut parts = Vec::new();
+        if self.contains(Release::XspliceRc) {
+            parts.push(Release::XspliceRc.to_string());
+        }
+        let mut m = FIRST_MINOR;
+        while m <= LAST_MINOR {
+            if !self.contains(Release::Series(m)) {
+                m += 1;
+                continue;
+            }
+            let start = m;
+            while m < LAST_MINOR && self.contains(Release::Series(m + 1)) {
+                m += 1;
+            }
+            if start == m {
+                parts.push(format!("4.{m}"));
+            } else {
+                parts.push(format!("4.{start}-4.{m}"));
+            }
+            m += 1;
+        }
+        f.write_str(&parts.join(", "))
+    }
+}
+
+impl Serialize for ReleaseSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_runs() {
+        let check = |set: ReleaseSet, expect: &str| assert_eq!(set.to_string(), expect);
+        check(ReleaseSet::series(14, 22), "4.14-4.22");
+        check(ReleaseSet::NONE, "none");
+        check(
+            ReleaseSet::xsplice_rc().union(ReleaseSet::series(7, 7)),
+            "4.7.0-rc1..rc4, 4.7",
+        );
+        check(
+            ReleaseSet::series(8, 10).union(ReleaseSet::series(12, 12)),
+            "4.8-4.10, 4.12",
+        );
+        assert!(ReleaseSet::all().contains(Release::Series(22)));
+    }
+
+    #[test]
+    fn versions_map_to_releases() {
+        let r = |s: &str| Release::of(&s.parse().unwrap());
+        assert_eq!(r("4.7.0-rc2"), Some(Release::XspliceRc));
+        assert_eq!(r("4.7.0-rc5"), Some(Release::Series(7)));
+        assert_eq!(r("4.19"), Some(Release::Series(19)));
+        assert_eq!(r("4.17.3"), Some(Release::Series(17)));
+        assert_eq!(r("4.6"), None);
+    }
+}
