@@ -143,6 +143,8 @@ pub struct Symbol<'data> {
     /// True when the name is missing from the string table (nm prints
     /// `(null)`).
     pub bad_name: bool,
+    /// The raw st_name offset.
+    pub st_name: u32,
 }
 
 impl Symbol<'_> {
@@ -197,12 +199,18 @@ pub struct ElfFile<'data> {
     sections: Vec<Section<'data>>,
     classes: Vec<SectionClass>,
     symtab: Option<SymbolTable<'data>>,
+    /// Why `.symtab` exists but cannot be read (its bytes lie past the
+    /// end of the file, a bad entry size or string-table link).
+    symtab_error: Option<Error>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct SymbolTable<'data> {
     entries: &'data [u8],
-    strtab: &'data [u8],
+    /// `None` when the string table lies past the end of the file: BFD
+    /// then names every symbol `(null)`.
+    strtab: Option<&'data [u8]>,
+    strtab_index: u32,
     shndx: &'data [u8],
     count: usize,
 }
@@ -306,6 +314,7 @@ impl<'data> ElfFile<'data> {
             sections: Vec::new(),
             classes: Vec::new(),
             symtab: None,
+            symtab_error: None,
         };
         if shoff == 0 {
             return Ok(file);
@@ -360,7 +369,10 @@ impl<'data> ElfFile<'data> {
                 s.name = cstr(names, s.sh_name as usize).unwrap_or(b"");
             }
         }
-        file.symtab = file.find_symtab(shstrndx)?;
+        match file.find_symtab() {
+            Ok(t) => file.symtab = t,
+            Err(e) => file.symtab_error = Some(e),
+        }
         file.classes = file.classify_sections(shstrndx);
         Ok(file)
     }
@@ -410,7 +422,7 @@ impl<'data> ElfFile<'data> {
         }
     }
 
-    fn find_symtab(&self, _shstrndx: u32) -> Result<Option<SymbolTable<'data>>, Error> {
+    fn find_symtab(&self) -> Result<Option<SymbolTable<'data>>, Error> {
         let Some(sym) = self.sections.iter().find(|s| s.sh_type == SHT_SYMTAB) else {
             return Ok(None);
         };
@@ -434,7 +446,7 @@ impl<'data> ElfFile<'data> {
                 index: sym.index,
                 link: sym.sh_link,
             })?;
-        let strtab = self.section_data_checked(strsec)?;
+        let strtab = self.section_data(strsec);
         let shndx = match self
             .sections
             .iter()
@@ -446,6 +458,7 @@ impl<'data> ElfFile<'data> {
         Ok(Some(SymbolTable {
             entries,
             strtab,
+            strtab_index: strsec.index,
             shndx,
             count: entries.len() / expected as usize,
         }))
@@ -514,14 +527,42 @@ impl<'data> ElfFile<'data> {
     pub fn sections(&self) -> &[Section<'data>] {
         &self.sections
     }
-    /// True when the file has a `.symtab` (SHT_SYMTAB) section.
+    /// True when the file has a readable `.symtab` (SHT_SYMTAB) section.
     pub fn has_symtab(&self) -> bool {
         self.symtab.is_some()
+    }
+
+    /// Why the file's `.symtab` could not be read, if it could not; the
+    /// symbol iterator is then empty.
+    pub fn symtab_error(&self) -> Option<&Error> {
+        self.symtab_error.as_ref()
     }
     /// Number of `.symtab` entries, the null entry included (0 without a
     /// symbol table).
     pub fn symbol_count(&self) -> usize {
         self.symtab.map_or(0, |t| t.count)
+    }
+
+    /// The string table of `.symtab` (its section, and its bytes unless
+    /// they lie past the end of the file).
+    pub fn symbol_strtab(&self) -> Option<(&Section<'data>, Option<&'data [u8]>)> {
+        let t = self.symtab.as_ref()?;
+        Some((&self.sections[t.strtab_index as usize], t.strtab))
+    }
+
+    /// True when some section other than SHT_NOBITS claims bytes past the
+    /// end of the file (GNU nm warns about it and carries on).
+    pub fn has_section_past_end(&self) -> bool {
+        self.sections
+            .iter()
+            .any(|s| s.sh_type != SHT_NOBITS && slice(self.data, s.sh_offset, s.sh_size).is_none())
+    }
+
+    /// The symbol at `index` in `.symtab` (without its file hint, which
+    /// needs the symbols before it: use [`ElfFile::symbols`] for that).
+    pub fn symbol(&self, index: usize) -> Option<Symbol<'data>> {
+        let t = self.symtab.as_ref()?;
+        (index < t.count).then(|| self.symbol_at(t, index))
     }
 
     /// The section's bytes in the file (empty for SHT_NOBITS); `None` when
@@ -611,9 +652,9 @@ impl<'data> ElfFile<'data> {
                 _ => (SymbolSection::Absolute, None),
             },
         };
-        let (mut name, bad_name) = match cstr(t.strtab, st_name as usize) {
+        let (mut name, mut bad_name) = match t.strtab.and_then(|s| cstr(s, st_name as usize)) {
             Some(n) => (n, false),
-            None => (&b"(null)"[..], st_name != 0 || t.strtab.is_empty()),
+            None => (&b"(null)"[..], true),
         };
         let mut section_name: &[u8] = b"";
         let mut value = st_value;
@@ -622,6 +663,7 @@ impl<'data> ElfFile<'data> {
             section_name = s.name;
             if kind == STT_SECTION && st_name == 0 {
                 name = s.name;
+                bad_name = false;
             }
             if self.e_type == ET_REL {
                 value = value.wrapping_add(s.sh_addr);
@@ -683,6 +725,7 @@ impl<'data> ElfFile<'data> {
             file_hint: None,
             letter,
             bad_name,
+            st_name,
         }
     }
 }

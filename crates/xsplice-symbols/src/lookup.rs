@@ -54,6 +54,9 @@ impl<'data> ElfFile<'data> {
                     .collect();
             }
         }
+        if let Some(err) = self.symtab_error() {
+            return Err(err.clone());
+        }
         match found.len() {
             1 => Ok(found[0]),
             0 if undefined => Err(Error::Undefined {
