@@ -1,22 +1,360 @@
 //! `cargo xtask payload` and `cargo xtask install`: the payload pipeline.
+//!
+//! The pipeline itself (steps, content hashes, manifests) is in
+//! `xsplice-build`, shared with the tests; this module builds the tool
+//! binaries through `$CARGO`, picks the target image, prints, and installs.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use xsplice_abi::Abi;
+use xsplice_build::{
+    Arch, Outcome, Payload, Request, Tools, build_payload, build_stand_in, find_payload, suite,
+};
 
 #[derive(clap::Args)]
 pub struct PayloadArgs {
     /// Payload name under test-payloads/, or a path to a payload directory.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub name: Option<String>,
+    /// Payload ABI: livepatch-v2 (Xen 4.14+), livepatch-v1 (4.7-4.13),
+    /// xsplice (4.7.0-rc1..rc4) or xsplice-v4 (the seed's series).
+    #[arg(long, default_value = "livepatch-v2")]
+    pub abi: String,
+    /// Target architecture: x86_64, aarch64 or arm32. Default: that of
+    /// --xen-syms, else x86_64.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Build against this hypervisor image instead of the stand-in.
+    #[arg(long, value_name = "PATH")]
+    pub xen_syms: Option<PathBuf>,
+    /// Output root: payloads go to DIR/<abi>/<arch>/<name>/ (default target/xsplice).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Run every step even when its inputs did not change.
+    #[arg(long)]
+    pub force: bool,
+    /// Build every payload for every ABI and architecture it supports and
+    /// that has a compiler here, then print a summary table.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(clap::Args)]
 pub struct InstallArgs {
     /// Staging root, like `make install DESTDIR=...`.
     #[arg(long)]
-    pub destdir: Option<std::path::PathBuf>,
+    pub destdir: Option<PathBuf>,
+    /// Directory for payloads under the staging root, like Xen's `DEBUG_DIR`.
+    #[arg(long, default_value = "/usr/lib/debug")]
+    pub debug_dir: PathBuf,
+    /// Payload ABI of the payloads to install.
+    #[arg(long, default_value = "livepatch-v2")]
+    pub abi: String,
+    /// Architecture of the payloads to install.
+    #[arg(long, default_value = "x86_64")]
+    pub arch: String,
 }
 
-pub fn run(_args: PayloadArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask payload` is not available yet")
+fn parse_abi(name: &str) -> anyhow::Result<Abi> {
+    Abi::ALL
+        .into_iter()
+        .find(|a| a.name() == name)
+        .with_context(|| {
+            let names: Vec<_> = Abi::ALL.iter().map(|a| a.name()).collect();
+            format!(
+                "unknown abi `{name}` (expected one of {})",
+                names.join(", ")
+            )
+        })
 }
 
-pub fn install(_args: InstallArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`cargo xtask install` is not available yet")
+/// Builds xsplice-config, -link and -validate with the cargo running us and
+/// returns their paths, taken from cargo's own JSON messages.
+pub fn build_tools(release: bool) -> anyhow::Result<Tools> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = std::process::Command::new(&cargo);
+    cmd.current_dir(crate::workspace_root()).args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        "--bin",
+        "xsplice-config",
+        "--bin",
+        "xsplice-link",
+        "--bin",
+        "xsplice-validate",
+    ]);
+    if release {
+        cmd.arg("--release");
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("cannot run cargo to build the tools")?;
+    if !out.status.success() {
+        bail!("building the tools failed ({})", out.status);
+    }
+    let mut found = std::collections::HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let (Some(name), Some(exe)) = (
+            msg.pointer("/target/name").and_then(|v| v.as_str()),
+            msg.get("executable").and_then(|v| v.as_str()),
+        ) {
+            found.insert(name.to_owned(), PathBuf::from(exe));
+        }
+    }
+    let mut take = |name: &str| {
+        found
+            .remove(name)
+            .with_context(|| format!("cargo did not report a `{name}` binary"))
+    };
+    Ok(Tools {
+        config: take("xsplice-config")?,
+        link: take("xsplice-link")?,
+        validate: take("xsplice-validate")?,
+    })
+}
+
+/// The architecture of an ELF file, from `e_machine`.
+fn elf_arch(path: &Path) -> anyhow::Result<Arch> {
+    let data = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    if data.len() < 20 || &data[..4] != b"\x7fELF" {
+        bail!("`{}` is not an ELF file", path.display());
+    }
+    let machine = if data[5] == 2 {
+        u16::from_be_bytes([data[18], data[19]])
+    } else {
+        u16::from_le_bytes([data[18], data[19]])
+    };
+    match machine {
+        62 => Ok(Arch::X86_64),
+        183 => Ok(Arch::Aarch64),
+        40 => Ok(Arch::Arm32),
+        m => bail!(
+            "`{}` is for machine {m}, not x86_64, aarch64 or arm32",
+            path.display()
+        ),
+    }
+}
+
+/// The stand-in hypervisor for `arch` under `out_root`, built on demand.
+fn stand_in(out_root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
+    let built = build_stand_in(&crate::workspace_root(), out_root, arch, false)
+        .with_context(|| format!("building the stand-in hypervisor for {arch}"))?;
+    Ok(built.path)
+}
+
+pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let out_root = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("target").join("xsplice"));
+    let abi = parse_abi(&args.abi)?;
+    if args.all {
+        return run_all(&args, &out_root);
+    }
+    let name = args
+        .name
+        .as_deref()
+        .expect("clap requires NAME without --all");
+    let payload = find_payload(&root, name)?;
+    let arch = match (&args.arch, &args.xen_syms) {
+        (Some(a), Some(x)) => {
+            let a = Arch::parse(a)?;
+            let e = elf_arch(x)?;
+            if a != e {
+                bail!("--arch {a} but `{}` is for {e}", x.display());
+            }
+            a
+        }
+        (Some(a), None) => Arch::parse(a)?,
+        (None, Some(x)) => elf_arch(x)?,
+        (None, None) => Arch::X86_64,
+    };
+    let tools = build_tools(false)?;
+    let xen = match &args.xen_syms {
+        Some(x) => x.clone(),
+        None => stand_in(&out_root, arch)?,
+    };
+    let req = Request {
+        workspace: &root,
+        abi,
+        arch,
+        xen_syms: &xen,
+        out_root: &out_root,
+        force: args.force,
+        tools: &tools,
+    };
+    let mut stdout = std::io::stdout().lock();
+    let built = build_payload(&payload, &req, &mut stdout).with_context(|| {
+        format!(
+            "building payload `{}` ({abi}, {arch})",
+            payload.name,
+            abi = abi.name()
+        )
+    })?;
+    if let Outcome::FailedAsExpected(id) = &built.outcome {
+        writeln!(
+            stdout,
+            "# {}: validation failed with {id}, as its manifest expects",
+            built.name
+        )?;
+    }
+    writeln!(stdout, "{}", built.payload.display())?;
+    Ok(())
+}
+
+/// One row of the `--all` summary.
+struct Row {
+    payload: String,
+    abi: Abi,
+    arch: Arch,
+    result: Result<String, String>,
+}
+
+fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    if args.name.is_some() || args.xen_syms.is_some() {
+        bail!("--all builds the whole suite against the stand-in; drop NAME and --xen-syms");
+    }
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let mut arches = Vec::new();
+    for arch in Arch::ALL {
+        match arch.find_compiler() {
+            Ok(_) => arches.push(arch),
+            Err(e) if ci => bail!("{e}"),
+            Err(e) => println!("skipped: {arch}: {e}"),
+        }
+    }
+    let tools = build_tools(false)?;
+    let payloads: Vec<Payload> = suite(&root)?;
+    let mut jobs = Vec::new();
+    for p in &payloads {
+        for abi in Abi::ALL {
+            for &arch in &arches {
+                if p.supports(abi, arch) {
+                    jobs.push((p, abi, arch));
+                }
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, (p, abi, arch)) in jobs.iter().enumerate() {
+        let xen = stand_in(out_root, *arch)?;
+        let req = Request {
+            workspace: &root,
+            abi: *abi,
+            arch: *arch,
+            xen_syms: &xen,
+            out_root,
+            force: args.force,
+            tools: &tools,
+        };
+        let result = match build_payload(p, &req, &mut std::io::sink()) {
+            Ok(b) => Ok(match b.outcome {
+                Outcome::Valid => "valid".to_owned(),
+                Outcome::FailedAsExpected(id) => format!("fails with {id}, as expected"),
+            }),
+            Err(e) => Err(e.to_string()),
+        };
+        let status = match &result {
+            Ok(s) => format!("ok ({s})"),
+            Err(_) => "FAILED".to_owned(),
+        };
+        println!(
+            "[{:>2}/{}] {} {} {}: {status}",
+            i + 1,
+            jobs.len(),
+            p.name,
+            abi.name(),
+            arch
+        );
+        if let Err(e) = &result {
+            for line in e.lines() {
+                println!("    {line}");
+            }
+        }
+        rows.push(Row {
+            payload: p.name.clone(),
+            abi: *abi,
+            arch: *arch,
+            result,
+        });
+    }
+    println!();
+    println!("{:<20} {:<14} {:<8} result", "payload", "abi", "arch");
+    for r in &rows {
+        let result = match &r.result {
+            Ok(s) => s.clone(),
+            Err(_) => "FAILED".to_owned(),
+        };
+        println!(
+            "{:<20} {:<14} {:<8} {result}",
+            r.payload,
+            r.abi.name(),
+            r.arch.name()
+        );
+    }
+    let failed = rows.iter().filter(|r| r.result.is_err()).count();
+    println!(
+        "{} builds, {} passed, {failed} failed",
+        rows.len(),
+        rows.len() - failed
+    );
+    if failed > 0 {
+        bail!("{failed} payload builds failed");
+    }
+    Ok(())
+}
+
+pub fn install(args: InstallArgs) -> anyhow::Result<()> {
+    let root = crate::workspace_root();
+    let out_root = root.join("target").join("xsplice");
+    let abi = parse_abi(&args.abi)?;
+    let arch = Arch::parse(&args.arch)?;
+    let tools = build_tools(false)?;
+    let xen = stand_in(&out_root, arch)?;
+    let relative = args.debug_dir.strip_prefix("/").unwrap_or(&args.debug_dir);
+    let dest = match &args.destdir {
+        Some(d) => d.join(relative),
+        None => args.debug_dir.clone(),
+    };
+    std::fs::create_dir_all(&dest)
+        .with_context(|| format!("cannot create `{}`", dest.display()))?;
+    for p in suite(&root)? {
+        // Must-fail payloads exist to be refused; they are not installed.
+        if !p.supports(abi, arch) || p.manifest.expect_failure.is_some() {
+            continue;
+        }
+        let req = Request {
+            workspace: &root,
+            abi,
+            arch,
+            xen_syms: &xen,
+            out_root: &out_root,
+            force: false,
+            tools: &tools,
+        };
+        let built = build_payload(&p, &req, &mut std::io::sink())
+            .with_context(|| format!("building payload `{}`", p.name))?;
+        let file = built.payload.file_name().expect("payload file name");
+        let target = dest.join(file);
+        std::fs::copy(&built.payload, &target)
+            .with_context(|| format!("cannot install `{}`", target.display()))?;
+        set_mode_0644(&target)?;
+        println!("{}", target.display());
+    }
+    Ok(())
+}
+
+/// `install -m 0644`, as `$(INSTALL_DATA)` does.
+fn set_mode_0644(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("cannot set the mode of `{}`", path.display()))
 }

@@ -15,6 +15,22 @@ pub enum BuildError {
     /// An architecture name we do not know.
     #[error("unknown architecture `{0}` (expected x86_64, aarch64 or arm32)")]
     UnknownArch(String),
+    /// A `payload.json` that does not parse or names unknown things.
+    #[error("bad manifest `{path}`: {message}")]
+    Manifest { path: PathBuf, message: String },
+    /// No payload of that name or path.
+    #[error(
+        "no payload `{0}`: expected a directory of test-payloads/ or a path to a directory with a payload.json"
+    )]
+    NoPayload(String),
+    /// A payload that should validate did not, or a must-fail payload did
+    /// not fail the way its manifest says.
+    #[error("{payload}: {message}\n{report}")]
+    Validation {
+        payload: String,
+        message: String,
+        report: String,
+    },
     /// A file could not be read or written.
     #[error("{action} `{path}`: {source}")]
     Io {

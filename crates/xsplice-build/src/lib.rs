@@ -10,9 +10,16 @@ mod arch;
 mod cmd;
 mod error;
 mod hash;
+mod manifest;
+mod pipeline;
 mod standin;
 
 pub use arch::Arch;
 pub use cmd::{CommandLine, shell_quote};
 pub use error::BuildError;
+pub use manifest::{Manifest, Payload, find_payload, suite};
+pub use pipeline::{
+    Built, Outcome, Request, Tools, abi_macro, build_payload, error_ids, expected_failure,
+    payload_file_name, payload_out_dir,
+};
 pub use standin::{StandIn, build_stand_in, stand_in_path};

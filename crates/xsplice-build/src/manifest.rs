@@ -1,0 +1,154 @@
+//! `payload.json`: what a payload in `test-payloads/<name>/` is made of and
+//! what building it must prove.
+//!
+//! The manifest is data, so that `cargo xtask payload`, `--all` and the tests
+//! all read the same description and no payload is special-cased in code.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use xsplice_abi::Abi;
+
+use crate::{Arch, BuildError};
+
+/// The manifest as written in `payload.json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// One sentence for people.
+    pub description: String,
+    /// C files holding the new code (step 1), relative to the payload directory.
+    #[serde(default)]
+    pub new_sources: Vec<String>,
+    /// The C file holding the `.funcs` entry and hooks (step 3); it includes `config.h`.
+    pub funcs_source: String,
+    /// The hypervisor function the payload patches.
+    pub patches: String,
+    /// `xsplice-config --define` specs (`NAME=KIND:FILE:SYMBOL`), where FILE
+    /// is `{xen}` (the target image) or `{new}` (the first new object).
+    #[serde(default)]
+    pub config: Vec<String>,
+    /// What `.livepatch.depends` names: `xen`, or another payload's name.
+    pub depends: String,
+    /// Whether to emit `.livepatch.xen_depends` (ABIs that have it).
+    #[serde(default = "yes")]
+    pub xen_depends: bool,
+    /// `KEY=VALUE` strings for `.modinfo` (ABIs that have it).
+    #[serde(default)]
+    pub modinfo: Vec<String>,
+    /// ABI names the payload supports.
+    pub abis: Vec<String>,
+    /// Architectures the payload supports.
+    pub arches: Vec<String>,
+    /// For must-fail payloads: the check id validation must fail with, alone.
+    #[serde(default)]
+    pub expect_failure: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A payload directory and its parsed manifest.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub name: String,
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub abis: Vec<Abi>,
+    pub arches: Vec<Arch>,
+}
+
+impl Payload {
+    /// Reads `<dir>/payload.json`; the payload's name is the directory's name.
+    pub fn load(dir: &Path) -> Result<Payload, BuildError> {
+        let path = dir.join("payload.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| BuildError::io("cannot read", &path, e))?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| BuildError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let bad = |message: String| BuildError::Manifest {
+            path: path.clone(),
+            message,
+        };
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .ok_or_else(|| bad("the payload directory has no name".into()))?;
+        let abis = manifest
+            .abis
+            .iter()
+            .map(|a| {
+                Abi::ALL
+                    .into_iter()
+                    .find(|x| x.name() == a)
+                    .ok_or_else(|| bad(format!("unknown abi `{a}`")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let arches = manifest
+            .arches
+            .iter()
+            .map(|a| Arch::parse(a).map_err(|e| bad(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        if manifest.config.iter().any(|c| c.contains("{new}")) && manifest.new_sources.is_empty() {
+            return Err(bad(
+                "config uses `{new}` but there are no new_sources".into()
+            ));
+        }
+        Ok(Payload {
+            name,
+            dir: dir.to_path_buf(),
+            manifest,
+            abis,
+            arches,
+        })
+    }
+
+    /// Whether the payload is built for `abi` on `arch`: listed in the
+    /// manifest and an architecture the ABI's hypervisors ran on.
+    pub fn supports(&self, abi: Abi, arch: Arch) -> bool {
+        self.abis.contains(&abi)
+            && self.arches.contains(&arch)
+            && abi.arches().iter().any(|a| a.name() == arch.name())
+    }
+
+    /// The payload this one stacks on, if it is not the hypervisor itself;
+    /// looked up as a sibling directory.
+    pub fn dependency(&self) -> Result<Option<Payload>, BuildError> {
+        if self.manifest.depends == "xen" {
+            return Ok(None);
+        }
+        let parent = self.dir.parent().unwrap_or(Path::new("."));
+        Payload::load(&parent.join(&self.manifest.depends)).map(Some)
+    }
+}
+
+/// Finds a payload by name under `<workspace>/test-payloads/`, or by path.
+pub fn find_payload(workspace: &Path, name_or_path: &str) -> Result<Payload, BuildError> {
+    let in_suite = workspace.join("test-payloads").join(name_or_path);
+    if !name_or_path.contains('/') && in_suite.join("payload.json").is_file() {
+        return Payload::load(&in_suite);
+    }
+    let path = Path::new(name_or_path);
+    if path.join("payload.json").is_file() {
+        return Payload::load(path);
+    }
+    Err(BuildError::NoPayload(name_or_path.to_owned()))
+}
+
+/// Every payload of the suite (directories of `test-payloads/` with a
+/// `payload.json`), sorted by name.
+pub fn suite(workspace: &Path) -> Result<Vec<Payload>, BuildError> {
+    let root = workspace.join("test-payloads");
+    let entries = std::fs::read_dir(&root).map_err(|e| BuildError::io("cannot list", &root, e))?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("payload.json").is_file())
+        .collect();
+    dirs.sort();
+    dirs.iter().map(|d| Payload::load(d)).collect()
+}
