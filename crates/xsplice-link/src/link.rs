@@ -33,6 +33,8 @@ pub(crate) struct OutSection<'d> {
     /// For a `.group`: the signature symbol (input) and members (output indices).
     pub group: Option<Group>,
     pub key: (usize, u8),
+    /// Merged away (a `.note.gnu.property` the inputs disagree on).
+    pub dropped: bool,
     /// Final index in the section header table (set by `write`).
     pub index: usize,
     /// Index of the relocation section in the header table, if any.
@@ -59,6 +61,7 @@ impl OutSection<'_> {
             rel_patches: Vec::new(),
             group: None,
             key,
+            dropped: false,
             index: 0,
             rel_index: 0,
             symbol: 0,
@@ -133,6 +136,8 @@ pub(crate) struct Linked<'d> {
     pub build_id: Option<(usize, u64)>,
 }
 
+const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
+
 /// Where an input section went: (output section, offset), or discarded.
 type Placement = Vec<Vec<Option<(usize, u64)>>>;
 
@@ -168,10 +173,15 @@ pub(crate) fn link<'d>(
         .map(|o| vec![None; o.sections.len()])
         .collect();
     let mut stack_exec = false;
-    let mut stack_seen = 0usize;
-    let mut property: Option<(&'d [u8], usize)> = None;
+    // `.note.GNU-stack` and `.note.gnu.property` are merged, not
+    // concatenated; their output section is created at first appearance so
+    // that it sorts like GNU's.
+    let mut stack_out: Option<usize> = None;
+    let mut property_out: Option<usize> = None;
+    let mut property: Option<&'d [u8]> = None;
     let mut property_count = 0usize;
     let mut property_differs = false;
+    let mut attributes_seen = false;
 
     for (oi, obj) in objects.iter().enumerate() {
         let mut has_stack_note = false;
@@ -195,15 +205,51 @@ pub(crate) fn link<'d>(
             }
             if sec.name == b".note.GNU-stack" {
                 has_stack_note = true;
-                stack_seen += 1;
                 stack_exec |= sec.flags & elf::SHF_EXECINSTR.0 != 0;
+                if stack_out.is_none() {
+                    stack_out = Some(sections.len());
+                    sections.push(OutSection::new(
+                        sec.name.to_vec(),
+                        elf::SHT_PROGBITS.0,
+                        0,
+                        machine,
+                    ));
+                }
+                continue;
+            }
+            if t == SHT_ARM_ATTRIBUTES && machine == elf::EM_ARM.0 {
+                // GNU merges build attributes tag by tag; inputs built with
+                // one compiler and one set of flags carry identical bytes,
+                // which merge to themselves. We keep the first input's.
+                if !attributes_seen {
+                    attributes_seen = true;
+                    let mut os = OutSection::new(sec.name.to_vec(), t, sec.flags, machine);
+                    os.size = sec.size;
+                    os.parts.push(Part {
+                        offset: 0,
+                        data: PartData::Borrowed(sec.data),
+                    });
+                    sections.push(os);
+                }
                 continue;
             }
             if sec.name == b".note.gnu.property" {
                 property_count += 1;
                 match property {
-                    None => property = Some((sec.data, oi)),
-                    Some((d, _)) if d != sec.data => property_differs = true,
+                    None => {
+                        property = Some(sec.data);
+                        property_out = Some(sections.len());
+                        let mut os =
+                            OutSection::new(sec.name.to_vec(), sec.sh_type, sec.flags, machine);
+                        os.align = sec.addralign.max(1);
+                        os.size = sec.size;
+                        os.parts.push(Part {
+                            offset: 0,
+                            data: PartData::Borrowed(sec.data),
+                        });
+                        sections.push(os);
+                    }
+                    Some(d) if d != sec.data => property_differs = true,
                     _ => {}
                 }
                 continue;
@@ -233,6 +279,7 @@ pub(crate) fn link<'d>(
                         rel_patches: Vec::new(),
                         group: None,
                         key: order::sort_key(machine, sec.name, t, sec.flags, unique),
+                        dropped: false,
                         index: 0,
                         rel_index: 0,
                         symbol: 0,
@@ -292,86 +339,33 @@ pub(crate) fn link<'d>(
         }
     }
 
-    // GNU keeps `.note.gnu.property` only when every input agrees; we keep it
-    // only when every input carries byte-identical properties.
-    if let Some((data, _)) = property {
-        if property_count == objects.len() && !property_differs {
-            sections.push(OutSection {
-                name: b".note.gnu.property".to_vec(),
-                sh_type: elf::SHT_NOTE.0,
-                flags: elf::SHF_ALLOC.0,
-                align: if first.is_64 { 8 } else { 4 },
-                entsize: 0,
-                link_section: None,
-                info: 0,
-                size: data.len() as u64,
-                parts: vec![Part {
-                    offset: 0,
-                    data: PartData::Borrowed(data),
-                }],
-                relocs: Vec::new(),
-                rela: false,
-                rel_patches: Vec::new(),
-                group: None,
-                key: order::sort_key(
-                    machine,
-                    b".note.gnu.property",
-                    elf::SHT_NOTE.0,
-                    elf::SHF_ALLOC.0,
-                    false,
-                ),
-                index: 0,
-                rel_index: 0,
-                symbol: 0,
-            });
+    // GNU merges `.note.gnu.property` (AND of feature bits, OR of ISA
+    // needs) and drops it when an input has none; we keep it only when every
+    // input carries the same bytes, and otherwise drop it.
+    if let Some(p) = property_out {
+        if property_count != objects.len() || property_differs {
+            sections[p].dropped = true;
         }
     }
-    if stack_seen > 0 {
-        let flags = if stack_exec { elf::SHF_EXECINSTR.0 } else { 0 };
-        sections.push(OutSection {
-            name: b".note.GNU-stack".to_vec(),
-            sh_type: elf::SHT_PROGBITS.0,
-            flags,
-            align: 1,
-            entsize: 0,
-            link_section: None,
-            info: 0,
-            size: 0,
-            parts: Vec::new(),
-            relocs: Vec::new(),
-            rela: false,
-            rel_patches: Vec::new(),
-            group: None,
-            key: order::sort_key(machine, b".note.GNU-stack", elf::SHT_PROGBITS.0, 0, false),
-            index: 0,
-            rel_index: 0,
-            symbol: 0,
-        });
+    if let Some(s) = stack_out {
+        if stack_exec {
+            sections[s].flags = elf::SHF_EXECINSTR.0;
+        }
     }
     for extra in &opts.extra_sections {
         let align = extra.align.max(1);
-        let out = match by_name.get(extra.name.as_slice()).copied() {
+        let existing = sections
+            .iter()
+            .position(|s| s.name == extra.name && s.group.is_none());
+        let out = match existing {
             Some(o) => o,
             None => {
-                sections.push(OutSection {
-                    name: extra.name.clone(),
-                    sh_type: extra.sh_type,
-                    flags: extra.flags,
-                    align,
-                    entsize: 0,
-                    link_section: None,
-                    info: 0,
-                    size: 0,
-                    parts: Vec::new(),
-                    relocs: Vec::new(),
-                    rela: false,
-                    rel_patches: Vec::new(),
-                    group: None,
-                    key: order::sort_key(machine, &extra.name, extra.sh_type, extra.flags, false),
-                    index: 0,
-                    rel_index: 0,
-                    symbol: 0,
-                });
+                sections.push(OutSection::new(
+                    extra.name.clone(),
+                    extra.sh_type,
+                    extra.flags,
+                    machine,
+                ));
                 sections.len() - 1
             }
         };
@@ -421,9 +415,11 @@ pub(crate) fn link<'d>(
     }
 
     // Final order: stable sort by key keeps creation (first appearance) order within a class.
-    let mut perm: Vec<usize> = (0..sections.len()).collect();
+    let mut perm: Vec<usize> = (0..sections.len())
+        .filter(|&i| !sections[i].dropped)
+        .collect();
     perm.sort_by_key(|&i| sections[i].key);
-    let mut new_pos = vec![0usize; sections.len()];
+    let mut new_pos = vec![usize::MAX; sections.len()];
     for (pos, &old) in perm.iter().enumerate() {
         new_pos[old] = pos;
     }
@@ -432,6 +428,7 @@ pub(crate) fn link<'d>(
         .iter()
         .map(|&i| slots[i].take().expect("each once"))
         .collect();
+    drop(slots);
     for row in &mut placement {
         for p in row.iter_mut().flatten() {
             p.0 = new_pos[p.0];
@@ -530,6 +527,25 @@ pub(crate) fn link<'d>(
         }
     }
 
+    // GNU aligns `.tdata` like the whole TLS template, `.tbss` included.
+    let tbss_align = sections
+        .iter()
+        .find(|s| s.name == b".tbss")
+        .map(|s| s.align);
+    if let (Some(a), Some(tdata)) = (
+        tbss_align,
+        sections.iter_mut().find(|s| s.name == b".tdata"),
+    ) {
+        tdata.align = tdata.align.max(a);
+    }
+
+    // GNU sorts each output section's relocations by offset (stable).
+    for os in &mut sections {
+        if !os.relocs.is_sorted_by_key(|r| r.offset) {
+            os.relocs.sort_by_key(|r| r.offset);
+        }
+    }
+
     // Group contents and signatures, now that indices are known.
     for os in &mut sections {
         let Some(group) = &mut os.group else { continue };
@@ -563,12 +579,32 @@ pub(crate) fn link<'d>(
             .map(|p| (i, p.offset))
     });
 
+    // GNU marks the output ELFOSABI_GNU exactly when it uses a GNU
+    // extension: SHF_GNU_RETAIN or SHF_GNU_MBIND sections, STT_GNU_IFUNC or
+    // STB_GNU_UNIQUE symbols.
+    const SHF_GNU_RETAIN: u64 = 0x20_0000;
+    const SHF_GNU_MBIND: u64 = 0x100_0000;
+    let gnu = sections
+        .iter()
+        .any(|s| s.flags & (SHF_GNU_RETAIN | SHF_GNU_MBIND) != 0)
+        || symbols
+            .out
+            .iter()
+            .any(|s| s.info & 0xf == elf::STT_GNU_IFUNC.0 || s.info >> 4 == elf::STB_GNU_UNIQUE.0);
+    let osabi = if gnu {
+        elf::ELFOSABI_GNU.0
+    } else if first.osabi == elf::ELFOSABI_GNU.0 {
+        elf::ELFOSABI_NONE.0
+    } else {
+        first.osabi
+    };
+
     Ok(Linked {
         build_id,
         is_64: first.is_64,
         machine,
         e_flags: first.e_flags,
-        osabi: first.osabi,
+        osabi,
         sections,
         symbols: symbols.out,
         num_locals: symbols.num_locals,
@@ -695,8 +731,10 @@ fn resolve_symbols<'d>(
     let special =
         |shndx: u32| shndx == u32::from(elf::SHN_ABS.0) || shndx == u32::from(elf::SHN_COMMON.0);
 
-    // Locals, file by file.
+    // Locals, file by file. Like GNU, an input whose locals do not start
+    // with an STT_FILE symbol gets one named after the file.
     for (oi, obj) in objects.iter().enumerate() {
+        let mut have_file = false;
         for (i, s) in obj.symbols.iter().enumerate().skip(1) {
             if s.bind() != elf::STB_LOCAL.0 {
                 continue;
@@ -727,6 +765,20 @@ fn resolve_symbols<'d>(
                 SymSection::Out(_) => s.value + place(oi, s.shndx).map_or(0, |p| p.1),
                 _ => s.value,
             };
+            if s.kind() == elf::STT_FILE.0 {
+                have_file = true;
+            } else if !have_file {
+                have_file = true;
+                let base = obj.path.rsplit(['/', '\\']).next().unwrap_or(&obj.path);
+                out.push(OutSymbol {
+                    name: base.as_bytes(),
+                    info: (elf::STB_LOCAL.0 << 4) | elf::STT_FILE.0,
+                    other: 0,
+                    section: SymSection::Abs,
+                    value: 0,
+                    size: 0,
+                });
+            }
             map[oi][i] = SymMap::Out(out.len());
             out.push(OutSymbol {
                 name: s.name,

@@ -279,8 +279,19 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
             }
             continue;
         }
+        let code = s.flags & elf::SHF_EXECINSTR.0 != 0;
+        let mut end = 0usize;
         for p in &s.parts {
             let at = base + p.offset as usize;
+            if code && at > base + end && end > 0 {
+                fill_code(l.machine, &mut e.buf[base + end..at]);
+            }
+            end = p.offset as usize
+                + match &p.data {
+                    PartData::Borrowed(d) => d.len(),
+                    PartData::Owned(d) | PartData::BuildId(d) => d.len(),
+                    PartData::Zero => 0,
+                };
             match &p.data {
                 PartData::Borrowed(d) => e.buf[at..at + d.len()].copy_from_slice(d),
                 PartData::Owned(d) | PartData::BuildId(d) => {
@@ -571,6 +582,34 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
         e.buf[at..at + 20].copy_from_slice(&id);
     }
     Ok(e.buf)
+}
+
+/// Fills the padding between two input sections of a code section the way
+/// GNU ld does: x86 multi-byte NOPs (longest first, at most 10 bytes), aarch64
+/// NOP words after any odd bytes, zeros elsewhere.
+fn fill_code(machine: u16, gap: &mut [u8]) {
+    const X86_NOPS: [&[u8]; 10] = [
+        &[0x90],
+        &[0x66, 0x90],
+        &[0x0f, 0x1f, 0x00],
+        &[0x0f, 0x1f, 0x40, 0x00],
+        &[0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
+        &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+        &[0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    ];
+    if machine == elf::EM_X86_64.0 {
+        for chunk in gap.chunks_mut(10) {
+            chunk.copy_from_slice(X86_NOPS[chunk.len() - 1]);
+        }
+    } else if machine == elf::EM_AARCH64.0 {
+        let odd = gap.len() % 4;
+        for word in gap[odd..].chunks_mut(4) {
+            word.copy_from_slice(&0xd503_201fu32.to_le_bytes());
+        }
+    }
 }
 
 /// Computes the SHA-1 build-id of a relocatable ELF file the way GNU ld does
