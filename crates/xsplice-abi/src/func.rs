@@ -11,6 +11,10 @@ use crate::abi::Abi;
 use crate::arch::WordSize;
 use crate::layout::{EXPECT_DATA_OFFSET, Layout};
 
+/// Most bytes an expectation can hold: `data[31]`, and `len` has 5 bits
+/// (§1.7).
+pub const EXPECT_MAX_LEN: usize = 31;
+
 /// `struct livepatch_expectation` (v2 only, §1.7): the bytes the hypervisor
 /// expects at `old_addr` before it applies (C-123).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -1,0 +1,106 @@
+//! `xsplice-config`: writes a payload's `config.h` from exact symbol
+//! lookups. Glue only: arguments, reading the inputs, the library, writing
+//! the output (see `output.rs`), exit codes 0 / 1 (a lookup failed) / 2
+//! (usage or I/O).
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use xsplice_config::{ConfigError, Define, Files, Format, Item, Preset, PresetInputs};
+
+/// Write C macros computed from exact symbol lookups in ELF files.
+///
+/// Each macro is `#define NAME VALUE`, byte for byte what the nm/objdump
+/// recipes of the seed's and Xen's test Makefiles write when the symbol is
+/// found. A missing, undefined or ambiguous symbol is an error that leaves
+/// the output file untouched; an unchanged result does not rewrite it.
+#[derive(Parser)]
+#[command(name = "xsplice-config", version)]
+struct Cli {
+    /// Output file (default: standard output). Written through a temporary
+    /// file in the same directory and left alone when the content is
+    /// unchanged.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// A macro: NAME=KIND:FILE:SYMBOL with KIND addr, size or expect:N (the
+    /// first N ≤ 31 bytes at the symbol), or NAME=build-id:FILE. SYMBOL is
+    /// exact; `file#name` names a static. Repeatable; written in order,
+    /// after the preset's lines.
+    #[arg(long = "define", value_name = "NAME=KIND:FILE:SYMBOL")]
+    defines: Vec<String>,
+    /// A known recipe: `seed` (NEW_CODE_SZ, OLD_CODE_SZ, OLD_CODE),
+    /// `xen-test` (Xen's test config.h) or `xen-test-expect` (its
+    /// expect_config.h).
+    #[arg(long, value_name = "PRESET")]
+    preset: Option<String>,
+    /// The hypervisor image the preset reads (xen-syms).
+    #[arg(long, value_name = "FILE")]
+    xen_syms: Option<PathBuf>,
+    /// The object holding `xen_hello_world`, for the presets that need it.
+    #[arg(long, value_name = "FILE")]
+    new_obj: Option<PathBuf>,
+    /// Output format: `header` (C macros) or `json` (the same values).
+    #[arg(long, value_name = "FORMAT", default_value = "header", value_parser = ["header", "json"])]
+    format: String,
+}
+
+fn items(cli: &Cli) -> Result<Vec<Item>, ConfigError> {
+    let mut items = match &cli.preset {
+        Some(p) => {
+            let inputs = PresetInputs {
+                xen_syms: cli.xen_syms.clone(),
+                new_obj: cli.new_obj.clone(),
+            };
+            p.parse::<Preset>()?.items(&inputs)?
+        }
+        None => Vec::new(),
+    };
+    for d in &cli.defines {
+        items.push(Item::Lookup(d.parse::<Define>()?));
+    }
+    if items.is_empty() {
+        Err(ConfigError::NothingToDo)
+    } else {
+        Ok(items)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let fail = |code: u8, msg: &dyn std::fmt::Display| {
+        eprintln!("xsplice-config: {msg}");
+        ExitCode::from(code)
+    };
+    let items = match items(&cli) {
+        Ok(items) => items,
+        Err(e) => return fail(2, &e),
+    };
+    let mut files = Files::new();
+    for path in items.iter().filter_map(Item::file) {
+        if !files.contains_key(path) {
+            match std::fs::read(path) {
+                Ok(data) => files.insert(path.to_path_buf(), data),
+                Err(e) => return fail(2, &format!("cannot read `{}`: {e}", path.display())),
+            };
+        }
+    }
+    let values = match xsplice_config::evaluate(&items, &files) {
+        Ok(values) => values,
+        Err(e) => return fail(if e.is_usage() { 2 } else { 1 }, &e),
+    };
+    let format = if cli.format == "json" {
+        Format::Json
+    } else {
+        Format::Header
+    };
+    match output::write(
+        cli.output.as_deref(),
+        &xsplice_config::render(&values, format),
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(2, &e),
+    }
+}

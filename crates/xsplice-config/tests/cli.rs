@@ -1,0 +1,365 @@
+//! Drives the `xsplice-config` binary on ELF files written by the test
+//! itself with `object::write`, so every value is known and the snapshots
+//! do not depend on the compiler installed: every preset's output, the
+//! JSON form, both ELF classes, every error message, and the promises about
+//! the output file (untouched on failure, not rewritten when unchanged).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use object::write::{Object, StandardSection, Symbol, SymbolSection};
+use object::{
+    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+};
+use xsplice_testkit::{run, tool_binary};
+
+/// A defined symbol at `value` in `section` of `size` bytes.
+fn sym(
+    obj: &mut Object<'_>,
+    name: &str,
+    section: object::write::SectionId,
+    value: u64,
+    size: u64,
+    local: bool,
+) {
+    obj.add_symbol(Symbol {
+        name: name.as_bytes().to_vec(),
+        value,
+        size,
+        kind: SymbolKind::Text,
+        scope: if local {
+            SymbolScope::Compilation
+        } else {
+            SymbolScope::Linkage
+        },
+        weak: false,
+        section: SymbolSection::Section(section),
+        flags: SymbolFlags::None,
+    });
+}
+
+/// The synthetic "hypervisor": the symbols the presets read, and one of
+/// each kind of trouble.
+fn xen_image(arch: Architecture) -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    let code: Vec<u8> = (0..0x60u8)
+        .map(|i| i.wrapping_mul(7).wrapping_add(0x40))
+        .collect();
+    obj.set_section_data(text, code, 16);
+    sym(&mut obj, "xen_minor_version", text, 0x10, 14, false);
+    sym(&mut obj, "xen_extra_version", text, 0x20, 15, false);
+    sym(&mut obj, "tiny", text, 0x30, 3, false);
+    sym(&mut obj, "zero_sized", text, 0x34, 0, false);
+    obj.add_file_symbol(b"console.c".to_vec());
+    sym(&mut obj, "emit", text, 0x40, 8, true);
+    obj.add_file_symbol(b"hooklog.c".to_vec());
+    sym(&mut obj, "emit", text, 0x48, 8, true);
+    obj.add_symbol(Symbol {
+        name: b"printk".to_vec(),
+        value: 0,
+        size: 0,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Undefined,
+        flags: SymbolFlags::None,
+    });
+    let rodata = obj.section_id(StandardSection::ReadOnlyData);
+    obj.set_section_data(rodata, vec![0xaa; 16], 8);
+    // Claims 64 bytes but its section ends 4 bytes after it.
+    sym(&mut obj, "overhanging", rodata, 12, 64, false);
+    let bss = obj.section_id(StandardSection::UninitializedData);
+    obj.append_section_bss(bss, 16, 8);
+    sym(&mut obj, "counter", bss, 0, 4, false);
+    let note = obj.add_section(
+        Vec::new(),
+        b".note.gnu.build-id".to_vec(),
+        SectionKind::Note,
+    );
+    let mut id = vec![4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0];
+    id.extend(1..=20u8);
+    obj.set_section_data(note, id, 4);
+    obj.write().unwrap()
+}
+
+/// The replacement-function object: `xen_hello_world`, 0x13 bytes.
+fn new_object() -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    obj.set_section_data(text, vec![0xc3; 0x20], 16);
+    sym(&mut obj, "xen_hello_world", text, 0, 0x13, false);
+    obj.write().unwrap()
+}
+
+/// Fixture files in one temporary directory, shared by all tests; the
+/// binary runs with that directory as its working directory, so messages
+/// and snapshots show short relative paths.
+fn fixture_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("xen-syms"), xen_image(Architecture::X86_64)).unwrap();
+        std::fs::write(dir.path().join("xen32-syms"), xen_image(Architecture::Arm)).unwrap();
+        std::fs::write(dir.path().join("hello.o"), new_object()).unwrap();
+        std::fs::write(dir.path().join("not-elf.txt"), "#define NOT_AN_OBJECT 1\n").unwrap();
+        dir
+    })
+    .path()
+}
+
+/// Runs the binary in `cwd` (the fixture directory by default) and
+/// returns (exit code, stdout, stderr).
+fn xsplice_config_in(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(tool_binary("xsplice-config"));
+    cmd.current_dir(cwd).args(args);
+    let (code, out, err) = run(&mut cmd);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+fn xsplice_config(args: &[&str]) -> (i32, String, String) {
+    xsplice_config_in(fixture_dir(), args)
+}
+
+/// A successful run's stdout, failing with the whole run otherwise.
+fn output(args: &[&str]) -> String {
+    let (code, out, err) = xsplice_config(args);
+    assert_eq!(
+        code,
+        0,
+        "xsplice-config {}\nstdout:\n{out}\nstderr:\n{err}",
+        args.join(" ")
+    );
+    assert_eq!(err, "", "xsplice-config {}", args.join(" "));
+    out
+}
+
+/// A failed run as `exit N` plus stderr, checking nothing went to stdout.
+fn failure(args: &[&str]) -> String {
+    let (code, out, err) = xsplice_config(args);
+    assert_ne!(
+        code,
+        0,
+        "xsplice-config {} succeeded:\n{out}",
+        args.join(" ")
+    );
+    assert_eq!(out, "", "xsplice-config {}", args.join(" "));
+    format!("$ xsplice-config {}\nexit {code}\n{err}", args.join(" "))
+}
+
+#[test]
+fn preset_seed() {
+    insta::assert_snapshot!(output(&[
+        "--preset",
+        "seed",
+        "--xen-syms",
+        "xen-syms",
+        "--new-obj",
+        "hello.o"
+    ]));
+}
+
+#[test]
+fn preset_xen_test() {
+    insta::assert_snapshot!(output(&[
+        "--preset",
+        "xen-test",
+        "--xen-syms",
+        "xen-syms",
+        "--new-obj",
+        "hello.o"
+    ]));
+}
+
+#[test]
+fn preset_xen_test_expect() {
+    insta::assert_snapshot!(output(&[
+        "--preset",
+        "xen-test-expect",
+        "--xen-syms",
+        "xen-syms"
+    ]));
+}
+
+#[test]
+fn general_defines_and_elf32_widths() {
+    insta::assert_snapshot!(output(&[
+        "--define",
+        "ADDR64=addr:xen-syms:xen_extra_version",
+        "--define",
+        "ADDR32=addr:xen32-syms:xen_extra_version",
+        "--define",
+        "SIZE32=size:xen32-syms:xen_minor_version",
+        "--define",
+        "STATIC=addr:xen-syms:hooklog.c#emit",
+        "--define",
+        "EXPECT=expect:3:xen-syms:tiny",
+        "--define",
+        "ID=build-id:xen-syms",
+    ]));
+}
+
+#[test]
+fn json_format() {
+    insta::assert_snapshot!(output(&[
+        "--format",
+        "json",
+        "--preset",
+        "xen-test-expect",
+        "--xen-syms",
+        "xen-syms",
+        "--define",
+        "OLD=addr:xen-syms:xen_extra_version",
+        "--define",
+        "ID=build-id:xen-syms",
+    ]));
+}
+
+#[test]
+fn error_symbol_not_found() {
+    insta::assert_snapshot!(failure(&["--define", "X=addr:xen-syms:xen_extra"]));
+}
+
+#[test]
+fn error_ambiguous_symbol_lists_candidates() {
+    insta::assert_snapshot!(failure(&["--define", "X=addr:xen-syms:emit"]));
+}
+
+#[test]
+fn error_zero_size() {
+    insta::assert_snapshot!(failure(&["--define", "X=size:xen-syms:zero_sized"]));
+}
+
+#[test]
+fn error_undefined_symbol() {
+    insta::assert_snapshot!(failure(&["--define", "X=addr:xen-syms:printk"]));
+}
+
+#[test]
+fn error_not_elf() {
+    insta::assert_snapshot!(failure(&["--define", "X=addr:not-elf.txt:main"]));
+}
+
+#[test]
+fn error_expect_beyond_symbol() {
+    insta::assert_snapshot!(failure(&["--define", "X=expect:4:xen-syms:tiny"]));
+}
+
+#[test]
+fn error_expect_beyond_section() {
+    insta::assert_snapshot!(failure(&["--define", "X=expect:8:xen-syms:overhanging"]));
+}
+
+#[test]
+fn error_expect_over_31() {
+    insta::assert_snapshot!(failure(&[
+        "--define",
+        "X=expect:32:xen-syms:xen_extra_version"
+    ]));
+}
+
+#[test]
+fn error_expect_without_file_bytes() {
+    insta::assert_snapshot!(failure(&["--define", "X=expect:4:xen-syms:counter"]));
+}
+
+#[test]
+fn error_no_build_id() {
+    insta::assert_snapshot!(failure(&["--define", "X=build-id:hello.o"]));
+}
+
+#[test]
+fn error_usage() {
+    let cases: [&[&str]; 6] = [
+        &[],
+        &["--preset", "seed", "--xen-syms", "xen-syms"],
+        &["--preset", "kpatch", "--xen-syms", "xen-syms"],
+        &[
+            "--define",
+            "X=addr:xen-syms:tiny",
+            "--define",
+            "X=size:xen-syms:tiny",
+        ],
+        &["--define", "X=addr:missing-file:tiny"],
+        &["--define", "lower-case=addr:xen-syms:tiny"],
+    ];
+    let text: Vec<String> = cases.iter().map(|args| failure(args)).collect();
+    insta::assert_snapshot!(text.join("\n"));
+}
+
+fn mtime(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+/// A scratch directory holding copies of the fixtures and a config.h.
+fn scratch() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["xen-syms", "hello.o"] {
+        std::fs::copy(fixture_dir().join(f), dir.path().join(f)).unwrap();
+    }
+    let config = dir.path().join("config.h");
+    (dir, config)
+}
+
+const SEED: [&str; 8] = [
+    "-o",
+    "config.h",
+    "--preset",
+    "seed",
+    "--xen-syms",
+    "xen-syms",
+    "--new-obj",
+    "hello.o",
+];
+
+#[test]
+fn failed_run_leaves_output_untouched() {
+    let (dir, config) = scratch();
+    std::fs::write(&config, "#define KEEP 1\n").unwrap();
+    let (code, _, err) = xsplice_config_in(
+        dir.path(),
+        &["-o", "config.h", "--define", "X=addr:xen-syms:nope"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        "#define KEEP 1\n"
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "no temporary file left behind: {names:?}");
+}
+
+#[test]
+fn unchanged_output_is_not_rewritten() {
+    let (dir, config) = scratch();
+    let (code, _, err) = xsplice_config_in(dir.path(), &SEED);
+    assert_eq!(code, 0, "{err}");
+    let first = std::fs::read(&config).unwrap();
+    // Backdate the file so a rewrite would be visible whatever the clock's
+    // resolution.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&config)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (code, _, err) = xsplice_config_in(dir.path(), &SEED);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mtime(&config), old, "unchanged config.h was rewritten");
+    assert_eq!(std::fs::read(&config).unwrap(), first);
+
+    // A changed result is written.
+    std::fs::write(&config, "#define STALE 1\n").unwrap();
+    let (code, _, err) = xsplice_config_in(dir.path(), &SEED);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(&config).unwrap(), first);
+}
