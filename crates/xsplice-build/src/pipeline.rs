@@ -76,8 +76,10 @@ pub struct Built {
 }
 
 /// Flags for payload objects, like Xen's for its test payloads: split
-/// sections, no common symbols, no unwind tables, no stack protector.
-const PAYLOAD_CFLAGS: [&str; 11] = [
+/// sections, no common symbols, no unwind tables, no stack protector. We
+/// also drop the `.comment` compiler banner, so that a payload's bytes do
+/// not change with the compiler's patch release when its code does not.
+const PAYLOAD_CFLAGS: [&str; 12] = [
     "-std=gnu11",
     "-O2",
     "-ffreestanding",
@@ -89,6 +91,7 @@ const PAYLOAD_CFLAGS: [&str; 11] = [
     "-fno-stack-protector",
     "-fno-asynchronous-unwind-tables",
     "-fno-unwind-tables",
+    "-fno-ident",
 ];
 
 /// x86 payloads are position-independent with hidden visibility, which
