@@ -1,0 +1,322 @@
+//! `xsplice-config` against the shell recipes it replaces, byte for byte.
+//!
+//! The recipes run in `sh` exactly as the Makefiles write them:
+//! - the seed's `CODE_ADDR`/`CODE_SZ` (`nm --defined [-S] F | grep NAME |
+//!   awk '{print "0x"$1}'`), echoed into `config.h`;
+//! - Xen's test `config.h` (the same helpers, four lines) and its
+//!   `expect_config.h`, whose `EXPECT_BYTES` comes from
+//!   `objdump -d --insn-width=1 | sed | awk | sed`. That Makefile is not in
+//!   the specification verbatim; the pipeline here is reconstructed from its
+//!   description (the function's first 8 bytes, one per line, formatted as
+//!   `{0x..,...}`).
+//!
+//! Inputs: the stand-in hypervisor for each architecture and a replacement
+//! object compiled here, plus every symbol of both that the grep recipe
+//! finds unambiguously. Accepted differences, not compared: symbols whose
+//! name the recipe's substring grep matches more than once (the recipe
+//! writes several values, we write one or fail), and `EXPECT_BYTES` on ARM,
+//! where objdump prints whole 4-byte instruction words and the recipe keeps
+//! one byte of each, which is not the bytes at the symbol.
+//! Cross inputs use the cross nm/objdump.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xsplice_testkit::{require_tool, run, stand_in_xen, tool_binary};
+
+struct Target {
+    arch: &'static str,
+    cc: &'static str,
+    cc_flags: &'static [&'static str],
+    /// Prefix of the binutils for this target.
+    prefix: &'static str,
+}
+
+const TARGETS: [Target; 3] = [
+    Target {
+        arch: "x86_64",
+        cc: "cc",
+        cc_flags: &[],
+        prefix: "",
+    },
+    Target {
+        arch: "aarch64",
+        cc: "aarch64-linux-gnu-gcc",
+        cc_flags: &[],
+        prefix: "aarch64-linux-gnu-",
+    },
+    Target {
+        arch: "arm32",
+        cc: "arm-linux-gnueabihf-gcc",
+        cc_flags: &["-marm"],
+        prefix: "arm-linux-gnueabihf-",
+    },
+];
+
+/// The recipes' helpers, as in the Makefiles; `$NM`/`$OBJDUMP` name the
+/// target's tools.
+const HELPERS: &str = r#"
+CODE_ADDR() { $NM --defined "$1" | grep "$2" | awk '{print "0x"$1}'; }
+CODE_SZ() { $NM --defined -S "$1" | grep "$2" | awk '{ print "0x"$2}'; }
+CODE_GET_EXPECT() { $OBJDUMP -d --insn-width=1 "$1" | sed -n -e '/<'"$2"'>:$/,/^$/ p' | tail -n +2 | head -n "$3" | awk '{$0=$2; printf "%s", substr($0,length-1)}' | sed 's/.\{2\}/0x&,/g' | sed 's/^/{/;s/,$/}/g'; }
+"#;
+
+/// Tools for one target, or `None` after a skip.
+struct Tools {
+    cc: PathBuf,
+    nm: PathBuf,
+    objdump: PathBuf,
+    xen: PathBuf,
+}
+
+fn tools(t: &Target) -> Option<Tools> {
+    let why = format!("differential test of xsplice-config on {}", t.arch);
+    Some(Tools {
+        cc: require_tool(t.cc, &why)?,
+        nm: require_tool(&format!("{}nm", t.prefix), &why)?,
+        objdump: require_tool(&format!("{}objdump", t.prefix), &why)?,
+        xen: stand_in_xen(t.arch)?,
+    })
+}
+
+/// Runs `script` with `sh` in `dir`, the recipe helpers defined.
+fn sh(dir: &Path, tools: &Tools, script: &str) {
+    let path = dir.join("recipe.sh");
+    std::fs::write(&path, format!("set -e\n{HELPERS}\n{script}")).unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg(&path)
+        .current_dir(dir)
+        .env("NM", &tools.nm)
+        .env("OBJDUMP", &tools.objdump);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(
+        code,
+        0,
+        "sh {}\n{script}\nstdout:\n{}\nstderr:\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+}
+
+fn xsplice_config(dir: &Path, args: &[String]) {
+    let mut cmd = Command::new(tool_binary("xsplice-config"));
+    cmd.current_dir(dir).args(args);
+    let (code, out, err) = run(&mut cmd);
+    assert_eq!(
+        code,
+        0,
+        "xsplice-config {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+}
+
+fn assert_same(dir: &Path, ours: &str, theirs: &str, what: &str) {
+    let a = std::fs::read_to_string(dir.join(ours)).unwrap();
+    let b = std::fs::read_to_string(dir.join(theirs)).unwrap();
+    assert_eq!(
+        a,
+        b,
+        "{what}: xsplice-config's {ours} differs from the recipe's {theirs} in {}",
+        dir.display()
+    );
+}
+
+/// A scratch directory with `xen-syms` and the compiled `hello.o`.
+fn setup(t: &Target, tools: &Tools) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&tools.xen, dir.path().join("xen-syms")).unwrap();
+    std::fs::write(
+        dir.path().join("hello.c"),
+        "const char *xen_hello_world(void) { return \"Hello World\"; }\n\
+         int hello_counter;\n\
+         const char hello_banner[] = \"hello\";\n\
+         static int hello_helper(int x) { return x * 3 + hello_counter; }\n\
+         int (*hello_ptr)(int) = hello_helper;\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(&tools.cc);
+    cmd.current_dir(dir.path()).args(t.cc_flags).args([
+        "-O2",
+        "-fno-common",
+        "-c",
+        "hello.c",
+        "-o",
+        "hello.o",
+    ]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{cmd:?}: {}", String::from_utf8_lossy(&err));
+    dir
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn presets_match_the_makefile_recipes() {
+    let mut compared = 0;
+    for t in &TARGETS {
+        let Some(tools) = tools(t) else { continue };
+        let dir = setup(t, &tools);
+        let d = dir.path();
+
+        sh(
+            d,
+            &tools,
+            r##"(set -e;
+ echo "#define NEW_CODE_SZ $(CODE_SZ hello.o xen_hello_world)";
+ echo "#define OLD_CODE_SZ $(CODE_SZ xen-syms xen_extra_version)";
+ echo "#define OLD_CODE $(CODE_ADDR xen-syms xen_extra_version)") > seed-recipe.h
+(set -e;
+ echo "#define NEW_CODE_SZ $(CODE_SZ hello.o xen_hello_world)";
+ echo "#define MINOR_VERSION_SZ $(CODE_SZ xen-syms xen_minor_version)";
+ echo "#define MINOR_VERSION_ADDR $(CODE_ADDR xen-syms xen_minor_version)";
+ echo "#define OLD_CODE_SZ $(CODE_SZ xen-syms xen_extra_version)") > xen-test-recipe.h
+"##,
+        );
+        for (preset, recipe) in [("seed", "seed-recipe.h"), ("xen-test", "xen-test-recipe.h")] {
+            let out = format!("{preset}.h");
+            xsplice_config(
+                d,
+                &args(&[
+                    "-o",
+                    &out,
+                    "--preset",
+                    preset,
+                    "--xen-syms",
+                    "xen-syms",
+                    "--new-obj",
+                    "hello.o",
+                ]),
+            );
+            assert_same(d, &out, recipe, &format!("preset {preset} on {}", t.arch));
+            compared += 1;
+        }
+
+        if t.arch == "x86_64" {
+            sh(
+                d,
+                &tools,
+                r##"(set -e;
+ echo "#define EXPECT_BYTES $(CODE_GET_EXPECT xen-syms xen_extra_version 8)";
+ echo "#define EXPECT_BYTES_COUNT 8") > expect-recipe.h
+"##,
+            );
+            xsplice_config(
+                d,
+                &args(&[
+                    "-o",
+                    "expect.h",
+                    "--preset",
+                    "xen-test-expect",
+                    "--xen-syms",
+                    "xen-syms",
+                ]),
+            );
+            assert_same(
+                d,
+                "expect.h",
+                "expect-recipe.h",
+                "preset xen-test-expect on x86_64",
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("compared {compared} preset outputs");
+}
+
+/// Names in `nm --defined -S` output that the recipe's grep finds on
+/// exactly one line, with whether that line has a non-zero size.
+fn unambiguous_symbols(nm_output: &str) -> Vec<(String, bool)> {
+    let lines: Vec<&str> = nm_output.lines().collect();
+    let mut out = Vec::new();
+    for line in &lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let name = fields.last().copied().unwrap_or("");
+        // The recipe passes the name to grep as a pattern: keep plain names.
+        if name.is_empty() || !name.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()) {
+            continue;
+        }
+        if lines.iter().filter(|l| l.contains(name)).count() != 1 {
+            continue;
+        }
+        let sized = fields.len() == 4 && fields[1].bytes().any(|b| b != b'0');
+        out.push((name.to_string(), sized));
+    }
+    out
+}
+
+#[test]
+fn every_unambiguous_symbol_matches_the_recipe() {
+    let mut compared = 0;
+    for t in &TARGETS {
+        let Some(tools) = tools(t) else { continue };
+        let dir = setup(t, &tools);
+        let d = dir.path();
+        let mut script = String::from("(set -e;\n");
+        let mut ours = args(&["-o", "all.h"]);
+        for file in ["xen-syms", "hello.o"] {
+            let mut cmd = Command::new(&tools.nm);
+            cmd.current_dir(d).args(["--defined", "-S", file]);
+            let (code, out, _) = run(&mut cmd);
+            assert_eq!(code, 0, "{cmd:?}");
+            let syms = unambiguous_symbols(&String::from_utf8(out).unwrap());
+            assert!(
+                syms.len() >= 3,
+                "{file} on {}: too few symbols to compare: {syms:?}",
+                t.arch
+            );
+            for (i, (name, sized)) in syms.iter().enumerate() {
+                let tag = format!("{}_{i}", file.replace(['-', '.'], "_").to_uppercase());
+                script += &format!(" echo \"#define A_{tag} $(CODE_ADDR {file} {name})\";\n");
+                ours.push("--define".into());
+                ours.push(format!("A_{tag}=addr:{file}:{name}"));
+                if *sized {
+                    script += &format!(" echo \"#define S_{tag} $(CODE_SZ {file} {name})\";\n");
+                    ours.push("--define".into());
+                    ours.push(format!("S_{tag}=size:{file}:{name}"));
+                }
+                compared += 1 + usize::from(*sized);
+            }
+        }
+        script += ") > all-recipe.h\n";
+        sh(d, &tools, &script);
+        xsplice_config(d, &ours);
+        assert_same(
+            d,
+            "all.h",
+            "all-recipe.h",
+            &format!("every symbol on {}", t.arch),
+        );
+    }
+    eprintln!("compared {compared} values");
+}
+
+#[test]
+fn expect_bytes_match_objdump_on_x86_64() {
+    let t = &TARGETS[0];
+    let Some(tools) = tools(t) else { return };
+    let dir = setup(t, &tools);
+    let d = dir.path();
+    let cases = [
+        ("xen-syms", "xen_extra_version", 8),
+        ("xen-syms", "xen_changeset", 9),
+        ("xen-syms", "xen_info_format", 31),
+        ("xen-syms", "xen_minor_version", 1),
+        ("hello.o", "xen_hello_world", 8),
+    ];
+    let mut script = String::from("(set -e;\n");
+    let mut ours = args(&["-o", "expect.h"]);
+    for (i, (file, name, n)) in cases.iter().enumerate() {
+        script += &format!(" echo \"#define E{i} $(CODE_GET_EXPECT {file} {name} {n})\";\n");
+        ours.push("--define".into());
+        ours.push(format!("E{i}=expect:{n}:{file}:{name}"));
+    }
+    script += ") > expect-recipe.h\n";
+    sh(d, &tools, &script);
+    xsplice_config(d, &ours);
+    assert_same(d, "expect.h", "expect-recipe.h", "expect bytes on x86_64");
+}
