@@ -314,7 +314,7 @@ impl<'a, 'e> Checker<'a, 'e> {
             class: self.class,
             abi: self.abi,
             sections: self.sections.clone(),
-            symbols: Vec::new(),
+            symbols: self.symbols.clone(),
             relocations: Vec::new(),
             funcs: Vec::new(),
             hooks: Vec::new(),

@@ -172,7 +172,11 @@ impl Checker<'_, '_> {
             return None;
         }
         let sym = self.symbols[r.sym as usize].clone();
-        let sname = display_name(&sym.name, r.sym as usize);
+        let sname = if sym.name.is_empty() && sym.kind == elf::STT_SECTION {
+            self.name(usize::from(sym.shndx))
+        } else {
+            display_name(&sym.name, r.sym as usize)
+        };
         let loc = loc.with_symbol(sname.clone());
         if self.ignored.contains(&(r.sym as usize)) {
             self.error_on(
@@ -226,7 +230,7 @@ impl Checker<'_, '_> {
                 check,
                 loc,
                 format!(
-                    "{type_name} at {tname}+{:#x} writes {need} bytes past the end of the {tsize:#x}-byte section",
+                    "{type_name} at {tname}+{:#x} needs {need} bytes there, past the end of the {tsize:#x}-byte section",
                     r.offset
                 ),
             );

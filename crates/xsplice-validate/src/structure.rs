@@ -172,7 +172,7 @@ impl Checker<'_, '_> {
                     h.shnum
                 ),
             );
-            ok = false;
+            return false;
         }
         if h.shstrndx != 0 && h.shstrndx >= h.shnum {
             self.error(
@@ -246,6 +246,7 @@ impl Checker<'_, '_> {
             });
             self.sane.push(i != 0);
         }
+        self.lenient_names(&h);
         let mut symtabs = Vec::new();
         for i in 1..self.sections.len() {
             let s = self.sections[i].clone();
@@ -305,15 +306,17 @@ impl Checker<'_, '_> {
         }
         if symtabs.len() > 1 {
             for &i in &symtabs[1..] {
+                let name = self.name(i);
                 self.error(
                     C::C25,
-                    Location::section(format!("[{i}]")),
+                    Location::section(name),
                     format!(
                         "a second symbol table (section {i}; the first is section {})",
                         symtabs[0]
                     ),
                 );
             }
+            return false;
         }
         let Some(&symtab) = symtabs.first() else {
             self.error(C::C27, Location::file(), "no symbol table".into());
@@ -321,7 +324,7 @@ impl Checker<'_, '_> {
         };
         self.symtab = Some(symtab);
         let st = self.sections[symtab].clone();
-        let loc = Location::section(format!("[{symtab}]"));
+        let loc = Location::section(self.name(symtab));
         if usize::try_from(st.link).map_or(true, |l| l >= self.sections.len()) {
             self.error(
                 C::C26,
@@ -360,12 +363,36 @@ impl Checker<'_, '_> {
         if let Err(why) = self.strtab_ok(st.link as usize) {
             self.error(
                 C::C29,
-                Location::section(format!("[{}]", st.link)),
+                Location::section(self.name(st.link as usize)),
                 format!("symbol string table {why}"),
             );
             return false;
         }
         true
+    }
+
+    /// Names for messages, read without judging the name table, so that
+    /// findings made before C-30/C-31 can name their section. Sections whose
+    /// name cannot be read keep `[N]`; C-31 later replaces every name with
+    /// the checked one.
+    fn lenient_names(&mut self, h: &elf::Header) {
+        let Some(names) = self.sections.get(usize::from(h.shstrndx)).cloned() else {
+            return;
+        };
+        if names.is_nobits() {
+            return;
+        }
+        let end = names.offset.saturating_add(names.size);
+        for s in self.sections.iter_mut().skip(1) {
+            let Some(start) = names.offset.checked_add(u64::from(s.sh_name)) else {
+                continue;
+            };
+            if let Some(bytes) = elf::Bytes(self.data).cstr(start, end)
+                && !bytes.is_empty()
+            {
+                s.name = String::from_utf8_lossy(bytes).into_owned();
+            }
+        }
     }
 
     /// `elf_verify_strtab`: SHT_STRTAB, non-empty, NUL first and last.
@@ -401,7 +428,7 @@ impl Checker<'_, '_> {
         if let Err(why) = self.strtab_ok(shstrndx) {
             self.error(
                 C::C30,
-                Location::section(format!("[{shstrndx}]")),
+                Location::section(self.name(shstrndx)),
                 format!("section-name table {why}"),
             );
             return false;
