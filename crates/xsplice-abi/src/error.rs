@@ -72,7 +72,7 @@ pub enum AbiError {
     #[error("field `{field}` is non-zero but the {abi} entry has no such field")]
     FieldNotInAbi { abi: Abi, field: &'static str },
     #[error("expectation length {len} is over 31")]
-    ExpectLenTooLong { len: u8 },
+    ExpectLenTooLong { len: usize },
     #[error("expectation reserved bits {rsv:#x} do not fit in 2 bits")]
     ExpectRsvTooWide { rsv: u8 },
 

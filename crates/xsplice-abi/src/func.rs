@@ -32,15 +32,14 @@ pub struct Expectation {
 impl Expectation {
     /// An enabled expectation of `bytes` (at most 31).
     pub fn of(bytes: &[u8]) -> Result<Expectation, AbiError> {
-        let len = u8::try_from(bytes.len()).ok().filter(|&l| l <= 31);
-        let len = len.ok_or(AbiError::ExpectLenTooLong {
-            len: bytes.len().min(255) as u8,
-        })?;
+        if bytes.len() > EXPECT_MAX_LEN {
+            return Err(AbiError::ExpectLenTooLong { len: bytes.len() });
+        }
         let mut data = [0; 31];
         data[..bytes.len()].copy_from_slice(bytes);
         Ok(Expectation {
             enabled: true,
-            len,
+            len: bytes.len() as u8,
             rsv: 0,
             data,
         })
@@ -50,7 +49,9 @@ impl Expectation {
     /// is `0x11`, §1.7).
     pub fn flags_byte(&self) -> Result<u8, AbiError> {
         if self.len > 31 {
-            return Err(AbiError::ExpectLenTooLong { len: self.len });
+            return Err(AbiError::ExpectLenTooLong {
+                len: usize::from(self.len),
+            });
         }
         if self.rsv > 3 {
             return Err(AbiError::ExpectRsvTooWide { rsv: self.rsv });

@@ -21,10 +21,12 @@
 //!   NOPs, branch ranges, sizes of the arch-specific tables;
 //! - [`reloc`]: the relocation types the hypervisor's loader applies;
 //! - [`hooks`]: hook sections and `.modinfo`;
-//! - [`note`]: the GNU build-id note.
+//! - [`note`]: the GNU build-id note;
+//! - [`describe`]: a canonical text dump of one ABI on one architecture.
 
 pub mod abi;
 pub mod arch;
+mod describe;
 mod error;
 pub mod func;
 pub mod hooks;
@@ -35,7 +37,8 @@ pub mod xen;
 
 pub use abi::Abi;
 pub use arch::{Arch, WordSize};
-pub use error::AbiError;
+pub use describe::describe;
+pub use error::{AbiError, XenErrno};
 pub use func::{Expectation, FuncEntry};
 pub use hooks::{Hook, HookKind};
 pub use layout::{Field, Layout};
