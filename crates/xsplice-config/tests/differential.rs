@@ -10,9 +10,11 @@
 //!   description (the function's first 8 bytes, one per line, formatted as
 //!   `{0x..,...}`).
 //!
-//! Inputs: the stand-in hypervisor for each architecture and a replacement
-//! object compiled here, plus every symbol of both that the grep recipe
-//! finds unambiguously. Accepted differences, not compared: symbols whose
+//! Inputs: the stand-in hypervisor for each architecture, the payloads'
+//! replacement-function objects (`test-payloads/*/*_func.c`, compiled here
+//! with the payload flags), and an object written for this test; every
+//! symbol of these that the grep recipe finds unambiguously (up to 40 per
+//! file, spread over the symbol table) is compared. Accepted differences, not compared: symbols whose
 //! name the recipe's substring grep matches more than once (the recipe
 //! writes several values, we write one or fail), and `EXPECT_BYTES` on ARM,
 //! where objdump prints whole 4-byte instruction words and the recipe keeps
@@ -21,8 +23,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-use xsplice_testkit::{require_tool, run, stand_in_xen, tool_binary};
+use xsplice_testkit::{require_tool, run, stand_in_xen, tool_binary, workspace_root};
 
 struct Target {
     arch: &'static str,
@@ -80,8 +83,8 @@ fn tools(t: &Target) -> Option<Tools> {
 }
 
 /// Runs `script` with `sh` in `dir`, the recipe helpers defined.
-fn sh(dir: &Path, tools: &Tools, script: &str) {
-    let path = dir.join("recipe.sh");
+fn sh(dir: &Path, tools: &Tools, name: &str, script: &str) {
+    let path = dir.join(name);
     std::fs::write(&path, format!("set -e\n{HELPERS}\n{script}")).unwrap();
     let mut cmd = Command::new("sh");
     cmd.arg(&path)
@@ -124,7 +127,60 @@ fn assert_same(dir: &Path, ours: &str, theirs: &str, what: &str) {
     );
 }
 
-/// A scratch directory with `xen-syms` and the compiled `hello.o`.
+/// The payloads' replacement-function sources.
+fn payload_func_sources() -> Vec<PathBuf> {
+    let root = workspace_root().join("test-payloads");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flat_map(|dir| std::fs::read_dir(dir.unwrap().path()).into_iter().flatten())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("_func.c"))
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no test-payloads/*/*_func.c");
+    out
+}
+
+/// Compiles `source` to `dir/object` for the target, failing with the
+/// command line.
+fn compile(t: &Target, tools: &Tools, dir: &Path, source: &Path, object: &str) {
+    let mut cmd = Command::new(&tools.cc);
+    cmd.current_dir(dir)
+        .args(t.cc_flags)
+        .args([
+            "-O2",
+            "-ffreestanding",
+            "-fno-common",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-c",
+            "-I",
+        ])
+        .arg(workspace_root().join("test-payloads").join("include"))
+        .arg(source)
+        .arg("-o")
+        .arg(object);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{cmd:?}: {}", String::from_utf8_lossy(&err));
+}
+
+/// The objects compiled by [`setup`], besides `xen-syms`.
+fn objects() -> Vec<String> {
+    let mut out = vec!["hello.o".to_string()];
+    for src in payload_func_sources() {
+        out.push(
+            src.with_extension("o")
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+        );
+    }
+    out
+}
+
+/// A scratch directory with `xen-syms`, the test's own `hello.o` and the
+/// payloads' `*_func.o`.
 fn setup(t: &Target, tools: &Tools) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(&tools.xen, dir.path().join("xen-syms")).unwrap();
@@ -137,18 +193,38 @@ fn setup(t: &Target, tools: &Tools) -> tempfile::TempDir {
          int (*hello_ptr)(int) = hello_helper;\n",
     )
     .unwrap();
-    let mut cmd = Command::new(&tools.cc);
-    cmd.current_dir(dir.path()).args(t.cc_flags).args([
-        "-O2",
-        "-fno-common",
-        "-c",
-        "hello.c",
-        "-o",
-        "hello.o",
-    ]);
-    let (code, _, err) = run(&mut cmd);
-    assert_eq!(code, 0, "{cmd:?}: {}", String::from_utf8_lossy(&err));
+    compile(t, tools, dir.path(), Path::new("hello.c"), "hello.o");
+    for src in payload_func_sources() {
+        let object = src.with_extension("o");
+        compile(
+            t,
+            tools,
+            dir.path(),
+            &src,
+            &object.file_name().unwrap().to_string_lossy(),
+        );
+    }
     dir
+}
+
+/// The tools and the compiled inputs of one target, built once per test
+/// binary and shared by the tests (each writes its own output names).
+struct Fixture {
+    tools: Tools,
+    dir: tempfile::TempDir,
+}
+
+fn fixture(index: usize) -> Option<&'static Fixture> {
+    static FIXTURES: [OnceLock<Option<Fixture>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    FIXTURES[index]
+        .get_or_init(|| {
+            let t = &TARGETS[index];
+            let tools = tools(t)?;
+            let dir = setup(t, &tools);
+            Some(Fixture { tools, dir })
+        })
+        .as_ref()
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -158,20 +234,22 @@ fn args(list: &[&str]) -> Vec<String> {
 #[test]
 fn presets_match_the_makefile_recipes() {
     let mut compared = 0;
-    for t in &TARGETS {
-        let Some(tools) = tools(t) else { continue };
-        let dir = setup(t, &tools);
+    for (index, t) in TARGETS.iter().enumerate() {
+        let Some(Fixture { tools, dir }) = fixture(index) else {
+            continue;
+        };
         let d = dir.path();
 
         sh(
             d,
-            &tools,
+            tools,
+            "presets.sh",
             r##"(set -e;
- echo "#define NEW_CODE_SZ $(CODE_SZ hello.o xen_hello_world)";
+ echo "#define NEW_CODE_SZ $(CODE_SZ hello_world_func.o xen_hello_world)";
  echo "#define OLD_CODE_SZ $(CODE_SZ xen-syms xen_extra_version)";
  echo "#define OLD_CODE $(CODE_ADDR xen-syms xen_extra_version)") > seed-recipe.h
 (set -e;
- echo "#define NEW_CODE_SZ $(CODE_SZ hello.o xen_hello_world)";
+ echo "#define NEW_CODE_SZ $(CODE_SZ hello_world_func.o xen_hello_world)";
  echo "#define MINOR_VERSION_SZ $(CODE_SZ xen-syms xen_minor_version)";
  echo "#define MINOR_VERSION_ADDR $(CODE_ADDR xen-syms xen_minor_version)";
  echo "#define OLD_CODE_SZ $(CODE_SZ xen-syms xen_extra_version)") > xen-test-recipe.h
@@ -189,7 +267,7 @@ fn presets_match_the_makefile_recipes() {
                     "--xen-syms",
                     "xen-syms",
                     "--new-obj",
-                    "hello.o",
+                    "hello_world_func.o",
                 ]),
             );
             assert_same(d, &out, recipe, &format!("preset {preset} on {}", t.arch));
@@ -199,7 +277,8 @@ fn presets_match_the_makefile_recipes() {
         if t.arch == "x86_64" {
             sh(
                 d,
-                &tools,
+                tools,
+                "preset-expect.sh",
                 r##"(set -e;
  echo "#define EXPECT_BYTES $(CODE_GET_EXPECT xen-syms xen_extra_version 8)";
  echo "#define EXPECT_BYTES_COUNT 8") > expect-recipe.h
@@ -249,24 +328,34 @@ fn unambiguous_symbols(nm_output: &str) -> Vec<(String, bool)> {
     out
 }
 
+/// Most symbols compared per file.
+const MAX_PER_FILE: usize = 40;
+
 #[test]
-fn every_unambiguous_symbol_matches_the_recipe() {
+fn unambiguous_symbols_match_the_recipe() {
     let mut compared = 0;
-    for t in &TARGETS {
-        let Some(tools) = tools(t) else { continue };
-        let dir = setup(t, &tools);
+    for (index, t) in TARGETS.iter().enumerate() {
+        let Some(Fixture { tools, dir }) = fixture(index) else {
+            continue;
+        };
         let d = dir.path();
         let mut script = String::from("(set -e;\n");
         let mut ours = args(&["-o", "all.h"]);
-        for file in ["xen-syms", "hello.o"] {
+        let mut files = vec!["xen-syms".to_string()];
+        files.extend(objects());
+        for file in &files {
             let mut cmd = Command::new(&tools.nm);
-            cmd.current_dir(d).args(["--defined", "-S", file]);
+            cmd.current_dir(d).args(["--defined", "-S", file.as_str()]);
             let (code, out, _) = run(&mut cmd);
             assert_eq!(code, 0, "{cmd:?}");
-            let syms = unambiguous_symbols(&String::from_utf8(out).unwrap());
+            let all = unambiguous_symbols(&String::from_utf8(out).unwrap());
+            // Every recipe value runs nm again; a spread of at most
+            // MAX_PER_FILE symbols keeps the test quick.
+            let step = all.len().div_ceil(MAX_PER_FILE).max(1);
+            let syms: Vec<_> = all.into_iter().step_by(step).collect();
             assert!(
-                syms.len() >= 3,
-                "{file} on {}: too few symbols to compare: {syms:?}",
+                !syms.is_empty(),
+                "{file} on {}: no symbol to compare",
                 t.arch
             );
             for (i, (name, sized)) in syms.iter().enumerate() {
@@ -283,7 +372,7 @@ fn every_unambiguous_symbol_matches_the_recipe() {
             }
         }
         script += ") > all-recipe.h\n";
-        sh(d, &tools, &script);
+        sh(d, tools, "symbols.sh", &script);
         xsplice_config(d, &ours);
         assert_same(
             d,
@@ -297,9 +386,9 @@ fn every_unambiguous_symbol_matches_the_recipe() {
 
 #[test]
 fn expect_bytes_match_objdump_on_x86_64() {
-    let t = &TARGETS[0];
-    let Some(tools) = tools(t) else { return };
-    let dir = setup(t, &tools);
+    let Some(Fixture { tools, dir }) = fixture(0) else {
+        return;
+    };
     let d = dir.path();
     let cases = [
         ("xen-syms", "xen_extra_version", 8),
@@ -309,14 +398,19 @@ fn expect_bytes_match_objdump_on_x86_64() {
         ("hello.o", "xen_hello_world", 8),
     ];
     let mut script = String::from("(set -e;\n");
-    let mut ours = args(&["-o", "expect.h"]);
+    let mut ours = args(&["-o", "expect-n.h"]);
     for (i, (file, name, n)) in cases.iter().enumerate() {
         script += &format!(" echo \"#define E{i} $(CODE_GET_EXPECT {file} {name} {n})\";\n");
         ours.push("--define".into());
         ours.push(format!("E{i}=expect:{n}:{file}:{name}"));
     }
-    script += ") > expect-recipe.h\n";
-    sh(d, &tools, &script);
+    script += ") > expect-n-recipe.h\n";
+    sh(d, tools, "expect.sh", &script);
     xsplice_config(d, &ours);
-    assert_same(d, "expect.h", "expect-recipe.h", "expect bytes on x86_64");
+    assert_same(
+        d,
+        "expect-n.h",
+        "expect-n-recipe.h",
+        "expect bytes on x86_64",
+    );
 }
