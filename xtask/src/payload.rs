@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use xsplice_abi::Abi;
 use xsplice_build::{
-    Arch, Outcome, Payload, Request, Tools, build_payload, build_stand_in, find_payload, suite,
+    Arch, OutLock, Outcome, Payload, Request, Tools, build_payload, build_stand_in, find_payload,
+    parse_abi, suite,
 };
 
 #[derive(clap::Args)]
@@ -55,19 +56,9 @@ pub struct InstallArgs {
     /// Architecture of the payloads to install.
     #[arg(long, default_value = "x86_64")]
     pub arch: String,
-}
-
-fn parse_abi(name: &str) -> anyhow::Result<Abi> {
-    Abi::ALL
-        .into_iter()
-        .find(|a| a.name() == name)
-        .with_context(|| {
-            let names: Vec<_> = Abi::ALL.iter().map(|a| a.name()).collect();
-            format!(
-                "unknown abi `{name}` (expected one of {})",
-                names.join(", ")
-            )
-        })
+    /// Output root the payloads are built in (default target/xsplice).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Builds xsplice-config, -link and -validate with the cargo running us and
@@ -177,6 +168,7 @@ pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
         (None, None) => Arch::X86_64,
     };
     let tools = build_tools(false)?;
+    let _lock = OutLock::acquire(&out_root)?;
     let xen = match &args.xen_syms {
         Some(x) => x.clone(),
         None => stand_in(&out_root, arch)?,
@@ -232,6 +224,7 @@ fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
         }
     }
     let tools = build_tools(false)?;
+    let _lock = OutLock::acquire(out_root)?;
     let payloads: Vec<Payload> = suite(&root)?;
     let mut jobs = Vec::new();
     for p in &payloads {
@@ -314,10 +307,14 @@ fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
 
 pub fn install(args: InstallArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
-    let out_root = root.join("target").join("xsplice");
+    let out_root = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("target").join("xsplice"));
     let abi = parse_abi(&args.abi)?;
     let arch = Arch::parse(&args.arch)?;
     let tools = build_tools(false)?;
+    let _lock = OutLock::acquire(&out_root)?;
     let xen = stand_in(&out_root, arch)?;
     let relative = args.debug_dir.strip_prefix("/").unwrap_or(&args.debug_dir);
     let dest = match &args.destdir {

@@ -15,6 +15,9 @@ pub enum BuildError {
     /// An architecture name we do not know.
     #[error("unknown architecture `{0}` (expected x86_64, aarch64 or arm32)")]
     UnknownArch(String),
+    /// An ABI name we do not know.
+    #[error("unknown abi `{0}` (expected livepatch-v2, livepatch-v1, xsplice or xsplice-v4)")]
+    UnknownAbi(String),
     /// A `payload.json` that does not parse or names unknown things.
     #[error("bad manifest `{path}`: {message}")]
     Manifest { path: PathBuf, message: String },

@@ -10,6 +10,7 @@ mod arch;
 mod cmd;
 mod error;
 mod hash;
+mod lock;
 mod manifest;
 mod pipeline;
 mod standin;
@@ -17,7 +18,8 @@ mod standin;
 pub use arch::Arch;
 pub use cmd::{CommandLine, shell_quote};
 pub use error::BuildError;
-pub use manifest::{Manifest, Payload, find_payload, suite};
+pub use lock::OutLock;
+pub use manifest::{Manifest, Payload, find_payload, parse_abi, suite};
 pub use pipeline::{
     Built, Outcome, Request, Tools, abi_macro, build_payload, error_ids, expected_failure,
     payload_file_name, payload_out_dir,

@@ -81,12 +81,7 @@ impl Payload {
         let abis = manifest
             .abis
             .iter()
-            .map(|a| {
-                Abi::ALL
-                    .into_iter()
-                    .find(|x| x.name() == a)
-                    .ok_or_else(|| bad(format!("unknown abi `{a}`")))
-            })
+            .map(|a| parse_abi(a).map_err(|e| bad(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         let arches = manifest
             .arches
@@ -124,6 +119,14 @@ impl Payload {
         let parent = self.dir.parent().unwrap_or(Path::new("."));
         Payload::load(&parent.join(&self.manifest.depends)).map(Some)
     }
+}
+
+/// Parses an ABI name (`livepatch-v2`, `livepatch-v1`, `xsplice`, `xsplice-v4`).
+pub fn parse_abi(name: &str) -> Result<Abi, BuildError> {
+    Abi::ALL
+        .into_iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| BuildError::UnknownAbi(name.to_owned()))
 }
 
 /// Finds a payload by name under `<workspace>/test-payloads/`, or by path.

@@ -120,3 +120,44 @@ pub fn stand_in_xen(arch: &str) -> Option<PathBuf> {
         Err(e) => panic!("building the stand-in hypervisor for {arch}: {e}"),
     }
 }
+
+/// A payload of the suite (`test-payloads/<name>/`) built for `abi`
+/// (`livepatch-v2`, ...) on `arch` against the stand-in hypervisor, with
+/// the workspace's own tool binaries, into `target/xsplice/<abi>/<arch>/<name>/`
+/// (incremental: unchanged inputs are not rebuilt). A payload that stacks on
+/// another gets it built too, at its own place in the same tree.
+///
+/// Must-fail payloads (`no_xen_buildid`, `expectations_fail`) are returned
+/// like the others once validation has failed with their expected check.
+/// Returns `None` after reporting a skip when the architecture's compiler is
+/// missing (a failure under CI); any other build failure fails the test.
+pub fn test_payload(name: &str, abi: &str, arch: &str) -> Option<PathBuf> {
+    let xen = stand_in_xen(arch)?;
+    let root = workspace_root();
+    let build = || -> Result<PathBuf, xsplice_build::BuildError> {
+        let abi = xsplice_build::parse_abi(abi)?;
+        let arch = xsplice_build::Arch::parse(arch)?;
+        let payload = xsplice_build::find_payload(&root, name)?;
+        let tools = xsplice_build::Tools {
+            config: tool_binary("xsplice-config"),
+            link: tool_binary("xsplice-link"),
+            validate: tool_binary("xsplice-validate"),
+        };
+        let out = xsplice_out_dir();
+        let _lock = xsplice_build::OutLock::acquire(&out)?;
+        let req = xsplice_build::Request {
+            workspace: &root,
+            abi,
+            arch,
+            xen_syms: &xen,
+            out_root: &out,
+            force: false,
+            tools: &tools,
+        };
+        Ok(xsplice_build::build_payload(&payload, &req, &mut std::io::sink())?.payload)
+    };
+    match build() {
+        Ok(path) => Some(path),
+        Err(e) => panic!("building payload `{name}` ({abi}, {arch}): {e}"),
+    }
+}

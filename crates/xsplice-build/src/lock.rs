@@ -1,0 +1,53 @@
+//! A lock on an output root, so that builds in different processes (test
+//! binaries, `cargo xtask`, several checkouts' tests at once) never write
+//! the same step's outputs at the same time.
+//!
+//! The lock is a directory: `mkdir` is atomic on every file system we run
+//! on and needs no platform code. A lock left behind by a killed process is
+//! taken over once it is older than `STALE`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::BuildError;
+
+/// Longer than any single build of the suite takes.
+const STALE: Duration = Duration::from_secs(300);
+
+/// Held while building into an output root; released on drop.
+#[derive(Debug)]
+pub struct OutLock {
+    path: PathBuf,
+}
+
+impl OutLock {
+    /// Waits until `<out_root>/.lock` can be created.
+    pub fn acquire(out_root: &Path) -> Result<OutLock, BuildError> {
+        std::fs::create_dir_all(out_root)
+            .map_err(|e| BuildError::io("cannot create", out_root, e))?;
+        let path = out_root.join(".lock");
+        loop {
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(OutLock { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let age = std::fs::metadata(&path)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| SystemTime::now().duration_since(t).ok());
+                    if age.is_some_and(|a| a > STALE) {
+                        let _ = std::fs::remove_dir(&path);
+                    } else {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+                Err(e) => return Err(BuildError::io("cannot create", &path, e)),
+            }
+        }
+    }
+}
+
+impl Drop for OutLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}

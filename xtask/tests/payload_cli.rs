@@ -1,0 +1,155 @@
+//! `cargo xtask payload` and `cargo xtask install` as a person runs them:
+//! the printed steps, the last line naming the payload, a second run that
+//! does no work, a must-fail payload, installing, and a clear error for an
+//! unknown payload. Each run prints its command, stdout and stderr on failure.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn xtask(args: &[&str]) -> (Output, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args);
+    let out = cmd.output().expect("run xtask");
+    let shown = format!(
+        "{cmd:?}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, shown)
+}
+
+fn stdout_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn have_cc() -> bool {
+    if xsplice_build::Arch::X86_64.find_compiler().is_err() {
+        xsplice_testkit::skip("no C compiler for x86_64");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn payload_prints_steps_then_the_payload_and_rebuilds_nothing() {
+    if !have_cc() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out_dir = tmp.path().to_str().unwrap();
+    let (out, shown) = xtask(&["payload", "hello_world", "--out", out_dir]);
+    assert!(out.status.success(), "{shown}");
+    let lines = stdout_lines(&out);
+    let expected = tmp
+        .path()
+        .join("livepatch-v2/x86_64/hello_world/xen_hello_world.livepatch");
+    assert_eq!(
+        lines.last().map(Path::new),
+        Some(expected.as_path()),
+        "{shown}"
+    );
+    assert!(expected.is_file());
+    // The five steps, in the seed's order, one command line each.
+    let steps: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| {
+            if l.contains("-c hello_world_func.c") {
+                Some("compile new")
+            } else if l.contains("xsplice-config ") {
+                Some("config")
+            } else if l.contains("-c hello_world.c") {
+                Some("compile funcs")
+            } else if l.contains("xsplice-link ") {
+                Some("link")
+            } else if l.contains("xsplice-validate ") {
+                Some("validate")
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        ["compile new", "config", "compile funcs", "link", "validate"],
+        "{shown}"
+    );
+
+    let (again, shown) = xtask(&["payload", "hello_world", "--out", out_dir]);
+    assert!(again.status.success(), "{shown}");
+    let lines = stdout_lines(&again);
+    let (last, rest) = lines.split_last().unwrap();
+    assert_eq!(Path::new(last), expected);
+    assert!(
+        rest.iter().all(|l| l.starts_with("# ")),
+        "second run did work:\n{shown}"
+    );
+}
+
+#[test]
+fn must_fail_payload_succeeds_when_it_fails_as_expected() {
+    if !have_cc() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, shown) = xtask(&[
+        "payload",
+        "no_xen_buildid",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("validation failed with C-35"), "{shown}");
+}
+
+#[test]
+fn install_copies_valid_payloads_into_debug_dir() {
+    if !have_cc() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    let out_root = tmp.path().join("out");
+    let (out, shown) = xtask(&[
+        "install",
+        "--destdir",
+        dest.to_str().unwrap(),
+        "--out",
+        out_root.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{shown}");
+    let debug = dest.join("usr/lib/debug");
+    let hello = debug.join("xen_hello_world.livepatch");
+    assert_eq!(
+        std::fs::read(&hello).unwrap(),
+        std::fs::read(out_root.join("livepatch-v2/x86_64/hello_world/xen_hello_world.livepatch"))
+            .unwrap()
+    );
+    let mut installed: Vec<String> = std::fs::read_dir(&debug)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    installed.sort();
+    assert_eq!(
+        installed,
+        [
+            "xen_bye_world.livepatch",
+            "xen_expectations.livepatch",
+            "xen_hello_world.livepatch",
+            "xen_hooks.livepatch",
+            "xen_nop.livepatch",
+            "xen_replace_world.livepatch"
+        ],
+        "{shown}"
+    );
+}
+
+#[test]
+fn unknown_payload_is_a_clear_error() {
+    let (out, shown) = xtask(&["payload", "no_such_payload"]);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("no payload `no_such_payload`"), "{shown}");
+}
