@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use object::elf;
 
 use crate::read::{Object, Reloc, Section};
-use crate::{LinkError, LinkOptions, order};
+use crate::{LinkError, LinkOptions, ehframe, order};
 
 /// An output section.
 pub(crate) struct OutSection<'d> {
@@ -73,6 +73,10 @@ impl OutSection<'_> {
 pub(crate) struct Part<'d> {
     pub offset: u64,
     pub data: PartData<'d>,
+    /// The input section (object, section) it comes from, if any.
+    pub src: Option<(usize, usize)>,
+    /// Its alignment.
+    pub align: u64,
 }
 
 pub(crate) enum PartData<'d> {
@@ -228,6 +232,8 @@ pub(crate) fn link<'d>(
                     os.parts.push(Part {
                         offset: 0,
                         data: PartData::Borrowed(sec.data),
+                        src: None,
+                        align: 1,
                     });
                     sections.push(os);
                 }
@@ -246,6 +252,8 @@ pub(crate) fn link<'d>(
                         os.parts.push(Part {
                             offset: 0,
                             data: PartData::Borrowed(sec.data),
+                            src: None,
+                            align: 1,
                         });
                         sections.push(os);
                     }
@@ -290,6 +298,12 @@ pub(crate) fn link<'d>(
                     o
                 }
             };
+            let size = sec.size;
+            let data = if t == elf::SHT_NOBITS.0 {
+                PartData::Zero
+            } else {
+                PartData::Borrowed(sec.data)
+            };
             let os = &mut sections[out];
             let align = sec.addralign.max(1);
             if !align.is_power_of_two() {
@@ -311,17 +325,18 @@ pub(crate) fn link<'d>(
                 os.sh_type = t;
             }
             os.size = offset
-                .checked_add(sec.size)
+                .checked_add(size)
                 .ok_or_else(|| LinkError::TooLarge {
                     bits: if first.is_64 { 64 } else { 32 },
                     what: format!("section `{}`", String::from_utf8_lossy(sec.name)),
                 })?;
-            let data = if t == elf::SHT_NOBITS.0 {
-                PartData::Zero
-            } else {
-                PartData::Borrowed(sec.data)
-            };
-            os.parts.push(Part { offset, data });
+
+            os.parts.push(Part {
+                offset,
+                data,
+                src: Some((oi, si)),
+                align,
+            });
             if t == elf::SHT_GROUP.0 {
                 let flag = read_u32(sec.data, 0).unwrap_or(0);
                 os.group = Some(Group {
@@ -338,6 +353,17 @@ pub(crate) fn link<'d>(
             stack_exec = true;
         }
     }
+
+    // GNU drops the DW_CFA_nop padding at the end of each `.eh_frame` input
+    // and pads the record again only as far as the next input's alignment
+    // requires, so a section following one with smaller alignment moves up.
+    let eh_maps = match sections
+        .iter()
+        .position(|s| s.name == b".eh_frame" && s.group.is_none())
+    {
+        Some(out) => relayout_eh_frame(&mut sections[out], &mut placement, first.is_64),
+        None => HashMap::new(),
+    };
 
     // GNU merges `.note.gnu.property` (AND of feature bits, OR of ISA
     // needs) and drops it when an input has none; we keep it only when every
@@ -375,6 +401,8 @@ pub(crate) fn link<'d>(
         os.size = offset + extra.data.len() as u64;
         os.parts.push(Part {
             offset,
+            src: None,
+            align,
             data: PartData::Owned(extra.data.clone()),
         });
     }
@@ -405,6 +433,8 @@ pub(crate) fn link<'d>(
         os.parts.push(Part {
             offset,
             data: PartData::BuildId(note),
+            src: None,
+            align: 4,
         });
     }
     for (name, flags) in &opts.set_flags {
@@ -472,8 +502,9 @@ pub(crate) fn link<'d>(
             let mut relocs = Vec::with_capacity(sec.relocs.len());
             let mut patches = Vec::new();
             for r in &sec.relocs {
+                let in_offset = eh_maps.get(&(oi, si)).map_or(r.offset, |t| t.map(r.offset));
                 let mut nr = Reloc {
-                    offset: r.offset + base,
+                    offset: in_offset + base,
                     sym: 0,
                     r_type: r.r_type,
                     addend: r.addend,
@@ -609,6 +640,53 @@ pub(crate) fn link<'d>(
         symbols: symbols.out,
         num_locals: symbols.num_locals,
     })
+}
+
+fn relayout_eh_frame(
+    os: &mut OutSection<'_>,
+    placement: &mut Placement,
+    is_64: bool,
+) -> HashMap<(usize, usize), ehframe::Trimmed> {
+    let mut maps = HashMap::new();
+    let mut size = 0u64;
+    let mut prev: Option<(usize, usize)> = None;
+    for i in 0..os.parts.len() {
+        let offset = size.next_multiple_of(os.parts[i].align.max(1));
+        if offset > size {
+            if let Some(t) = prev.and_then(|key| maps.get_mut(&key)) {
+                let t: &mut ehframe::Trimmed = t;
+                ehframe::extend_last_record(&mut t.data, (offset - size) as usize);
+                if let PartData::Owned(d) = &mut os.parts[i - 1].data {
+                    d.clone_from(&t.data);
+                }
+            }
+        }
+        let part = &mut os.parts[i];
+        part.offset = offset;
+        if let Some((oi, si)) = part.src {
+            if let Some(p) = placement[oi][si].as_mut() {
+                p.1 = offset;
+            }
+        }
+        prev = None;
+        let len = match &part.data {
+            PartData::Borrowed(d) => match (part.src, ehframe::trim(d, is_64)) {
+                (Some(src), Some(trimmed)) => {
+                    let len = trimmed.data.len();
+                    part.data = PartData::Owned(trimmed.data.clone());
+                    maps.insert(src, trimmed);
+                    prev = Some(src);
+                    len
+                }
+                _ => d.len(),
+            },
+            PartData::Owned(d) | PartData::BuildId(d) => d.len(),
+            PartData::Zero => 0,
+        };
+        size = offset + len as u64;
+    }
+    os.size = size;
+    maps
 }
 
 fn read_u32(data: &[u8], at: usize) -> Option<u32> {

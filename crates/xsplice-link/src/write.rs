@@ -284,7 +284,7 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
         for p in &s.parts {
             let at = base + p.offset as usize;
             if code && at > base + end && end > 0 {
-                fill_code(l.machine, &mut e.buf[base + end..at]);
+                fill_code(l.machine, &s.name, &mut e.buf[base + end..at]);
             }
             end = p.offset as usize
                 + match &p.data {
@@ -585,9 +585,11 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
 }
 
 /// Fills the padding between two input sections of a code section the way
-/// GNU ld does: x86 multi-byte NOPs (longest first, at most 10 bytes), aarch64
-/// NOP words after any odd bytes, zeros elsewhere.
-fn fill_code(machine: u16, gap: &mut [u8]) {
+/// GNU ld does: on x86_64 the target's code fill, multi-byte NOPs (longest
+/// first, at most 10 bytes) in every code section; on aarch64 the fill
+/// pattern `=0x1f2003d5` that the relocatable script gives `.init`, `.text`
+/// and `.fini` only; zeros elsewhere.
+fn fill_code(machine: u16, name: &[u8], gap: &mut [u8]) {
     const X86_NOPS: [&[u8]; 10] = [
         &[0x90],
         &[0x66, 0x90],
@@ -604,10 +606,9 @@ fn fill_code(machine: u16, gap: &mut [u8]) {
         for chunk in gap.chunks_mut(10) {
             chunk.copy_from_slice(X86_NOPS[chunk.len() - 1]);
         }
-    } else if machine == elf::EM_AARCH64.0 {
-        let odd = gap.len() % 4;
-        for word in gap[odd..].chunks_mut(4) {
-            word.copy_from_slice(&0xd503_201fu32.to_le_bytes());
+    } else if machine == elf::EM_AARCH64.0 && [&b".init"[..], b".text", b".fini"].contains(&name) {
+        for (i, b) in gap.iter_mut().enumerate() {
+            *b = [0x1f, 0x20, 0x03, 0xd5][i % 4];
         }
     }
 }

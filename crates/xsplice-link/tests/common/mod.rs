@@ -1,0 +1,187 @@
+//! Shared fixtures of the linker's integration tests: the three target
+//! architectures and their GNU tools, compiling sources, running GNU ld and
+//! our binary, and comparing outputs through the canonical dump.
+
+#![allow(dead_code)]
+
+pub mod dump;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use xsplice_testkit::{require_tool, run, tool_binary};
+
+/// One target architecture and the GNU tools that build and link for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Arch {
+    pub name: &'static str,
+    pub gcc: &'static str,
+    pub ld: &'static str,
+    pub objcopy: &'static str,
+    /// `objcopy -I binary` output format and architecture.
+    pub bfd_target: &'static str,
+    pub bfd_arch: &'static str,
+    /// Runs a static executable of this architecture (empty for native).
+    pub runner: &'static str,
+}
+
+pub const X86_64: Arch = Arch {
+    name: "x86_64",
+    gcc: "gcc",
+    ld: "ld",
+    objcopy: "objcopy",
+    bfd_target: "elf64-x86-64",
+    bfd_arch: "i386:x86-64",
+    runner: "",
+};
+pub const AARCH64: Arch = Arch {
+    name: "aarch64",
+    gcc: "aarch64-linux-gnu-gcc",
+    ld: "aarch64-linux-gnu-ld",
+    objcopy: "aarch64-linux-gnu-objcopy",
+    bfd_target: "elf64-littleaarch64",
+    bfd_arch: "aarch64",
+    runner: "qemu-aarch64",
+};
+pub const ARM32: Arch = Arch {
+    name: "arm32",
+    gcc: "arm-linux-gnueabihf-gcc",
+    ld: "arm-linux-gnueabihf-ld",
+    objcopy: "arm-linux-gnueabihf-objcopy",
+    bfd_target: "elf32-littlearm",
+    bfd_arch: "arm",
+    runner: "qemu-arm",
+};
+pub const ARCHES: [Arch; 3] = [X86_64, AARCH64, ARM32];
+
+impl Arch {
+    /// True if the compiler, linker and objcopy are installed (else prints or panics under CI).
+    pub fn available(&self) -> bool {
+        [self.gcc, self.ld, self.objcopy]
+            .iter()
+            .all(|t| require_tool(t, &format!("{} differential tests", self.name)).is_some())
+    }
+}
+
+/// Runs `cmd`, panicking with the command line and its output on failure.
+pub fn must(cmd: &mut Command) -> Vec<u8> {
+    let line = format!("{cmd:?}");
+    let (code, out, err) = run(cmd);
+    assert!(
+        code == 0,
+        "command failed ({code}): {line}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    out
+}
+
+/// Writes `src` to `dir/name` and compiles it to `dir/<stem>.o`.
+pub fn compile(arch: &Arch, dir: &Path, name: &str, src: &str, flags: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, src).expect("write source");
+    let obj = path.with_extension("o");
+    must(
+        Command::new(arch.gcc)
+            .current_dir(dir)
+            .args(flags)
+            .arg("-c")
+            .arg(name)
+            .arg("-o")
+            .arg(&obj),
+    );
+    obj
+}
+
+/// Runs GNU `ld -r`; returns its stderr on failure.
+pub fn gnu_link(
+    arch: &Arch,
+    dir: &Path,
+    out: &Path,
+    inputs: &[PathBuf],
+    extra: &[&str],
+) -> Result<(), String> {
+    let mut cmd = Command::new(arch.ld);
+    cmd.current_dir(dir)
+        .arg("-r")
+        .args(extra)
+        .arg("-o")
+        .arg(out)
+        .args(inputs);
+    let (code, _, err) = run(&mut cmd);
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&err).into_owned())
+    }
+}
+
+/// Runs our `xsplice-link`; returns (exit code, stderr) on failure.
+pub fn our_link(
+    dir: &Path,
+    out: &Path,
+    inputs: &[PathBuf],
+    extra: &[&str],
+) -> Result<(), (i32, String)> {
+    let mut cmd = Command::new(tool_binary("xsplice-link"));
+    cmd.current_dir(dir)
+        .args(extra)
+        .arg("-o")
+        .arg(out)
+        .args(inputs);
+    let (code, _, err) = run(&mut cmd);
+    if code == 0 {
+        Ok(())
+    } else {
+        Err((code, String::from_utf8_lossy(&err).into_owned()))
+    }
+}
+
+/// Compares two dumps, failing with the first differing lines and `context`
+/// (the commands that reproduce the comparison).
+pub fn assert_same_dump(gnu: &[String], ours: &[String], context: &str) {
+    if gnu == ours {
+        return;
+    }
+    let mut report = String::new();
+    let mut shown = 0;
+    let (mut i, mut j) = (0, 0);
+    while (i < gnu.len() || j < ours.len()) && shown < 25 {
+        match (gnu.get(i), ours.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (a, b) => {
+                // Resynchronise on the next common line, if any, within a window.
+                let resync = a.and_then(|a| ours[j..].iter().take(200).position(|l| l == a));
+                match (resync, b) {
+                    (Some(k), _) if k > 0 => {
+                        for l in &ours[j..j + k] {
+                            report.push_str(&format!("+ ours: {l}\n"));
+                            shown += 1;
+                        }
+                        j += k;
+                    }
+                    _ => {
+                        if let Some(a) = a {
+                            report.push_str(&format!("- gnu:  {a}\n"));
+                            shown += 1;
+                        }
+                        if let Some(b) = b {
+                            report.push_str(&format!("+ ours: {b}\n"));
+                            shown += 1;
+                        }
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+        }
+    }
+    panic!(
+        "canonical dumps differ ({} lines from GNU, {} from us)\n{report}\nreproduce with:\n{context}",
+        gnu.len(),
+        ours.len()
+    );
+}

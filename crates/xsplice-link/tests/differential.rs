@@ -1,0 +1,472 @@
+//! Differential tests: GNU `ld -r` (plus Xen's `objcopy` recipe for
+//! payloads) against `xsplice-link`, compared through the canonical dump of
+//! `common::dump`.
+//!
+//! Accepted differences, each applied only where it arises:
+//! 1. Global symbols are compared sorted: GNU emits them in BFD hash-table
+//!    order, we in order of first appearance. Indices, offsets and string
+//!    table layout are not compared at all (layout, not meaning).
+//! 2. Build-id descriptors are masked: each linker hashes its own bytes, and
+//!    the layouts differ (1). Instead each file's stored build-id is checked
+//!    against a recomputation with GNU's algorithm, on GNU's output too.
+//! 3. Payload recipe only: `.note.GNU-stack` may carry SHF_EXECINSTR in GNU's
+//!    output, because the `objcopy -I binary` note objects have no
+//!    `.note.GNU-stack` and GNU assumes an executable stack; our generated
+//!    sections are data and do not change the marker.
+//! 4. arm32 libc only: `.ARM.exidx*` sections, their relocations and
+//!    mapping symbols are not compared. GNU inserts EXIDX_CANTUNWIND entries
+//!    for code without unwind entries; we copy the tables unchanged.
+//!    (Xen does not use the unwind tables of a payload.)
+//! 5. arm32 only: `.ARM.attributes` contents are not compared. GNU merges
+//!    build attributes tag by tag; we keep the first input's, which is what
+//!    GNU's merge gives when all inputs were built alike. Xen ignores them.
+//! 6. arm32 only: `$d` mapping symbols that only GNU has are dropped before
+//!    comparing. GNU adds one at the start of input data sections without a
+//!    mapping symbol (the assembler omits them in data-only sections); we do
+//!    not synthesize symbols. Xen skips `$d` symbols when loading (§1.4).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::dump::{
+    DumpOptions, drop_gnu_only_mapping_symbols, dump, recompute_build_id, stored_build_id,
+};
+use common::{AARCH64, ARM32, Arch, X86_64, assert_same_dump, compile, gnu_link, must, our_link};
+
+/// Links `inputs` with both linkers in `dir` and compares the dumps.
+fn check_same(arch: &Arch, dir: &Path, label: &str, inputs: &[PathBuf], opts: DumpOptions) {
+    let gnu = dir.join(format!("{label}.gnu.o"));
+    let ours = dir.join(format!("{label}.ours.o"));
+    gnu_link(arch, dir, &gnu, inputs, &[]).unwrap_or_else(|e| panic!("GNU ld failed: {e}"));
+    our_link(dir, &ours, inputs, &[])
+        .unwrap_or_else(|(c, e)| panic!("xsplice-link failed ({c}): {e}"));
+    let context = format!(
+        "cd {} && {} -r -o {} <inputs> && xsplice-link -o {} <inputs>\ninputs: {}",
+        dir.display(),
+        arch.ld,
+        gnu.display(),
+        ours.display(),
+        {
+            let names: Vec<String> = inputs
+                .iter()
+                .take(12)
+                .map(|p| p.display().to_string())
+                .collect();
+            let more = inputs.len().saturating_sub(12);
+            if more > 0 {
+                format!("{} ... and {more} more", names.join(" "))
+            } else {
+                names.join(" ")
+            }
+        }
+    );
+    let opts = DumpOptions {
+        mask_arm_attributes: arch.name == "arm32",
+        ..opts
+    };
+    let mut g = dump(&std::fs::read(&gnu).expect("read GNU output"), opts);
+    let o = dump(&std::fs::read(&ours).expect("read our output"), opts);
+    if arch.name == "arm32" {
+        drop_gnu_only_mapping_symbols(&mut g, &o);
+    }
+    assert_same_dump(&g, &o, &context);
+}
+
+const A_C: &str = r#"
+static int counter;
+int shared_data = 3;
+static const char *names[] = { "zero", "one", "two" };
+__thread int tls_var;
+const char *greet(int i) { return names[i % 3]; }
+int bump(void) { return ++counter; }
+__attribute__((weak)) int maybe(void) { return 1; }
+__attribute__((weak)) int only_weak(void) { return 7; }
+extern int undefined_weak(void) __attribute__((weak));
+int call_weak(void) { return undefined_weak ? undefined_weak() : 0; }
+"#;
+
+const B_C: &str = r#"
+extern int bump(void);
+static int counter = 7;
+static double table[4] = { 1.5, 2.5, 3.5, 4.5 };
+int maybe(void) { return 2; }
+int use(int i) { counter += i; return bump() + counter + maybe() + (int)table[i & 3]; }
+__attribute__((visibility("hidden"))) int hidden_fn(void) { return counter; }
+"#;
+
+/// Built without -ffunction-sections: `.text`, `.data`, `.rodata` and
+/// `.bss` of several files are concatenated, so relocations against their
+/// section symbols need adjusted addends (patched in place on arm32).
+const C_C: &str = r#"
+static int c_counter;
+static int c_array[16] = { 1, 2, 3 };
+static const char c_message[] = "third file";
+const char *c_text(void) { return c_message + (c_counter & 3); }
+int *c_slot(int i) { c_counter++; return &c_array[i & 15]; }
+int c_sum(void) { int s = 0; for (int i = 0; i < 16; i++) s += c_array[i]; return s + c_counter; }
+"#;
+
+const D_C: &str = r#"
+static int d_counter = 5;
+static const char d_message[] = "fourth";
+static int d_zero[8];
+const char *d_text(void) { return d_message + (d_counter & 1); }
+int d_get(int i) { return d_zero[i & 7] + d_counter; }
+"#;
+
+/// Two copies of a COMDAT group (code, data pointing at it, relocations
+/// inside the group) and a non-COMDAT reference to its symbol.
+fn group_asm(arch: &Arch, caller: &str) -> String {
+    let ret = if arch.name == "arm32" { "bx lr" } else { "ret" };
+    format!(
+        "\t.section .text.inl,\"axG\",%progbits,inl,comdat\n\t.globl inl\n\t.type inl,%function\ninl:\t{ret}\n\
+         \t.section .data.inl,\"awG\",%progbits,inl,comdat\n\t.4byte inl\n\
+         \t.data\n\t.globl {caller}\n{caller}:\t.4byte inl\n\t.4byte {caller}\n\
+         \t.section .note.GNU-stack,\"\",%progbits\n"
+    )
+}
+
+fn edge_case_objects(arch: &Arch, dir: &Path) -> Vec<PathBuf> {
+    let split = [
+        "-O2",
+        "-g",
+        "-fno-pic",
+        "-ffunction-sections",
+        "-fdata-sections",
+    ];
+    let whole = ["-O2", "-g", "-fno-pic"];
+    let mut objs = vec![
+        compile(arch, dir, "a.c", A_C, &split),
+        compile(arch, dir, "b.c", B_C, &split),
+        compile(arch, dir, "c.c", C_C, &whole),
+        compile(arch, dir, "d.c", D_C, &whole),
+        compile(arch, dir, "g1.s", &group_asm(arch, "from_g1"), &[]),
+        compile(arch, dir, "g2.s", &group_asm(arch, "from_g2"), &[]),
+    ];
+    if arch.name == "arm32" {
+        // ARM (not Thumb) code: R_ARM_CALL, R_ARM_MOVW_ABS_NC/MOVT_ABS.
+        let arm = ["-O2", "-fno-pic", "-marm"];
+        objs.push(compile(arch, dir, "e.c", &C_C.replace("c_", "e_"), &arm));
+        objs.push(compile(arch, dir, "f.c", &D_C.replace("d_", "f_"), &arm));
+    }
+    objs
+}
+
+fn edge_cases(arch: Arch) {
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let objs = edge_case_objects(&arch, dir.path());
+    check_same(&arch, dir.path(), "edge", &objs, DumpOptions::default());
+    // The same inputs in another order, and a single input.
+    let reversed: Vec<PathBuf> = objs.iter().rev().cloned().collect();
+    check_same(
+        &arch,
+        dir.path(),
+        "edge-rev",
+        &reversed,
+        DumpOptions::default(),
+    );
+    check_same(
+        &arch,
+        dir.path(),
+        "single",
+        &objs[2..3],
+        DumpOptions::default(),
+    );
+}
+
+#[test]
+fn edge_cases_x86_64() {
+    edge_cases(X86_64);
+}
+
+#[test]
+fn edge_cases_aarch64() {
+    edge_cases(AARCH64);
+}
+
+#[test]
+fn edge_cases_arm32() {
+    edge_cases(ARM32);
+}
+
+/// More than 65280 sections: SHN_XINDEX in symbols, e_shnum = 0, e_shstrndx = SHN_XINDEX.
+#[test]
+fn many_sections_x86_64() {
+    let arch = X86_64;
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut objs = Vec::new();
+    for (file, count) in [("x1.s", 40_000), ("x2.s", 30_000)] {
+        let mut src = String::new();
+        for i in 0..count {
+            src.push_str(&format!(
+                "\t.section .text.{file}.f{i},\"ax\",@progbits\n\t.globl {stem}_f{i}\n{stem}_f{i}:\n\tret\n",
+                stem = &file[..2]
+            ));
+        }
+        src.push_str(
+            "\t.data\n\t.quad x1_f1\n\t.quad x2_f2\n\t.section .note.GNU-stack,\"\",@progbits\n",
+        );
+        objs.push(compile(&arch, dir.path(), file, &src, &[]));
+    }
+    check_same(&arch, dir.path(), "xindex", &objs, DumpOptions::default());
+    let ours = std::fs::read(dir.path().join("xindex.ours.o")).expect("output");
+    assert_eq!(
+        u16::from_le_bytes([ours[60], ours[61]]),
+        0,
+        "e_shnum must be 0 with extended numbering"
+    );
+    assert_eq!(
+        u16::from_le_bytes([ours[62], ours[63]]),
+        0xffff,
+        "e_shstrndx must be SHN_XINDEX"
+    );
+}
+
+/// Extracts libc.a of `arch` into `dir` and returns its members, sorted.
+fn libc_members(arch: &Arch, dir: &Path) -> Option<Vec<PathBuf>> {
+    let out = must(Command::new(arch.gcc).arg("-print-file-name=libc.a"));
+    let libc = PathBuf::from(String::from_utf8_lossy(&out).trim());
+    if !libc.is_absolute() || !libc.exists() {
+        xsplice_testkit::skip(&format!("no libc.a for {}", arch.name));
+        return None;
+    }
+    must(Command::new("ar").current_dir(dir).arg("x").arg(&libc));
+    let mut members: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "o"))
+        .map(|p| PathBuf::from(p.file_name().expect("name")))
+        .collect();
+    members.sort();
+    Some(members)
+}
+
+fn libc(arch: Arch) {
+    if !arch.available() || xsplice_testkit::require_tool("ar", "extracting libc.a").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(members) = libc_members(&arch, dir.path()) else {
+        return;
+    };
+    let opts = DumpOptions {
+        skip_arm_exidx: arch.name == "arm32",
+        ..DumpOptions::default()
+    };
+    check_same(&arch, dir.path(), "libc-all", &members, opts);
+    let every_seventh: Vec<PathBuf> = members.iter().step_by(7).cloned().collect();
+    check_same(&arch, dir.path(), "libc-7th", &every_seventh, opts);
+    let first: Vec<PathBuf> = members.iter().take(40).cloned().collect();
+    check_same(&arch, dir.path(), "libc-first", &first, opts);
+}
+
+#[test]
+fn libc_x86_64() {
+    libc(X86_64);
+}
+
+#[test]
+fn libc_aarch64() {
+    libc(AARCH64);
+}
+
+#[test]
+fn libc_arm32() {
+    libc(ARM32);
+}
+
+/// Two strong definitions: both linkers refuse, ours naming both files.
+#[test]
+fn multiple_definition() {
+    let arch = X86_64;
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = compile(
+        &arch,
+        dir.path(),
+        "one.c",
+        "int clash(void) { return 1; }\n",
+        &["-O2"],
+    );
+    let b = compile(
+        &arch,
+        dir.path(),
+        "two.c",
+        "int clash(void) { return 2; }\n",
+        &["-O2"],
+    );
+    let out = dir.path().join("out.o");
+    let gnu = gnu_link(&arch, dir.path(), &out, &[a.clone(), b.clone()], &[])
+        .expect_err("GNU ld must refuse");
+    assert!(gnu.contains("multiple definition of `clash'"), "{gnu}");
+    let (code, ours) = our_link(dir.path(), &out, &[a, b], &[]).expect_err("we must refuse");
+    assert_eq!(code, 1, "{ours}");
+    assert!(
+        ours.contains("multiple definition of `clash`; first defined in"),
+        "{ours}"
+    );
+    assert!(ours.contains("one.o") && ours.contains("two.o"), "{ours}");
+    assert!(!out.exists(), "no output may be left behind");
+}
+
+/// A payload-like object: a replacement function, a `.livepatch.funcs`
+/// entry pointing at it and at a hypervisor symbol, and a load hook.
+const PAYLOAD_C: &str = r#"
+struct func { const char *name; void *new_addr; void *old_addr; unsigned int new_size, old_size; unsigned char version, pad[31]; };
+extern const char *xen_extra_version(void);
+const char *new_extra_version(void) { return "Hello World"; }
+static const char name[] = "xen_extra_version";
+__attribute__((section(".livepatch.funcs"), used)) struct func patch_this = {
+    .name = name, .new_addr = (void *)new_extra_version, .old_addr = (void *)xen_extra_version, .version = 2,
+};
+static void hook(void) {}
+__attribute__((section(".livepatch.hooks.load"), used)) void (*const load_hook)(void) = hook;
+"#;
+
+fn payload_recipe(arch: Arch) {
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let flags = ["-O2", "-fno-pic", "-ffunction-sections", "-fdata-sections"];
+    let payload = compile(&arch, d, "payload.c", PAYLOAD_C, &flags);
+    let extra = compile(&arch, d, "extra.c", C_C, &flags);
+    // A stand-in hypervisor image with a GNU build-id note.
+    std::fs::write(
+        d.join("xen.c"),
+        "int xen_extra_version(void) { return 0; }\nvoid _start(void) {}\n",
+    )
+    .expect("write");
+    must(Command::new(arch.gcc).current_dir(d).args([
+        "-nostdlib",
+        "-static",
+        "-Wl,--build-id=sha1",
+        "-o",
+        "xen-syms",
+        "xen.c",
+    ]));
+    // Xen's recipe: notes and modinfo through objcopy, ld -r --build-id, then the .funcs flags.
+    must(Command::new(arch.objcopy).current_dir(d).args([
+        "-O",
+        "binary",
+        "--only-section=.note.gnu.build-id",
+        "xen-syms",
+        "note.bin",
+    ]));
+    let binary = |input: &str, section: &str, out: &str| {
+        must(Command::new(arch.objcopy).current_dir(d).args([
+            "-I",
+            "binary",
+            "-O",
+            arch.bfd_target,
+            "-B",
+            arch.bfd_arch,
+            &format!("--rename-section=.data={section},alloc,load,readonly,data,contents"),
+            "-S",
+            input,
+            out,
+        ]));
+    };
+    binary("note.bin", ".livepatch.depends", "note.o");
+    binary("note.bin", ".livepatch.xen_depends", "xen_note.o");
+    std::fs::write(d.join("modinfo.bin"), b"LIVEPATCH=RULEZ\0").expect("write");
+    binary("modinfo.bin", ".modinfo", "modinfo.o");
+    let gnu = d.join("gnu.livepatch");
+    let gnu_inputs: Vec<PathBuf> = [
+        payload.clone(),
+        extra.clone(),
+        "note.o".into(),
+        "xen_note.o".into(),
+        "modinfo.o".into(),
+    ]
+    .into();
+    gnu_link(&arch, d, &gnu, &gnu_inputs, &["--build-id=sha1"])
+        .unwrap_or_else(|e| panic!("GNU ld failed: {e}"));
+    let gnu_bytes_before = std::fs::read(&gnu).expect("read");
+    must(
+        Command::new(arch.objcopy)
+            .current_dir(d)
+            .args(["--set-section-flags", ".livepatch.funcs=alloc,readonly"])
+            .arg(&gnu),
+    );
+
+    let ours = d.join("ours.livepatch");
+    our_link(
+        d,
+        &ours,
+        &[payload, extra],
+        &[
+            "--build-id",
+            "--depends",
+            "xen-syms",
+            "--xen-depends",
+            "xen-syms",
+            "--modinfo",
+            "LIVEPATCH=RULEZ",
+        ],
+    )
+    .unwrap_or_else(|(c, e)| panic!("xsplice-link failed ({c}): {e}"));
+
+    let opts = DumpOptions {
+        mask_build_id: true,
+        ignore_stack_exec: true,
+        ..DumpOptions::default()
+    };
+    let ours_bytes = std::fs::read(&ours).expect("read");
+    let opts = DumpOptions {
+        mask_arm_attributes: arch.name == "arm32",
+        ..opts
+    };
+    let mut g = dump(&std::fs::read(&gnu).expect("read"), opts);
+    let o = dump(&ours_bytes, opts);
+    if arch.name == "arm32" {
+        drop_gnu_only_mapping_symbols(&mut g, &o);
+    }
+    assert_same_dump(
+        &g,
+        &o,
+        &format!("payload recipe for {} in {}", arch.name, d.display()),
+    );
+    // The build-id algorithm: GNU's own (pre-objcopy) output verifies, and so does ours.
+    assert_eq!(
+        stored_build_id(&gnu_bytes_before).expect("GNU build-id"),
+        recompute_build_id(&gnu_bytes_before),
+        "GNU's build-id does not follow the documented algorithm"
+    );
+    assert_eq!(
+        stored_build_id(&ours_bytes).expect("our build-id"),
+        recompute_build_id(&ours_bytes)
+    );
+    assert_eq!(
+        xsplice_link::compute_build_id(&gnu_bytes_before)
+            .expect("hash")
+            .to_vec(),
+        stored_build_id(&gnu_bytes_before).expect("id")
+    );
+}
+
+#[test]
+fn payload_recipe_x86_64() {
+    payload_recipe(X86_64);
+}
+
+#[test]
+fn payload_recipe_aarch64() {
+    payload_recipe(AARCH64);
+}
+
+#[test]
+fn payload_recipe_arm32() {
+    payload_recipe(ARM32);
+}
