@@ -308,6 +308,48 @@ impl Arch {
         }
     }
 
+    /// What the hypervisor writes for a branch-mode entry (§4): the branch
+    /// from the patch site (`old_addr` plus [`Arch::patch_offset`] of the old
+    /// function's first bytes `old_code`) to `new_addr`.
+    pub fn trampoline(
+        self,
+        old_addr: u64,
+        new_addr: u64,
+        old_code: &[u8],
+    ) -> Result<PatchSite, AbiError> {
+        let offset = self.patch_offset(old_code);
+        let bytes = self.branch(old_addr + offset as u64, new_addr)?;
+        Ok(PatchSite { offset, bytes })
+    }
+
+    /// What the hypervisor writes for a NOP-mode entry (`new_addr` = 0, §4):
+    /// `new_size - patch_offset` NOP bytes after the patch offset. The
+    /// limits (C-95, C-96) apply to `new_size`; a `new_size` smaller than
+    /// the ENDBR64 it must skip is refused (Xen would underflow, C-98).
+    pub fn nop_patch(self, new_size: u32, old_code: &[u8]) -> Result<PatchSite, AbiError> {
+        let new_size = new_size as usize;
+        if new_size > MAX_NOP_LEN {
+            return Err(AbiError::NopTooLong {
+                arch: self,
+                len: new_size,
+            });
+        }
+        if self != Arch::X86_64 && new_size % 4 != 0 {
+            return Err(AbiError::NopNotMultipleOf4 {
+                arch: self,
+                len: new_size,
+            });
+        }
+        let offset = self.patch_offset(old_code);
+        let len = new_size
+            .checked_sub(offset)
+            .ok_or(AbiError::NopShorterThanEndbr { new_size, offset })?;
+        Ok(PatchSite {
+            offset,
+            bytes: self.nops(len)?,
+        })
+    }
+
     /// Size of `struct alt_instr` (§1.9): x86 14 bytes (packed, Xen 4.11+;
     /// 12 before), ARM 12. `xen` = `None` means the current layout.
     pub fn alt_instr_size(self, xen: Option<&XenVersion>) -> usize {
@@ -338,6 +380,15 @@ impl Arch {
     pub fn alt_call_size(self) -> Option<usize> {
         (self == Arch::X86_64).then_some(4)
     }
+}
+
+/// Bytes the hypervisor writes over the old function: `bytes` at
+/// `old_addr + offset`; the same number of original bytes is what it saves
+/// for the revert (§4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatchSite {
+    pub offset: usize,
+    pub bytes: Vec<u8>,
 }
 
 /// True if `code` starts with ENDBR64 or its poison (§4, C-95).
@@ -489,6 +540,51 @@ mod tests {
         assert_eq!(Arch::X86_64.min_old_size(&ENDBR64[..3]), 5);
         assert_eq!(Arch::Aarch64.min_old_size(&ENDBR64), 4);
         assert_eq!(Arch::Arm32.min_old_size(&[]), 4);
+    }
+
+    fn check_site(result: Result<PatchSite, AbiError>, expect: &str) {
+        let got = match result {
+            Ok(site) => format!("+{} {}", site.offset, hex(&site.bytes)),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn patch_sites() {
+        let plain = [0x55, 0x48, 0x89, 0xe5];
+        check_site(
+            Arch::X86_64.trampoline(0x1000, 0x2000, &plain),
+            "+0 e9 fb 0f 00 00",
+        );
+        check_site(
+            Arch::X86_64.trampoline(0x1000, 0x2000, &ENDBR64),
+            "+4 e9 f7 0f 00 00",
+        );
+        check_site(
+            Arch::X86_64.trampoline(0x1000, 0x2000, &ENDBR64_POISON),
+            "+4 e9 f7 0f 00 00",
+        );
+        check_site(
+            Arch::Aarch64.trampoline(0x1000, 0x2000, &ENDBR64),
+            "+0 00 04 00 14",
+        );
+        check_site(Arch::X86_64.nop_patch(6, &plain), "+0 66 0f 1f 44 00 00");
+        check_site(Arch::X86_64.nop_patch(6, &ENDBR64), "+4 66 90");
+        check_site(Arch::X86_64.nop_patch(4, &ENDBR64), "+4 ");
+        check_site(
+            Arch::X86_64.nop_patch(3, &ENDBR64),
+            "nop-mode new_size 3 is shorter than the 4-byte endbr64 it must skip",
+        );
+        check_site(
+            Arch::X86_64.nop_patch(32, &plain),
+            "x86_64 nop length 32 is over 31 bytes",
+        );
+        check_site(Arch::Arm32.nop_patch(8, &[]), "+0 00 00 a0 e1 00 00 a0 e1");
+        check_site(
+            Arch::Arm32.nop_patch(6, &[]),
+            "arm32 nop length 6 is not a multiple of 4",
+        );
     }
 
     #[test]

@@ -94,6 +94,8 @@ pub enum AbiError {
     NopTooLong { arch: Arch, len: usize },
     #[error("{arch} nop length {len} is not a multiple of 4")]
     NopNotMultipleOf4 { arch: Arch, len: usize },
+    #[error("nop-mode new_size {new_size} is shorter than the {offset}-byte endbr64 it must skip")]
+    NopShorterThanEndbr { new_size: usize, offset: usize },
 
     // ---- build-id notes (C-100 order)
     #[error("build-id note is {size} bytes, not more than the 12-byte header")]
