@@ -153,3 +153,16 @@ fn unknown_payload_is_a_clear_error() {
     assert!(!out.status.success(), "{shown}");
     assert!(shown.contains("no payload `no_such_payload`"), "{shown}");
 }
+
+#[test]
+fn missing_cross_compiler_names_the_debian_package() {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(["target", "--arch", "arm32"]).env("PATH", "");
+    let out = cmd.output().expect("run xtask");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{cmd:?}: {stderr}");
+    assert!(
+        stderr.contains("install the Debian package `gcc-arm-linux-gnueabihf`"),
+        "{cmd:?}: {stderr}"
+    );
+}
