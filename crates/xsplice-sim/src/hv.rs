@@ -1,0 +1,882 @@
+//! The simulated hypervisor: the running stand-in image, the loaded
+//! payloads, and the live-patch operations with the hypervisor's semantics
+//! (spec §2.B-§2.R, §4): UPLOAD through the validator's checks and the
+//! loader, APPLY, REVERT, REPLACE and UNLOAD with their state rules,
+//! build-id dependencies, expectations, hooks and trampolines.
+//!
+//! Operations return what the hypercall returns (`Ok` or an [`Errno`]) and
+//! record the payload's `rc` as GET and LIST report it; the asynchronous
+//! phase of APPLY, REVERT and REPLACE runs at once, since the simulator has
+//! no other CPUs to rendezvous with. Faults in hypervisor or payload code
+//! surface as [`Fail::Crash`].
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use xsplice_abi::{Abi, Arch, Expectation, Hook, XenVersion};
+use xsplice_validate::{
+    Environment, LoadedPayload, Options, TargetImage, TargetSymbol, default_payload_base, validate,
+};
+
+use crate::errno::Errno;
+use crate::error::SimError;
+use crate::host::{Death, Host, Prot};
+use crate::image::{Image, NamedRange, PAGE, page_up, symbolise};
+use crate::loader;
+
+/// `XEN_LIVEPATCH_NAME_SIZE`, the NUL included (C-04).
+const NAME_SIZE: usize = 128;
+/// `LIVEPATCH_MAX_SIZE` (C-05).
+const MAX_PAYLOAD: usize = 2 << 20;
+
+/// A payload's state (`XEN_LIVEPATCH_STATE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    Checked,
+    Applied,
+}
+
+impl State {
+    /// The tool's name for the state.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Checked => "CHECKED",
+            State::Applied => "APPLIED",
+        }
+    }
+}
+
+/// Why an operation failed.
+#[derive(Debug)]
+pub enum Fail {
+    /// The hypercall returned this errno.
+    Xen(Errno),
+    /// The hypervisor process died or could not be driven.
+    Crash(SimError),
+}
+
+impl From<SimError> for Fail {
+    fn from(e: SimError) -> Fail {
+        Fail::Crash(e)
+    }
+}
+
+/// One `.funcs` entry of a loaded payload, with its live patch state
+/// (Xen's `struct livepatch_fstate`).
+#[derive(Clone, Debug)]
+struct LiveFunc {
+    name: Option<String>,
+    old_addr: u64,
+    new_addr: u64,
+    new_size: u32,
+    old_size: u32,
+    expect: Option<Expectation>,
+    /// Bytes overwritten by the trampoline or NOPs, restored at revert.
+    saved: Vec<u8>,
+    patch_offset: u64,
+    applied: bool,
+}
+
+/// A loaded payload.
+struct LivePayload {
+    name: String,
+    abi: Abi,
+    base: u64,
+    mapped: u64,
+    text: u64,
+    state: State,
+    rc: Option<Errno>,
+    reverted: bool,
+    has_rw_data: bool,
+    funcs: Vec<LiveFunc>,
+    hooks: Vec<(Hook, Vec<u64>)>,
+    build_id: Vec<u8>,
+    depends: Vec<u8>,
+    modinfo: Option<Vec<u8>>,
+    info: LoadedPayload,
+    symbols: Vec<NamedRange>,
+}
+
+impl LivePayload {
+    fn hook(&self, hook: Hook) -> Option<u64> {
+        self.hooks
+            .iter()
+            .find(|(h, _)| *h == hook)
+            .and_then(|(_, p)| p.first().copied())
+            .filter(|&p| p != 0)
+    }
+
+    fn hooks_of(&self, hook: Hook) -> Vec<u64> {
+        self.hooks
+            .iter()
+            .filter(|(h, _)| *h == hook)
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect()
+    }
+
+    fn has_vetoing_hooks(&self) -> bool {
+        [
+            Hook::PreApply,
+            Hook::PostApply,
+            Hook::PreRevert,
+            Hook::PostRevert,
+        ]
+        .into_iter()
+        .any(|h| self.hook(h).is_some())
+    }
+}
+
+/// One row of LIST.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub name: String,
+    pub state: State,
+    pub rc: Option<Errno>,
+    pub metadata: Vec<u8>,
+    pub abi: Abi,
+}
+
+/// The running stand-in hypervisor and its payloads.
+pub struct Hypervisor<'x> {
+    image: Image<'x>,
+    host: RefCell<Host>,
+    payloads: Vec<LivePayload>,
+    /// Names of applied payloads, oldest first.
+    applied: Vec<String>,
+    /// A scratch page for `info` and a zeroed stand-in for `struct payload`.
+    scratch: u64,
+    next_base: u64,
+    /// The release to behave as; `None`: for each payload, the newest
+    /// release that loads its ABI.
+    xen: Option<XenVersion>,
+    /// What the hypervisor logged during the last operation.
+    console: Vec<String>,
+}
+
+/// The validator's view of the running hypervisor: the image's symbols and
+/// build-id, with code bytes read from live memory.
+struct LiveTarget<'a, 'x> {
+    image: &'a Image<'x>,
+    host: &'a RefCell<Host>,
+    blocks: Vec<(u64, u64)>,
+    base: u64,
+}
+
+impl TargetImage for LiveTarget<'_, '_> {
+    fn build_id(&self) -> Option<&[u8]> {
+        self.image.build_id()
+    }
+    fn lookup(&self, name: &str) -> Option<TargetSymbol> {
+        self.image.syms.lookup(name)
+    }
+    fn function_at(&self, addr: u64) -> Option<TargetSymbol> {
+        self.image.syms.function_at(addr)
+    }
+    fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        let end = addr.checked_add(len as u64)?;
+        let inside = |start: u64, size: u64| addr >= start && end <= start + size;
+        let mapped = self.image.segments.iter().any(|s| inside(s.start, s.len))
+            || self.blocks.iter().any(|&(b, n)| inside(b, n));
+        if !mapped {
+            return None;
+        }
+        self.host.borrow_mut().read(addr, len).ok()
+    }
+    fn payload_base(&self) -> u64 {
+        self.base
+    }
+}
+
+impl<'x> Hypervisor<'x> {
+    /// Maps the image `data` (the `xen-syms` called `file`) into a new
+    /// hypervisor process and starts it.
+    pub fn boot(
+        file: &str,
+        data: &'x [u8],
+        xen: Option<XenVersion>,
+        timeout: Duration,
+    ) -> Result<Hypervisor<'x>, SimError> {
+        let image = Image::parse(file, data)?;
+        for needed in ["xen_info_format", "xen_extra_version"] {
+            image.symbol(needed)?;
+        }
+        let mut host = Host::spawn(timeout)?;
+        for s in &image.segments {
+            host.map(s.start, s.len)?;
+            host.write(s.vaddr, &s.bytes)?;
+            host.protect(s.start, s.len, s.prot)?;
+        }
+        let scratch = default_payload_base(image.end);
+        host.map(scratch, 2 * PAGE)?;
+        Ok(Hypervisor {
+            image,
+            host: RefCell::new(host),
+            payloads: Vec::new(),
+            applied: Vec::new(),
+            scratch,
+            next_base: scratch + 4 * PAGE,
+            xen,
+            console: Vec::new(),
+        })
+    }
+
+    /// Takes what the hypervisor logged since the last call.
+    pub fn take_console(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.console)
+    }
+
+    fn log(&mut self, name: &str, message: impl std::fmt::Display) {
+        self.console
+            .push(format!("(XEN) livepatch: {name}: {message}"));
+    }
+
+    fn call(&self, addr: u64, args: &[u64]) -> Result<u64, SimError> {
+        self.host.borrow_mut().call(addr, args)
+    }
+
+    /// The `xl info` lines, formatted by the running image.
+    pub fn info(&mut self) -> Result<String, SimError> {
+        let f = self.image.symbol("xen_info_format")?;
+        let len = self.call(f, &[self.scratch, PAGE])? as usize;
+        let bytes = self
+            .host
+            .borrow_mut()
+            .read(self.scratch, len.min(PAGE as usize - 1))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// The hook log of the running image.
+    pub fn hook_log(&mut self) -> Result<String, SimError> {
+        let len_at = self.image.symbol("xen_hook_log_len")?;
+        let buf = self.image.symbol("xen_hook_log_buf")?;
+        let mut host = self.host.borrow_mut();
+        let len = host.read(len_at, 8)?;
+        let len = u64::from_le_bytes(len.try_into().unwrap_or([0; 8])).min(4095);
+        let bytes = host.read(buf, len as usize)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// How the hypervisor process died, if it did.
+    pub fn death(&self) -> Option<Death> {
+        self.host.borrow().death().cloned()
+    }
+
+    /// The release a payload of `abi` is handled as.
+    fn release_for(&self, abi: Abi) -> Option<XenVersion> {
+        self.xen.or_else(|| abi.xen_releases().map(|r| r.last))
+    }
+
+    /// x86 skips a leading ENDBR64 from 4.17 on, and in the 4.14.5, 4.15.3
+    /// and 4.16.1 backports (§4).
+    fn skips_endbr(&self, abi: Abi) -> bool {
+        let Some(v) = self.release_for(abi) else {
+            return false;
+        };
+        let patch = v.patch.unwrap_or(0);
+        match (v.major, v.minor) {
+            (4, 14) => patch >= 5,
+            (4, 15) => patch >= 3,
+            (4, 16) => patch >= 1,
+            (major, minor) => (major, minor) >= (4, 17),
+        }
+    }
+
+    /// `safe_to_reapply` is enforced from 4.8 on (§0, §1.3).
+    fn checks_reapply(&self, abi: Abi) -> bool {
+        self.release_for(abi)
+            .is_some_and(|v| (v.major, v.minor) >= (4, 8))
+    }
+
+    fn find(&self, name: &str) -> Result<usize, Fail> {
+        self.payloads
+            .iter()
+            .position(|p| p.name == name)
+            .ok_or(Fail::Xen(Errno::Enoent))
+    }
+
+    /// GET: the state and rc of a payload.
+    pub fn get(&self, name: &str) -> Result<(State, Option<Errno>), Errno> {
+        self.payloads
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| (p.state, p.rc))
+            .ok_or(Errno::Enoent)
+    }
+
+    /// LIST, in load order.
+    pub fn list(&self) -> Vec<Listed> {
+        self.payloads
+            .iter()
+            .map(|p| Listed {
+                name: p.name.clone(),
+                state: p.state,
+                rc: p.rc,
+                metadata: p.modinfo.clone().unwrap_or_default(),
+                abi: p.abi,
+            })
+            .collect()
+    }
+
+    /// UPLOAD (sub-op 0): the checks of the validator, then the loader.
+    pub fn upload(&mut self, name: &str, file: &[u8]) -> Result<(), Fail> {
+        // C-04, C-05, C-06.
+        if name.is_empty() || name.len() >= NAME_SIZE || name.contains('\0') {
+            return Err(Fail::Xen(Errno::Einval));
+        }
+        if file.is_empty() || file.len() > MAX_PAYLOAD {
+            return Err(Fail::Xen(Errno::Einval));
+        }
+        if self.payloads.iter().any(|p| p.name == name) {
+            return Err(Fail::Xen(Errno::Eexist));
+        }
+        let base = self.next_base;
+        let loaded: Vec<LoadedPayload> = self.payloads.iter().map(|p| p.info.clone()).collect();
+        let target = LiveTarget {
+            image: &self.image,
+            host: &self.host,
+            blocks: self.payloads.iter().map(|p| (p.base, p.mapped)).collect(),
+            base,
+        };
+        let env = Environment {
+            target: Some(&target),
+            loaded,
+            load_address: Some(base),
+        };
+        let mut report = validate(file, &Options { xen: self.xen }, &env);
+        let detected = report.payload.as_ref().and_then(|p| p.abi);
+        if self.xen.is_none()
+            && let Some(release) = detected.and_then(|a| a.xen_releases())
+        {
+            report = validate(
+                file,
+                &Options {
+                    xen: Some(release.last),
+                },
+                &env,
+            );
+        }
+        // The hypervisor's own refusals; C-123 (depends, expectations) is
+        // checked at APPLY, and the seed's series had no version byte.
+        let refusal = report.findings.iter().find(|f| {
+            let id = f.check.as_str();
+            f.severity == xsplice_validate::Severity::Error
+                && id != "C-123"
+                && !(detected == Some(Abi::XspliceV4) && id == "C-92")
+        });
+        if let Some(f) = refusal {
+            let errno = Errno::for_check(f.check.as_str(), &f.message);
+            let loc = f.location.to_string();
+            let msg = if loc.is_empty() {
+                format!("{} [{}]", f.message, f.check)
+            } else {
+                format!("{}: {} [{}]", loc, f.message, f.check)
+            };
+            drop(env);
+            self.log(name, msg);
+            return Err(Fail::Xen(errno));
+        }
+        let Some(payload) = report.payload.as_ref() else {
+            drop(env);
+            self.log(name, "not a payload the loader can place");
+            return Err(Fail::Xen(Errno::Einval));
+        };
+        let abi = payload.abi.unwrap_or(Abi::LivepatchV2);
+        if payload.arch != Arch::X86_64 {
+            drop(env);
+            self.log(
+                name,
+                format!("{} payloads do not run on this hypervisor", payload.arch),
+            );
+            return Err(Fail::Xen(Errno::Eopnotsupp));
+        }
+        let placed = match loader::place(payload, abi, file, base, &env) {
+            Ok(p) => p,
+            Err(e) => {
+                drop(env);
+                self.log(name, e.message);
+                return Err(Fail::Xen(e.errno));
+            }
+        };
+        let mut funcs = Vec::new();
+        for (f, fname) in placed.funcs.iter().zip(&placed.func_names) {
+            let old_addr = if f.old_addr != 0 {
+                f.old_addr
+            } else {
+                match fname.as_deref().and_then(|n| env.resolve(n)) {
+                    Some(a) => a,
+                    None => {
+                        let n = fname.clone().unwrap_or_default();
+                        drop(env);
+                        self.log(name, format!("could not resolve old address of {n}"));
+                        return Err(Fail::Xen(Errno::Enoent));
+                    }
+                }
+            };
+            funcs.push(LiveFunc {
+                name: fname.clone(),
+                old_addr,
+                new_addr: f.new_addr,
+                new_size: f.new_size,
+                old_size: f.old_size,
+                expect: (abi == Abi::LivepatchV2).then_some(f.expect),
+                saved: Vec::new(),
+                patch_offset: 0,
+                applied: false,
+            });
+        }
+        let info = report.loaded(name, base).unwrap_or_default();
+        let build_id = payload.build_id.clone().unwrap_or_default();
+        let depends = payload.depends.clone().unwrap_or_default();
+        let modinfo = payload.modinfo.clone();
+        drop(env);
+
+        // Copy the block in, then give each region its final permissions.
+        let mapped = page_up(placed.bytes.len() as u64).max(PAGE);
+        {
+            let mut host = self.host.borrow_mut();
+            host.map(base, mapped)?;
+            host.write(base, &placed.bytes)?;
+            if placed.text > 0 {
+                host.protect(base, placed.text, Prot::Rx)?;
+            }
+            if placed.ro > 0 {
+                host.protect(base + placed.text + placed.rw, page_up(placed.ro), Prot::Ro)?;
+            }
+        }
+        self.next_base = base + mapped + PAGE;
+        self.payloads.push(LivePayload {
+            name: name.to_string(),
+            abi,
+            base,
+            mapped,
+            text: placed.text,
+            state: State::Checked,
+            rc: None,
+            reverted: false,
+            has_rw_data: placed.has_rw_data,
+            funcs,
+            hooks: placed.hooks,
+            build_id,
+            depends,
+            modinfo,
+            info,
+            symbols: placed.symbols,
+        });
+        Ok(())
+    }
+
+    /// The scratch stand-in for `struct payload *` passed to the single
+    /// hooks: its layout is hypervisor-internal, so hooks get zeroed memory.
+    fn payload_arg(&self) -> u64 {
+        self.scratch + PAGE
+    }
+
+    fn call_hook(&self, addr: u64) -> Result<i32, SimError> {
+        Ok(self.call(addr, &[self.payload_arg()])? as u32 as i32)
+    }
+
+    /// Writes `bytes` over live code at `addr`, making the page writable
+    /// meanwhile like Xen's quiesce does.
+    fn write_code(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Fail> {
+        let end = addr + bytes.len() as u64;
+        let region = if let Some(s) = self.image.segment_of(addr) {
+            Some((s.start, s.len, s.prot))
+        } else {
+            self.payloads
+                .iter()
+                .find(|p| addr >= p.base && end <= p.base + p.text)
+                .map(|p| (p.base, p.text, Prot::Rx))
+        };
+        let Some((start, len, prot)) = region else {
+            self.console.push(format!(
+                "(XEN) livepatch: cannot patch {addr:#x}: not hypervisor or payload text"
+            ));
+            return Err(Fail::Xen(Errno::Efault));
+        };
+        let mut host = self.host.borrow_mut();
+        host.protect(start, len, Prot::Rwx)?;
+        host.write(addr, bytes)?;
+        host.protect(start, len, prot)?;
+        Ok(())
+    }
+
+    fn read(&self, addr: u64, len: usize) -> Result<Vec<u8>, Fail> {
+        let target = LiveTarget {
+            image: &self.image,
+            host: &self.host,
+            blocks: self.payloads.iter().map(|p| (p.base, p.mapped)).collect(),
+            base: 0,
+        };
+        if let Some(d) = self.host.borrow().death() {
+            return Err(Fail::Crash(SimError::Crashed(d.clone())));
+        }
+        target.bytes(addr, len).ok_or(Fail::Xen(Errno::Efault))
+    }
+
+    /// Patches every function of payload `i` (§4) after its load hooks.
+    fn native_apply(&mut self, i: usize) -> Result<(), Fail> {
+        for hook in self.payloads[i].hooks_of(Hook::Load) {
+            self.call(hook, &[])?;
+        }
+        let abi = self.payloads[i].abi;
+        let endbr = self.skips_endbr(abi);
+        for j in 0..self.payloads[i].funcs.len() {
+            let f = self.payloads[i].funcs[j].clone();
+            if f.applied {
+                let n = f.name.clone().unwrap_or_default();
+                self.log(
+                    &self.payloads[i].name.clone(),
+                    format!("{n} is already applied"),
+                );
+                continue;
+            }
+            let head = self.read(f.old_addr, 4).unwrap_or_default();
+            let offset = if endbr {
+                Arch::X86_64.patch_offset(&head) as u64
+            } else {
+                0
+            };
+            let at = f.old_addr + offset;
+            let insn = if f.new_addr == 0 {
+                let len = (f.new_size as u64).saturating_sub(offset) as usize;
+                Arch::X86_64
+                    .nops(len)
+                    .map_err(|_| Fail::Xen(Errno::Eopnotsupp))?
+            } else {
+                Arch::X86_64
+                    .branch(at, f.new_addr)
+                    .map_err(|_| Fail::Xen(Errno::Eoverflow))?
+            };
+            let saved = self.read(at, insn.len())?;
+            self.write_code(at, &insn)?;
+            let live = &mut self.payloads[i].funcs[j];
+            live.saved = saved;
+            live.patch_offset = offset;
+            live.applied = true;
+        }
+        Ok(())
+    }
+
+    /// Restores every applied function of payload `i`, then runs its unload hooks.
+    fn native_revert(&mut self, i: usize) -> Result<(), Fail> {
+        for j in 0..self.payloads[i].funcs.len() {
+            let f = self.payloads[i].funcs[j].clone();
+            if !f.applied || f.old_addr == 0 {
+                continue;
+            }
+            self.write_code(f.old_addr + f.patch_offset, &f.saved)?;
+            self.payloads[i].funcs[j].applied = false;
+        }
+        for hook in self.payloads[i].hooks_of(Hook::Unload) {
+            self.call(hook, &[])?;
+        }
+        Ok(())
+    }
+
+    /// Marks every function applied or not, after an action hook ran
+    /// instead of the native code (the hook cannot reach our fstate).
+    fn mark(&mut self, i: usize, applied: bool) {
+        for f in &mut self.payloads[i].funcs {
+            f.applied = applied;
+        }
+    }
+
+    /// Expectations on the live bytes (C-123).
+    fn check_expectations(&mut self, i: usize) -> Result<(), Fail> {
+        let name = self.payloads[i].name.clone();
+        for f in self.payloads[i].funcs.clone() {
+            let Some(x) = f.expect.filter(|x| x.enabled) else {
+                continue;
+            };
+            let len = x.len as usize;
+            let fname = f.name.clone().unwrap_or_default();
+            if f.old_addr == 0 {
+                return Err(Fail::Xen(Errno::Efault));
+            }
+            if x.rsv != 0 {
+                self.log(&name, format!("{fname}: reserved expectation bits set"));
+                return Err(Fail::Xen(Errno::Einval));
+            }
+            if f.old_size < u32::from(x.len) {
+                self.log(
+                    &name,
+                    format!(
+                        "{fname}: expectation of {len} bytes exceeds old_size {}",
+                        f.old_size
+                    ),
+                );
+                return Err(Fail::Xen(Errno::Erange));
+            }
+            let live = self.read(f.old_addr, len)?;
+            if live != x.data[..len] {
+                self.log(
+                    &name,
+                    format!(
+                        "{fname}: expectation failed: {} at {:#x}, expected {}",
+                        hex(&live),
+                        f.old_addr,
+                        hex(&x.data[..len])
+                    ),
+                );
+                return Err(Fail::Xen(Errno::Einval));
+            }
+        }
+        Ok(())
+    }
+
+    /// APPLY (C-123), then the asynchronous phase (C-126, C-128, C-130).
+    pub fn apply(&mut self, name: &str, nodeps: bool) -> Result<(), Fail> {
+        let i = self.find(name)?;
+        let p = &self.payloads[i];
+        if p.state != State::Checked {
+            return Ok(());
+        }
+        let abi = p.abi;
+        if p.reverted && p.has_rw_data && self.checks_reapply(abi) {
+            self.log(
+                name,
+                "cannot re-apply: it has writable data that may have changed",
+            );
+            self.payloads[i].rc = Some(Errno::Einval);
+            return Ok(());
+        }
+        // The NODEPS flag exists from 4.14 on (§0).
+        if !(nodeps && abi == Abi::LivepatchV2) {
+            let (what, want) = match self.applied.last() {
+                Some(top) => {
+                    let t = self.find(top)?;
+                    (
+                        format!("payload {top}"),
+                        Some(self.payloads[t].build_id.clone()),
+                    )
+                }
+                None => (
+                    "the hypervisor".to_string(),
+                    self.image.build_id().map(<[u8]>::to_vec),
+                ),
+            };
+            let Some(want) = want else {
+                return Err(Fail::Xen(Errno::Enodata));
+            };
+            if self.payloads[i].depends != want {
+                let msg = format!(
+                    "depends on build-id {}, but {what} has {}",
+                    hex(&self.payloads[i].depends),
+                    hex(&want)
+                );
+                self.log(name, msg);
+                return Err(Fail::Xen(Errno::Einval));
+            }
+        }
+        self.check_expectations(i)?;
+        if let Some(h) = self.payloads[i].hook(Hook::PreApply) {
+            let rc = self.call_hook(h)?;
+            if rc != 0 {
+                let e = Errno::from_rc(rc);
+                self.payloads[i].rc = Some(e);
+                return Err(Fail::Xen(e));
+            }
+        }
+        let rc = self.apply_action(i)?;
+        if let Some(h) = self.payloads[i].hook(Hook::PostApply) {
+            self.call(h, &[self.payload_arg()])?;
+        }
+        self.finish_apply(i, rc);
+        Ok(())
+    }
+
+    /// The apply action: the payload's apply hook, or the native apply.
+    fn apply_action(&mut self, i: usize) -> Result<Option<Errno>, Fail> {
+        if let Some(h) = self.payloads[i].hook(Hook::Apply) {
+            let rc = self.call_hook(h)?;
+            let ok = rc == 0;
+            self.mark(i, ok);
+            return Ok((!ok).then(|| Errno::from_rc(rc)));
+        }
+        match self.native_apply(i) {
+            Ok(()) => Ok(None),
+            Err(Fail::Xen(e)) => Ok(Some(e)),
+            Err(crash) => Err(crash),
+        }
+    }
+
+    fn finish_apply(&mut self, i: usize, rc: Option<Errno>) {
+        let p = &mut self.payloads[i];
+        p.rc = rc;
+        if rc.is_none() {
+            p.state = State::Applied;
+            let name = p.name.clone();
+            self.applied.push(name);
+        }
+    }
+
+    /// REVERT (C-122), then the asynchronous phase (C-127, C-130).
+    pub fn revert(&mut self, name: &str) -> Result<(), Fail> {
+        let i = self.find(name)?;
+        if self.payloads[i].state != State::Applied {
+            return Ok(());
+        }
+        if self.applied.last().map(String::as_str) != Some(name) {
+            let top = self.applied.last().cloned().unwrap_or_default();
+            self.log(name, format!("not the last applied payload ({top} is)"));
+            return Err(Fail::Xen(Errno::Ebusy));
+        }
+        if let Some(h) = self.payloads[i].hook(Hook::PreRevert) {
+            let rc = self.call_hook(h)?;
+            if rc != 0 {
+                let e = Errno::from_rc(rc);
+                self.payloads[i].rc = Some(e);
+                return Err(Fail::Xen(e));
+            }
+        }
+        let rc = self.revert_action(i)?;
+        if let Some(h) = self.payloads[i].hook(Hook::PostRevert) {
+            self.call(h, &[self.payload_arg()])?;
+        }
+        self.finish_revert(i, rc);
+        Ok(())
+    }
+
+    fn revert_action(&mut self, i: usize) -> Result<Option<Errno>, Fail> {
+        if let Some(h) = self.payloads[i].hook(Hook::Revert) {
+            let rc = self.call_hook(h)?;
+            let ok = rc == 0;
+            self.mark(i, !ok);
+            return Ok((!ok).then(|| Errno::from_rc(rc)));
+        }
+        match self.native_revert(i) {
+            Ok(()) => Ok(None),
+            Err(Fail::Xen(e)) => Ok(Some(e)),
+            Err(crash) => Err(crash),
+        }
+    }
+
+    fn finish_revert(&mut self, i: usize, rc: Option<Errno>) {
+        let p = &mut self.payloads[i];
+        p.rc = rc;
+        if rc.is_none() {
+            p.state = State::Checked;
+            p.reverted = true;
+            let name = p.name.clone();
+            self.applied.retain(|n| *n != name);
+        }
+    }
+
+    /// REPLACE (C-124, C-129): reverts every applied payload, newest first,
+    /// then applies this one.
+    pub fn replace(&mut self, name: &str) -> Result<(), Fail> {
+        let i = self.find(name)?;
+        if self.payloads[i].state != State::Checked {
+            return Ok(());
+        }
+        let Some(xen_id) = self.image.build_id().map(<[u8]>::to_vec) else {
+            return Err(Fail::Xen(Errno::Enodata));
+        };
+        if self.payloads[i].depends != xen_id {
+            let msg = format!(
+                "depends on build-id {}, but replace needs the hypervisor's {}",
+                hex(&self.payloads[i].depends),
+                hex(&xen_id)
+            );
+            self.log(name, msg);
+            return Err(Fail::Xen(Errno::Einval));
+        }
+        let vetoing = self.payloads[i].has_vetoing_hooks()
+            || self.applied.iter().any(|n| {
+                self.payloads
+                    .iter()
+                    .any(|p| p.name == *n && p.has_vetoing_hooks())
+            });
+        if vetoing {
+            self.log(
+                name,
+                "replace is not supported with pre- or post- action hooks",
+            );
+            return Err(Fail::Xen(Errno::Eopnotsupp));
+        }
+        for other in self.applied.clone().into_iter().rev() {
+            let j = self.find(&other)?;
+            let rc = self.revert_action(j)?;
+            self.finish_revert(j, rc);
+            if rc.is_some() {
+                self.payloads[i].rc = Some(Errno::Einval);
+                return Ok(());
+            }
+        }
+        if let Err(e) = self.check_expectations(i) {
+            match e {
+                Fail::Xen(errno) => {
+                    self.payloads[i].rc = Some(errno);
+                    return Ok(());
+                }
+                crash => return Err(crash),
+            }
+        }
+        let rc = self.apply_action(i)?;
+        self.finish_apply(i, rc);
+        Ok(())
+    }
+
+    /// UNLOAD (C-121): only a CHECKED payload; unload hooks are not run.
+    pub fn unload(&mut self, name: &str) -> Result<(), Fail> {
+        let i = self.find(name)?;
+        if self.payloads[i].state != State::Checked {
+            return Err(Fail::Xen(Errno::Einval));
+        }
+        let p = self.payloads.remove(i);
+        self.host.borrow_mut().unmap(p.base, p.mapped)?;
+        Ok(())
+    }
+
+    /// Names `addr` as a symbol of the image or of a loaded payload.
+    pub fn symbolise(&self, addr: u64) -> String {
+        if let Some(s) = symbolise(&self.image.ranges, addr) {
+            return format!("{s} in {}", self.image.file);
+        }
+        for p in &self.payloads {
+            if addr >= p.base && addr < p.base + p.mapped {
+                return match symbolise(&p.symbols, addr) {
+                    Some(s) => format!("{s} in payload {}", p.name),
+                    None => format!("{:#x} bytes into payload {}", addr - p.base, p.name),
+                };
+            }
+        }
+        if self.image.segment_of(addr).is_some() {
+            return format!("in {}", self.image.file);
+        }
+        "not in the hypervisor or a payload".to_string()
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl Errno {
+    /// The errno for a hook's negative return value; unknown values
+    /// become -EINVAL.
+    pub fn from_rc(rc: i32) -> Errno {
+        const ALL: [Errno; 17] = [
+            Errno::Eperm,
+            Errno::Enoent,
+            Errno::E2big,
+            Errno::Eagain,
+            Errno::Enomem,
+            Errno::Eacces,
+            Errno::Efault,
+            Errno::Ebusy,
+            Errno::Eexist,
+            Errno::Einval,
+            Errno::Enospc,
+            Errno::Erange,
+            Errno::Enosys,
+            Errno::Enodata,
+            Errno::Eoverflow,
+            Errno::Eopnotsupp,
+            Errno::Enobufs,
+        ];
+        ALL.into_iter()
+            .find(|e| e.number() == rc.saturating_neg())
+            .unwrap_or(Errno::Einval)
+    }
+}

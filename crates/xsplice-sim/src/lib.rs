@@ -1,0 +1,119 @@
+//! Applies Xen live-patch payloads to a running stand-in hypervisor, in
+//! user space, exactly as the hypervisor would.
+//!
+//! The stand-in hypervisor (`test-payloads/xen/`) is mapped at its link
+//! addresses into a child process and its real code runs there. Payloads
+//! are uploaded through the validator's checks (`xsplice-validate`, one
+//! shared implementation) and the hypervisor's loader (placement, symbol
+//! resolution, relocation, page permissions), then applied with the
+//! hypervisor's rules: build-id dependencies, expectations on the live
+//! bytes, hooks in order, `e9 rel32` trampolines after ENDBR64, LIFO revert,
+//! replace and unload. Commands and their output mirror `xen-livepatch`
+//! and `xl info` (spec §5.3), so the seed's session replays as written.
+//!
+//! A payload that faults kills only the child process; the session reports
+//! the signal and the faulting address by symbol.
+//!
+//! Only x86-64 Linux hosts run x86-64 images natively; elsewhere
+//! [`Hypervisor::boot`] fails with [`SimError::UnsupportedHost`].
+//!
+//! Map: `host` (the child process and its protocol), `image` (segments and
+//! symbols of `xen-syms`), `loader` (placement and relocation), `hv` (the
+//! hypervisor's operations and state), `session` (commands and the tools'
+//! output), `errno` (Xen errno values and messages).
+
+mod errno;
+mod error;
+mod host;
+mod hv;
+mod image;
+mod loader;
+mod session;
+
+use std::io;
+use std::time::Duration;
+
+pub use errno::Errno;
+pub use error::SimError;
+pub use host::Death;
+pub use hv::{Hypervisor, Listed, State};
+pub use session::{Command, FileReader, Line, Output, Status, load_name, parse_line, parse_words};
+
+use xsplice_abi::XenVersion;
+
+/// How a session runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Behave as this Xen release; `None`: each payload as the newest
+    /// release that loads its ABI.
+    pub xen: Option<XenVersion>,
+    /// Echo each command before its output, like a terminal transcript.
+    pub echo: bool,
+    /// How long hypervisor code may run before it is declared hung.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            xen: None,
+            echo: false,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Parses a script: one command per line, `#` comments and blank lines
+/// ignored.
+pub fn parse_script(text: &str) -> Result<Vec<Line>, SimError> {
+    let mut lines = Vec::new();
+    for (n, l) in text.lines().enumerate() {
+        match parse_line(l) {
+            Ok(Some(line)) => lines.push(line),
+            Ok(None) => {}
+            Err(message) => {
+                return Err(SimError::Usage {
+                    line: n + 1,
+                    message,
+                });
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// Boots the image `xen` (the `xen-syms` called `file`) and runs `lines`,
+/// reading payloads through `files` and writing the tools' output.
+///
+/// Returns the worst status: [`Status::Ok`] when every command succeeded.
+/// A command that fails does not stop the session, a crash does.
+pub fn run_session(
+    file: &str,
+    xen: &[u8],
+    lines: &[Line],
+    opts: &Options,
+    files: &mut FileReader<'_>,
+    output: &mut Output<'_>,
+) -> Result<Status, SimError> {
+    let mut hv = Hypervisor::boot(file, xen, opts.xen, opts.timeout)?;
+    let mut worst = Status::Ok;
+    for line in lines {
+        let status = session::run_line(&mut hv, line, files, output).map_err(io_error)?;
+        worst = match (worst, status) {
+            (Status::Crashed, _) | (_, Status::Crashed) => Status::Crashed,
+            (Status::Ok, s) => s,
+            (w, _) => w,
+        };
+        if status == Status::Crashed {
+            break;
+        }
+    }
+    Ok(worst)
+}
+
+fn io_error(source: io::Error) -> SimError {
+    SimError::Host {
+        what: "cannot write the session's output".into(),
+        source,
+    }
+}

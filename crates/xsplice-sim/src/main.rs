@@ -1,0 +1,92 @@
+//! `xsplice-sim`: runs live-patch commands against the stand-in hypervisor.
+//!
+//! Parses the arguments, reads the image and the script, and hands them to
+//! the library; exit 0 when every command succeeded, 1 when one failed or
+//! the hypervisor crashed, 2 for usage and I/O errors.
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use xsplice_sim::{Options, Output, Status, parse_script};
+
+/// Apply Xen live-patch payloads to a running stand-in hypervisor, in user space.
+///
+/// Commands mirror `xen-livepatch`: upload NAME FILE, load FILE [--nodeps],
+/// apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list; and
+/// `info` prints the `xl info` version lines of the running image, `hooks`
+/// its hook log. Give one command as arguments, several separated by `;`, or
+/// a script with one command per line (`--script FILE`, or `-` for standard input).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// The stand-in hypervisor image (`target/xsplice/xen/x86_64/xen-syms`).
+    #[arg(long, value_name = "XEN_SYMS")]
+    xen: PathBuf,
+    /// Read commands from this file, one per line (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    script: Option<PathBuf>,
+    /// Behave as this Xen release (e.g. 4.13); default: each payload as the
+    /// newest release that loads its ABI.
+    #[arg(long = "as-xen", value_name = "VERSION")]
+    as_xen: Option<String>,
+    /// Echo each command before its output, like a terminal transcript.
+    #[arg(long)]
+    echo: bool,
+    /// The command, e.g. `load xen_hello_world.livepatch`; `;` separates commands.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(Status::Ok) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("xsplice-sim: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<Status> {
+    let cli = Cli::parse();
+    let text = match &cli.script {
+        Some(p) if p.as_os_str() == "-" => {
+            let mut s = String::new();
+            io::stdin()
+                .read_to_string(&mut s)
+                .context("reading standard input")?;
+            s
+        }
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading `{}`", p.display()))?
+        }
+        None if cli.command.is_empty() => anyhow::bail!("no command given (try --help)"),
+        None => cli.command.join(" ").replace(';', "\n"),
+    };
+    let lines = parse_script(&text)?;
+    let xen =
+        std::fs::read(&cli.xen).with_context(|| format!("reading `{}`", cli.xen.display()))?;
+    let opts = Options {
+        xen: cli.as_xen.as_deref().map(str::parse).transpose()?,
+        echo: cli.echo,
+        ..Options::default()
+    };
+    let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());
+    let mut output = Output {
+        out: &mut out,
+        err: &mut err,
+        echo: opts.echo,
+    };
+    let mut files = |p: &std::path::Path| std::fs::read(p);
+    Ok(xsplice_sim::run_session(
+        &cli.xen.display().to_string(),
+        &xen,
+        &lines,
+        &opts,
+        &mut files,
+        &mut output,
+    )?)
+}

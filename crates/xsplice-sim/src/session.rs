@@ -1,0 +1,538 @@
+//! Commands as a person types them, and the output of the hypervisor's
+//! tools: `xen-livepatch` for the live-patch commands (spec §5.3: its
+//! exact lines, errno numbers and messages) and `xl info` for `info`.
+//!
+//! A line may be written as in the seed's transcript: a leading `$`, the
+//! tool name (`xen-livepatch`, `xen-xsplice`, `xl`) and a trailing
+//! `| grep WORD` are accepted, so a recorded session replays as written.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use xsplice_abi::Abi;
+
+use crate::errno::Errno;
+use crate::error::SimError;
+use crate::host::signal_name;
+use crate::hv::{Fail, Hypervisor, State};
+
+/// One command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `upload NAME FILE`.
+    Upload { name: String, file: PathBuf },
+    /// `load FILE [--nodeps]`: upload under the file's base name, then apply.
+    Load { file: PathBuf, nodeps: bool },
+    /// `apply NAME [--nodeps]`.
+    Apply { name: String, nodeps: bool },
+    /// `revert NAME`.
+    Revert { name: String },
+    /// `replace NAME`.
+    Replace { name: String },
+    /// `unload NAME`.
+    Unload { name: String },
+    /// `list`.
+    List,
+    /// `info`: the `xl info` version lines from the running image.
+    Info,
+    /// `hooks`: the stand-in's hook log (see `test-payloads/xen/README.md`).
+    Hooks,
+}
+
+/// A command and the `| grep WORD` filter on its output, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub command: Command,
+    pub grep: Option<String>,
+    /// The line as written, for echoing.
+    pub text: String,
+}
+
+/// Parses one script line; `None` for a blank line or a `#` comment.
+pub fn parse_line(line: &str) -> Result<Option<Line>, String> {
+    let text = line.trim();
+    if text.is_empty() || text.starts_with('#') {
+        return Ok(None);
+    }
+    let (cmd, grep) = match text.split_once('|') {
+        Some((cmd, filter)) => {
+            let words: Vec<&str> = filter.split_whitespace().collect();
+            match words.as_slice() {
+                ["grep", word] => (cmd, Some(word.to_string())),
+                _ => {
+                    return Err(format!(
+                        "only `| grep WORD` may follow a command, not `|{filter}`"
+                    ));
+                }
+            }
+        }
+        None => (text, None),
+    };
+    let mut words: Vec<&str> = cmd
+        .trim()
+        .trim_start_matches('$')
+        .split_whitespace()
+        .collect();
+    if let Some(first) = words.first()
+        && matches!(*first, "xen-livepatch" | "xen-xsplice" | "xl")
+    {
+        words.remove(0);
+    }
+    let command = parse_words(&words)?;
+    Ok(Some(Line {
+        command,
+        grep,
+        text: text.to_string(),
+    }))
+}
+
+/// Parses a command given as words, e.g. from the command line.
+pub fn parse_words(words: &[&str]) -> Result<Command, String> {
+    let nodeps = |rest: &[&str]| match rest {
+        [] => Ok(false),
+        ["--nodeps"] => Ok(true),
+        other => Err(format!("unexpected arguments `{}`", other.join(" "))),
+    };
+    let c = match words {
+        ["upload", name, file] => Command::Upload {
+            name: name.to_string(),
+            file: PathBuf::from(file),
+        },
+        ["load", file, rest @ ..] => Command::Load {
+            file: PathBuf::from(file),
+            nodeps: nodeps(rest)?,
+        },
+        ["apply", name, rest @ ..] => Command::Apply {
+            name: name.to_string(),
+            nodeps: nodeps(rest)?,
+        },
+        ["revert", name] => Command::Revert {
+            name: name.to_string(),
+        },
+        ["replace", name] => Command::Replace {
+            name: name.to_string(),
+        },
+        ["unload", name] => Command::Unload {
+            name: name.to_string(),
+        },
+        ["list"] => Command::List,
+        ["info"] => Command::Info,
+        ["hooks"] => Command::Hooks,
+        [] => return Err("empty command".into()),
+        _ => {
+            return Err(format!(
+                "unrecognised command `{}` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info or hooks)",
+                words.join(" ")
+            ));
+        }
+    };
+    Ok(c)
+}
+
+/// Where a session writes: the tools' standard output and standard error.
+pub struct Output<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    /// Echo each command as `$ xen-livepatch ...` before its output.
+    pub echo: bool,
+}
+
+/// The result of one command, as the tool's exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Ok,
+    /// Exit 1: the operation failed.
+    Failed,
+    /// Exit 2: retry (EAGAIN, EBUSY).
+    Retry,
+    /// The hypervisor process died; nothing more can run.
+    Crashed,
+}
+
+impl Status {
+    fn of_errno(e: Errno) -> Status {
+        match e {
+            Errno::Eagain | Errno::Ebusy => Status::Retry,
+            _ => Status::Failed,
+        }
+    }
+}
+
+/// Reads a payload file for `upload` and `load`.
+pub type FileReader<'r> = dyn FnMut(&std::path::Path) -> io::Result<Vec<u8>> + 'r;
+
+/// The actions of `action_func` (§5.3).
+#[derive(Clone, Copy)]
+enum Action {
+    Apply(bool),
+    Revert,
+    Unload,
+    Replace,
+}
+
+impl Action {
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Apply(_) => "Applying",
+            Action::Revert => "Reverting",
+            Action::Unload => "Unloading",
+            Action::Replace => "Replacing all live patches with",
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Action::Apply(_) => "apply",
+            Action::Revert => "revert",
+            Action::Unload => "unload",
+            Action::Replace => "replace",
+        }
+    }
+    /// States the action is allowed from.
+    fn allowed(self) -> State {
+        match self {
+            Action::Revert => State::Applied,
+            _ => State::Checked,
+        }
+    }
+    /// The state the action should reach; `None` means the payload is gone.
+    fn expected(self) -> Option<State> {
+        match self {
+            Action::Apply(_) | Action::Replace => Some(State::Applied),
+            Action::Revert => Some(State::Checked),
+            Action::Unload => None,
+        }
+    }
+}
+
+/// Runs one command line against `hv`, writing what the tools print.
+pub fn run_line(
+    hv: &mut Hypervisor<'_>,
+    line: &Line,
+    files: &mut FileReader<'_>,
+    output: &mut Output<'_>,
+) -> io::Result<Status> {
+    if output.echo {
+        let tool = match line.command {
+            Command::Info => "xl",
+            Command::Hooks => "xsplice-sim",
+            _ => "xen-livepatch",
+        };
+        let mut words = command_words(&line.command);
+        words.insert(0, tool.to_string());
+        let mut echoed = format!("$ {}", words.join(" "));
+        if let Some(g) = &line.grep {
+            echoed.push_str(&format!(" | grep {g}"));
+        }
+        writeln!(output.out, "{echoed}")?;
+    }
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let status = match hv.death() {
+        Some(_) => {
+            writeln!(err, "the hypervisor is not running (it crashed earlier)")?;
+            Status::Crashed
+        }
+        None => run_command(hv, &line.command, files, &mut out, &mut err)?,
+    };
+    let mut out_text = String::from_utf8_lossy(&out).into_owned();
+    if let Some(g) = &line.grep {
+        out_text = out_text
+            .lines()
+            .filter(|l| l.contains(g.as_str()))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
+    output.out.write_all(out_text.as_bytes())?;
+    for l in hv.take_console() {
+        writeln!(output.err, "{l}")?;
+    }
+    output.err.write_all(&err)?;
+    Ok(status)
+}
+
+fn command_words(c: &Command) -> Vec<String> {
+    let flag = |nodeps: bool| {
+        if nodeps {
+            vec!["--nodeps".to_string()]
+        } else {
+            vec![]
+        }
+    };
+    match c {
+        Command::Upload { name, file } => {
+            vec!["upload".into(), name.clone(), file.display().to_string()]
+        }
+        Command::Load { file, nodeps } => [
+            vec!["load".into(), file.display().to_string()],
+            flag(*nodeps),
+        ]
+        .concat(),
+        Command::Apply { name, nodeps } => {
+            [vec!["apply".into(), name.clone()], flag(*nodeps)].concat()
+        }
+        Command::Revert { name } => vec!["revert".into(), name.clone()],
+        Command::Replace { name } => vec!["replace".into(), name.clone()],
+        Command::Unload { name } => vec!["unload".into(), name.clone()],
+        Command::List => vec!["list".into()],
+        Command::Info => vec!["info".into()],
+        Command::Hooks => vec!["hooks".into()],
+    }
+}
+
+fn run_command(
+    hv: &mut Hypervisor<'_>,
+    c: &Command,
+    files: &mut FileReader<'_>,
+    out: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+) -> io::Result<Status> {
+    match c {
+        Command::Upload { name, file } => upload(hv, name, file, files, out, err),
+        Command::Load { file, nodeps } => {
+            let name = load_name(file);
+            match upload(hv, &name, file, files, out, err)? {
+                Status::Ok => {}
+                other => return Ok(other),
+            }
+            match action(hv, Action::Apply(*nodeps), &name, out, err)? {
+                Status::Ok => Ok(Status::Ok),
+                Status::Crashed => Ok(Status::Crashed),
+                failed => {
+                    // As the tool does: try to unload what it uploaded.
+                    action(hv, Action::Unload, &name, out, err)?;
+                    Ok(failed)
+                }
+            }
+        }
+        Command::Apply { name, nodeps } => action(hv, Action::Apply(*nodeps), name, out, err),
+        Command::Revert { name } => action(hv, Action::Revert, name, out, err),
+        Command::Replace { name } => action(hv, Action::Replace, name, out, err),
+        Command::Unload { name } => action(hv, Action::Unload, name, out, err),
+        Command::List => list(hv, out).map(|()| Status::Ok),
+        Command::Info => match hv.info() {
+            Ok(text) => {
+                out.write_all(text.as_bytes())?;
+                Ok(Status::Ok)
+            }
+            Err(e) => crashed(hv, e, out, err),
+        },
+        Command::Hooks => match hv.hook_log() {
+            Ok(text) => {
+                out.write_all(text.as_bytes())?;
+                Ok(Status::Ok)
+            }
+            Err(e) => crashed(hv, e, out, err),
+        },
+    }
+}
+
+/// The payload name `load` uses: the file's base name up to its last `.`.
+pub fn load_name(file: &std::path::Path) -> String {
+    let base = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match base.rfind('.') {
+        Some(i) => base[..i].to_string(),
+        None => base,
+    }
+}
+
+fn upload(
+    hv: &mut Hypervisor<'_>,
+    name: &str,
+    file: &std::path::Path,
+    files: &mut FileReader<'_>,
+    out: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+) -> io::Result<Status> {
+    let bytes = match files(file) {
+        Ok(b) => b,
+        Err(e) => {
+            let errno = e.raw_os_error().unwrap_or(2);
+            writeln!(
+                err,
+                "Could not open {}, error: {errno}({e})",
+                file.display()
+            )?;
+            return Ok(Status::Failed);
+        }
+    };
+    write!(out, "Uploading {}... ", file.display())?;
+    match hv.upload(name, &bytes) {
+        Ok(()) => {
+            writeln!(out, "completed")?;
+            Ok(Status::Ok)
+        }
+        Err(Fail::Xen(e)) => {
+            writeln!(out, "failed")?;
+            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            Ok(Status::of_errno(e))
+        }
+        Err(Fail::Crash(e)) => {
+            writeln!(out, "failed")?;
+            crashed(hv, e, out, err)
+        }
+    }
+}
+
+fn action(
+    hv: &mut Hypervisor<'_>,
+    a: Action,
+    name: &str,
+    out: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+) -> io::Result<Status> {
+    let (state, rc) = match hv.get(name) {
+        Ok(s) => s,
+        Err(e) => {
+            writeln!(
+                err,
+                "Failed to get status of {name}: Error {}: {}",
+                e.number(),
+                e.message()
+            )?;
+            return Ok(Status::Failed);
+        }
+    };
+    if rc == Some(Errno::Eagain) {
+        writeln!(
+            err,
+            "Cannot execute {}.\nOperation already in progress.",
+            a.name()
+        )?;
+        return Ok(Status::Retry);
+    }
+    if a.expected() == Some(state) {
+        writeln!(out, "No action needed.")?;
+        return Ok(Status::Ok);
+    }
+    if state != a.allowed() {
+        writeln!(
+            err,
+            "{name} is in the wrong state.\nCurrent state: {}\nExpected state: {}",
+            state.name(),
+            a.allowed().name()
+        )?;
+        return Ok(Status::Failed);
+    }
+    write!(out, "{} {name}... ", a.verb())?;
+    let r = match a {
+        Action::Apply(nodeps) => hv.apply(name, nodeps),
+        Action::Revert => hv.revert(name),
+        Action::Unload => hv.unload(name),
+        Action::Replace => hv.replace(name),
+    };
+    match r {
+        Ok(()) => {}
+        Err(Fail::Xen(e)) => {
+            writeln!(out, "failed")?;
+            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            return Ok(Status::of_errno(e));
+        }
+        Err(Fail::Crash(e)) => {
+            writeln!(out, "failed")?;
+            return crashed(hv, e, out, err);
+        }
+    }
+    // GET again, as the tool polls.
+    match (hv.get(name), a.expected()) {
+        (Err(Errno::Enoent), None) => writeln!(out, "completed")?,
+        (Err(e), _) => {
+            writeln!(out, "failed")?;
+            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            return Ok(Status::of_errno(e));
+        }
+        (Ok((_, Some(e))), _) => {
+            writeln!(out, "failed")?;
+            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            return Ok(Status::of_errno(e));
+        }
+        (Ok((s, None)), Some(want)) if s == want => writeln!(out, "completed")?,
+        (Ok((s, None)), _) => {
+            writeln!(out, "failed")?;
+            writeln!(
+                err,
+                "{name} is in the wrong state.\nCurrent state: {}",
+                s.name()
+            )?;
+            return Ok(Status::Failed);
+        }
+    }
+    Ok(Status::Ok)
+}
+
+fn list(hv: &Hypervisor<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    let rows = hv.list();
+    if rows.is_empty() {
+        writeln!(out, "Nothing to list")?;
+        return Ok(());
+    }
+    // The metadata column came with 4.14 (§5.3); a session of older ABIs
+    // only shows what their tool showed.
+    let metadata = rows.iter().any(|r| r.abi == Abi::LivepatchV2);
+    if metadata {
+        writeln!(out, "{:<40}| status     | metadata", " ID")?;
+        writeln!(out, "{}+------------+---------------", "-".repeat(40))?;
+    } else {
+        writeln!(out, "{:<40}| status", " ID")?;
+        writeln!(out, "{}+------------", "-".repeat(40))?;
+    }
+    for r in rows {
+        write!(out, "{:<40}| {}", r.name, r.state.name())?;
+        let rc =
+            r.rc.map(|e| format!(" ({}, {})", e.number(), e.message()))
+                .unwrap_or_default();
+        if metadata {
+            let md: String = String::from_utf8_lossy(&r.metadata)
+                .trim_end_matches('\0')
+                .replace('\0', ";");
+            writeln!(out, "{rc}    | {md}")?;
+        } else {
+            writeln!(out, "{rc}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Reports the death of the hypervisor process, naming the faulting code.
+fn crashed(
+    hv: &Hypervisor<'_>,
+    e: SimError,
+    _out: &mut Vec<u8>,
+    err: &mut Vec<u8>,
+) -> io::Result<Status> {
+    match e {
+        SimError::Crashed(d) => {
+            if d.hung {
+                writeln!(err, "(XEN) the hypervisor stopped answering and was killed")?;
+            } else if let (Some(sig), Some(pc)) = (d.signal, d.pc) {
+                let addr = d.addr.unwrap_or(0);
+                writeln!(
+                    err,
+                    "(XEN) FATAL: {} at {pc:#x} ({}), address {addr:#x}",
+                    signal_name(sig),
+                    hv.symbolise(pc)
+                )?;
+            } else if let Some(sig) = d.signal {
+                writeln!(
+                    err,
+                    "(XEN) FATAL: the hypervisor process was killed by {}",
+                    signal_name(sig)
+                )?;
+            } else {
+                writeln!(
+                    err,
+                    "(XEN) FATAL: the hypervisor process exited ({:?})",
+                    d.exit_code
+                )?;
+            }
+            Ok(Status::Crashed)
+        }
+        other => {
+            writeln!(err, "{other}")?;
+            Ok(Status::Crashed)
+        }
+    }
+}
