@@ -19,7 +19,8 @@
 //! writes several values, we write one or fail), and `EXPECT_BYTES` on ARM,
 //! where objdump prints whole 4-byte instruction words and the recipe keeps
 //! one byte of each, which is not the bytes at the symbol.
-//! Cross inputs use the cross nm/objdump.
+//! Cross inputs use the cross nm/objdump. `build-id` is compared with the
+//! descriptor `readelf -n` prints.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -413,4 +414,43 @@ fn expect_bytes_match_objdump_on_x86_64() {
         "expect-n-recipe.h",
         "expect bytes on x86_64",
     );
+}
+
+/// `build-id` against `readelf -n`, which prints the descriptor as hex.
+#[test]
+fn build_ids_match_readelf() {
+    for (index, t) in TARGETS.iter().enumerate() {
+        let Some(Fixture { dir, .. }) = fixture(index) else {
+            continue;
+        };
+        let Some(readelf) = require_tool(&format!("{}readelf", t.prefix), "reads build-ids") else {
+            continue;
+        };
+        let d = dir.path();
+        let mut cmd = Command::new(readelf);
+        cmd.current_dir(d).args(["-n", "xen-syms"]);
+        let (code, out, _) = run(&mut cmd);
+        assert_eq!(code, 0, "{cmd:?}");
+        let text = String::from_utf8(out).unwrap();
+        let hex = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Build ID: "))
+            .unwrap_or_else(|| panic!("{cmd:?} printed no build id:\n{text}"));
+        let bytes: Vec<String> = (0..hex.len())
+            .step_by(2)
+            .map(|i| format!("0x{}", &hex[i..i + 2]))
+            .collect();
+        let expected = format!("#define XEN_BUILD_ID {{{}}}\n", bytes.join(","));
+        let out = format!("build-id-{}.h", t.arch);
+        xsplice_config(
+            d,
+            &args(&["-o", &out, "--define", "XEN_BUILD_ID=build-id:xen-syms"]),
+        );
+        assert_eq!(
+            std::fs::read_to_string(d.join(&out)).unwrap(),
+            expected,
+            "{}",
+            t.arch
+        );
+    }
 }
