@@ -19,12 +19,14 @@ pub struct PayloadArgs {
     /// Payload name under test-payloads/, or a path to a payload directory.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub name: Option<String>,
-    /// Payload ABI: livepatch-v2 (Xen 4.14+), livepatch-v1 (4.7-4.13),
-    /// xsplice (4.7.0-rc1..rc4) or xsplice-v4 (the seed's series).
-    #[arg(long, default_value = "livepatch-v2")]
-    pub abi: String,
+    /// Payload ABI: livepatch-v2 (Xen 4.14+, the default), livepatch-v1
+    /// (4.7-4.13), xsplice (4.7.0-rc1..rc4) or xsplice-v4 (the seed's
+    /// series). With --all: only this ABI (default: every ABI).
+    #[arg(long)]
+    pub abi: Option<String>,
     /// Target architecture: x86_64, aarch64 or arm32. Default: that of
-    /// --xen-syms, else x86_64.
+    /// --xen-syms, else x86_64. With --all: only this architecture
+    /// (default: every architecture with a compiler).
     #[arg(long)]
     pub arch: Option<String>,
     /// Build against this hypervisor image instead of the stand-in.
@@ -145,7 +147,6 @@ pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| root.join("target").join("xsplice"));
-    let abi = parse_abi(&args.abi)?;
     if args.all {
         return run_all(&args, &out_root);
     }
@@ -153,6 +154,7 @@ pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
         .name
         .as_deref()
         .expect("clap requires NAME without --all");
+    let abi = parse_abi(args.abi.as_deref().unwrap_or("livepatch-v2"))?;
     let payload = find_payload(&root, name)?;
     let arch = match (&args.arch, &args.xen_syms) {
         (Some(a), Some(x)) => {
@@ -215,8 +217,16 @@ fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
         bail!("--all builds the whole suite against the stand-in; drop NAME and --xen-syms");
     }
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let abis = match &args.abi {
+        Some(a) => vec![parse_abi(a)?],
+        None => Abi::ALL.to_vec(),
+    };
+    let wanted = match &args.arch {
+        Some(a) => vec![Arch::parse(a)?],
+        None => Arch::ALL.to_vec(),
+    };
     let mut arches = Vec::new();
-    for arch in Arch::ALL {
+    for arch in wanted {
         match arch.find_compiler() {
             Ok(_) => arches.push(arch),
             Err(e) if ci => bail!("{e}"),
@@ -228,7 +238,7 @@ fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
     let payloads: Vec<Payload> = suite(&root)?;
     let mut jobs = Vec::new();
     for p in &payloads {
-        for abi in Abi::ALL {
+        for &abi in &abis {
             for &arch in &arches {
                 if p.supports(abi, arch) {
                     jobs.push((p, abi, arch));
