@@ -186,6 +186,16 @@ struct payload;
 /* void fn(struct payload *): runs after the revert. */
 #define XSPLICE_POSTREVERT_HOOK(fn) XSPLICE_SINGLE_HOOK_(postrevert, void, fn)
 
+/*
+ * One "key=value" string in .modinfo (spec §1.6, C-109), NUL included, so
+ * several uses concatenate into the key=value\0key=value\0 list the
+ * hypervisor prints, in an order the compiler chooses. key must be a C
+ * identifier.
+ */
+#define XSPLICE_MODINFO(key, value) \
+    static const char xsplice_modinfo_##key[] \
+        __attribute__((__used__, __section__(XSPLICE_MODINFO_SECTION), __aligned__(1))) = #key "=" value
+
 #endif
 
 #endif /* XSPLICE_H */

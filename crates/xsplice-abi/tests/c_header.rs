@@ -220,6 +220,9 @@ fn payload_source(abi: Abi) -> String {
         src += "    .new_addr = (void *)new_fn,\n    .old_addr = old_fn,\n";
     }
     src += "    .new_size = 16, .old_size = 16,\n    XSPLICE_VERSION_INIT\n};\n";
+    if abi.modinfo_section().is_some() {
+        src += "XSPLICE_MODINFO(LIVEPATCH, \"RULEZ\");\nXSPLICE_MODINFO(author, \"xsplice\");\n";
+    }
     for hook in abi.hooks() {
         src += &match hook.kind() {
             HookKind::Multi => format!(
@@ -315,6 +318,21 @@ fn header_macros_place_funcs_and_hooks() {
                         "{what}: {hook}+{offset}"
                     );
                 }
+            }
+            if let Some(name) = abi.modinfo_section() {
+                let sec = obj
+                    .section_by_name(name)
+                    .unwrap_or_else(|| panic!("{what}: no {name}"));
+                let data = sec.data().unwrap();
+                // The compiler orders the entries as it likes.
+                let mut entries: Vec<&[u8]> = data.split_inclusive(|&b| b == 0).collect();
+                entries.sort();
+                assert_eq!(
+                    entries,
+                    [&b"LIVEPATCH=RULEZ\0"[..], b"author=xsplice\0"],
+                    "{what}: {name}"
+                );
+                xsplice_abi::hooks::check_modinfo(data).unwrap();
             }
             let hook_sections = obj
                 .sections()
