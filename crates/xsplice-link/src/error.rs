@@ -25,15 +25,17 @@ pub enum LinkError {
         /// The unsupported feature, in words.
         feature: String,
     },
-    /// Inputs disagree on class, byte order or machine.
-    #[error("`{path}`: {what} differs from `{first}`")]
+    /// Inputs disagree on ELF class or machine.
+    #[error("`{path}`: {found} does not match {expected} of `{first}`")]
     Mismatch {
         /// The offending input file.
         path: String,
         /// The first input file, which set the expectation.
         first: String,
-        /// What differs (`machine`, `ELF class`).
-        what: &'static str,
+        /// What the offending file is (`EM_ARM ELF32`).
+        found: String,
+        /// What the first file is.
+        expected: String,
     },
     /// Two strong definitions of one global symbol.
     #[error("`{path}`: multiple definition of `{symbol}`; first defined in `{first}`")]

@@ -158,11 +158,8 @@ pub(crate) fn link<'d>(
             return Err(LinkError::Mismatch {
                 path: obj.path.clone(),
                 first: first.path.clone(),
-                what: if obj.is_64 != first.is_64 {
-                    "ELF class"
-                } else {
-                    "machine"
-                },
+                found: describe(obj),
+                expected: describe(first),
             });
         }
     }
@@ -687,6 +684,17 @@ fn relayout_eh_frame(
     }
     os.size = size;
     maps
+}
+
+/// `EM_X86_64 ELF64` and the like, for mismatch messages.
+fn describe(obj: &Object<'_>) -> String {
+    let machine = match obj.machine {
+        m if m == elf::EM_X86_64.0 => "EM_X86_64".to_owned(),
+        m if m == elf::EM_AARCH64.0 => "EM_AARCH64".to_owned(),
+        m if m == elf::EM_ARM.0 => "EM_ARM".to_owned(),
+        m => format!("machine {m}"),
+    };
+    format!("{machine} ELF{}", if obj.is_64 { 64 } else { 32 })
 }
 
 fn read_u32(data: &[u8], at: usize) -> Option<u32> {
