@@ -69,6 +69,19 @@ pub enum Requirement {
     OneOfFuncsOrHooks,
 }
 
+impl SectionRole {
+    /// The `sh_addralign` to build the section with (§1.6 alignment table):
+    /// the pointer size for `.funcs` and hooks, 4 for build-id notes, 1 for
+    /// `.modinfo`. Xen only checks that the value is valid.
+    pub fn align(self, arch: Arch) -> usize {
+        match self {
+            SectionRole::Funcs | SectionRole::Hook(_) => arch.pointer_size(),
+            SectionRole::Depends | SectionRole::XenDepends | SectionRole::BuildId => 4,
+            SectionRole::Modinfo => 1,
+        }
+    }
+}
+
 impl Requirement {
     /// `required`, `optional` or `funcs-or-hooks`, for reports.
     pub fn name(self) -> &'static str {

@@ -391,6 +391,80 @@ pub struct PatchSite {
     pub bytes: Vec<u8>,
 }
 
+/// An arch-specific section Xen reads by name (§1.6, C-105..C-108).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArchSection {
+    pub name: &'static str,
+    /// Size of one entry; the section size must be a multiple of it.
+    /// `None` for `.altinstr_replacement`, which holds code.
+    pub entry_size: Option<usize>,
+    /// The `sh_addralign` to build it with (§1.6 alignment table); Xen
+    /// itself checks only that the value is valid.
+    pub align: usize,
+    /// First Xen release that reads it, where that is later than
+    /// live patching on the architecture.
+    pub since: Option<XenVersion>,
+}
+
+impl Arch {
+    /// The arch-specific sections Xen `xen` reads (`None`: the newest
+    /// layout): bug frames, alternatives, and on x86 the exception table
+    /// and [4.21+] alternative-call sites (§1.6, §1.9).
+    pub fn arch_sections(self, xen: Option<&XenVersion>) -> Vec<ArchSection> {
+        let (alt_align, table_align) = match self {
+            Arch::X86_64 => (1, 4),
+            Arch::Aarch64 | Arch::Arm32 => (4, 4),
+        };
+        let mut out: Vec<ArchSection> = [
+            ".bug_frames.0",
+            ".bug_frames.1",
+            ".bug_frames.2",
+            ".bug_frames.3",
+        ]
+        .into_iter()
+        .map(|name| ArchSection {
+            name,
+            entry_size: Some(self.bug_frame_size()),
+            align: table_align,
+            since: None,
+        })
+        .collect();
+        out.push(ArchSection {
+            name: ".altinstructions",
+            entry_size: Some(self.alt_instr_size(xen)),
+            align: alt_align,
+            since: None,
+        });
+        // Code: instruction alignment (1 on x86, 4 on ARM).
+        out.push(ArchSection {
+            name: ".altinstr_replacement",
+            entry_size: None,
+            align: alt_align,
+            since: None,
+        });
+        if let Some(size) = self.ex_table_entry_size() {
+            out.push(ArchSection {
+                name: ".ex_table",
+                entry_size: Some(size),
+                align: table_align,
+                since: None,
+            });
+        }
+        let alt_call_since = XenVersion::series(4, 21);
+        if let Some(size) = self.alt_call_size() {
+            if xen.is_none_or(|v| *v >= alt_call_since) {
+                out.push(ArchSection {
+                    name: ".alt_call_sites",
+                    entry_size: Some(size),
+                    align: 1,
+                    since: Some(alt_call_since),
+                });
+            }
+        }
+        out
+    }
+}
+
 /// True if `code` starts with ENDBR64 or its poison (§4, C-95).
 pub fn starts_with_endbr(code: &[u8]) -> bool {
     code.starts_with(&ENDBR64) || code.starts_with(&ENDBR64_POISON)
@@ -599,6 +673,39 @@ mod tests {
             "unknown architecture `mips` (expected x86_64, aarch64 or arm32)"
         );
         assert_eq!(Arch::from_e_machine(3), None);
+    }
+
+    #[test]
+    fn arch_sections() {
+        let dump = |arch: Arch, xen: Option<&XenVersion>| -> String {
+            arch.arch_sections(xen)
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}:{}/{}",
+                        s.name,
+                        s.entry_size.map_or("-".to_string(), |n| n.to_string()),
+                        s.align
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            dump(Arch::X86_64, None),
+            ".bug_frames.0:8/4 .bug_frames.1:8/4 .bug_frames.2:8/4 .bug_frames.3:8/4 \
+             .altinstructions:14/1 .altinstr_replacement:-/1 .ex_table:8/4 .alt_call_sites:4/1"
+        );
+        assert_eq!(
+            dump(Arch::X86_64, Some(&XenVersion::series(4, 10))),
+            ".bug_frames.0:8/4 .bug_frames.1:8/4 .bug_frames.2:8/4 .bug_frames.3:8/4 \
+             .altinstructions:12/1 .altinstr_replacement:-/1 .ex_table:8/4"
+        );
+        assert_eq!(
+            dump(Arch::Arm32, None),
+            ".bug_frames.0:16/4 .bug_frames.1:16/4 .bug_frames.2:16/4 .bug_frames.3:16/4 \
+             .altinstructions:12/4 .altinstr_replacement:-/4"
+        );
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn describe(abi: Abi, arch: Arch) -> String {
     let _ = writeln!(o, "sections");
     for s in abi.special_sections() {
         let unit = match s.role {
-            SectionRole::Funcs => format!("{}-byte entries, align {ptr}", abi.entry_size(word)),
+            SectionRole::Funcs => format!("{}-byte entries", abi.entry_size(word)),
             SectionRole::Depends | SectionRole::XenDepends | SectionRole::BuildId => {
                 "gnu build-id note".to_string()
             }
@@ -68,7 +68,13 @@ pub fn describe(abi: Abi, arch: Arch) -> String {
             },
             SectionRole::Modinfo => "key=value\\0 strings, last byte nul".to_string(),
         };
-        let _ = writeln!(o, "  {:<28} {:<15} {unit}", s.name, s.requirement.name());
+        let _ = writeln!(
+            o,
+            "  {:<28} {:<15} align {} {unit}",
+            s.name,
+            s.requirement.name(),
+            s.role.align(arch)
+        );
     }
     let flags = |write: bool| if write { "alloc+write" } else { "alloc" };
     let _ = writeln!(
@@ -146,6 +152,12 @@ pub fn describe(abi: Abi, arch: Arch) -> String {
         opt(arch.ex_table_entry_size()),
         opt(arch.alt_call_size())
     );
+    let _ = writeln!(o, "  sections (entry size / align)");
+    for s in arch.arch_sections(None) {
+        let entry = s.entry_size.map_or("code".to_string(), |n| n.to_string());
+        let since = s.since.map_or(String::new(), |v| format!(", xen {v}+"));
+        let _ = writeln!(o, "    {:<22} {entry} / {}{since}", s.name, s.align);
+    }
     let _ = writeln!(
         o,
         "  relocations (number name width xen-bound safe-bound check)"

@@ -36,7 +36,7 @@ pub mod reloc;
 pub mod xen;
 
 pub use abi::Abi;
-pub use arch::{Arch, PatchSite, WordSize};
+pub use arch::{Arch, ArchSection, PatchSite, WordSize};
 pub use describe::describe;
 pub use error::{AbiError, XenErrno};
 pub use func::{Expectation, FuncEntry};
