@@ -193,9 +193,14 @@ pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
         )
     })?;
     if let Outcome::FailedAsExpected(id) = &built.outcome {
+        let why = if payload.manifest.expect_failure.is_some() {
+            "as its manifest expects"
+        } else {
+            "as expected: no released Xen loads the seed's pre-merge layout"
+        };
         writeln!(
             stdout,
-            "# {}: validation failed with {id}, as its manifest expects",
+            "# {}: validation failed with {id}, {why}",
             built.name
         )?;
     }
