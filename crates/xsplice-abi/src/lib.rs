@@ -22,6 +22,7 @@
 //! - [`reloc`]: the relocation types the hypervisor's loader applies;
 //! - [`hooks`]: hook sections and `.modinfo`;
 //! - [`note`]: the GNU build-id note;
+//! - [`limits`]: whole-payload limits (file size, section count, names);
 //! - [`describe`]: a canonical text dump of one ABI on one architecture.
 
 pub mod abi;
@@ -31,6 +32,7 @@ mod error;
 pub mod func;
 pub mod hooks;
 pub mod layout;
+pub mod limits;
 pub mod note;
 pub mod reloc;
 pub mod xen;
