@@ -79,6 +79,9 @@ fn map(path: &str) -> Result<Option<memmap2::Mmap>, InputError> {
     if meta.is_dir() {
         return Err(InputError::Directory);
     }
+    if !meta.is_file() {
+        return Err(InputError::NotOrdinary);
+    }
     if meta.len() == 0 {
         return Ok(None);
     }

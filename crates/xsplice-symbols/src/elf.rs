@@ -642,11 +642,17 @@ impl<'data> ElfFile<'data> {
                 0
             };
         }
+        // Reserved values only mean something in st_shndx itself: an index
+        // that came through SHN_XINDEX is a real section index, whatever
+        // its value (checked against GNU nm with 66,000 sections).
+        let extended = u32::from(st_shndx) == SHN_XINDEX;
         let (section, class) = match shndx {
             SHN_UNDEF => (SymbolSection::Undefined, None),
-            SHN_ABS => (SymbolSection::Absolute, None),
-            SHN_COMMON => (SymbolSection::Common, None),
-            SHN_X86_64_LCOMMON if self.e_machine == EM_X86_64 => (SymbolSection::Common, None),
+            SHN_ABS if !extended => (SymbolSection::Absolute, None),
+            SHN_COMMON if !extended => (SymbolSection::Common, None),
+            SHN_X86_64_LCOMMON if !extended && self.e_machine == EM_X86_64 => {
+                (SymbolSection::Common, None)
+            }
             i => match self.classes.get(i as usize) {
                 Some(c) if !c.no_bfd_section => (SymbolSection::Section(i), Some(*c)),
                 _ => (SymbolSection::Absolute, None),

@@ -74,6 +74,8 @@ pub enum InputError {
     Missing,
     /// It is a directory.
     Directory,
+    /// It exists but is not a regular file (a device, a FIFO).
+    NotOrdinary,
     /// Any other I/O error, with its text.
     Io(String),
 }
@@ -83,6 +85,7 @@ impl std::fmt::Display for InputError {
         match self {
             InputError::Missing => f.write_str("no such file"),
             InputError::Directory => f.write_str("is a directory"),
+            InputError::NotOrdinary => f.write_str("is not an ordinary file"),
             InputError::Io(e) => f.write_str(e),
         }
     }
@@ -190,6 +193,10 @@ impl Renderer<'_, '_> {
             }
             Err(InputError::Directory) => {
                 self.warn(format_args!("Warning: '{name}' is a directory"))?;
+                return Ok(false);
+            }
+            Err(InputError::NotOrdinary) => {
+                self.warn(format_args!("Warning: '{name}' is not an ordinary file"))?;
                 return Ok(false);
             }
             Err(InputError::Io(e)) => {
@@ -476,22 +483,39 @@ impl Renderer<'_, '_> {
                 continue;
             };
             let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-            let value = serde_json::json!({
-                "object": object,
-                "name": lossy(e.name),
-                "value": format!("0x{:0width$x}", e.value),
-                "size": e.size,
-                "letter": (e.letter as char).to_string(),
-                "binding": binding_name(sym.binding),
-                "type": type_name(sym.kind),
-                "section": lossy(bfd_section_name(elf, &sym)),
-                "file_hint": hints[e.index as usize].map(lossy),
-            });
+            let value = JsonSymbol {
+                object,
+                name: lossy(e.name),
+                value: format!("0x{:0width$x}", e.value),
+                size: e.size,
+                letter: (e.letter as char).to_string(),
+                binding: binding_name(sym.binding),
+                kind: type_name(sym.kind),
+                section: lossy(bfd_section_name(elf, &sym)),
+                file_hint: hints[e.index as usize].map(lossy),
+            };
             // Writing into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut self.buf, &value);
             self.buf.push(b'\n');
         }
     }
+}
+
+/// One line of `--format json`. Values are hex strings (64-bit addresses
+/// do not fit a JSON number exactly); `file_hint` is the STT_FILE name
+/// before a local symbol.
+#[derive(serde::Serialize)]
+struct JsonSymbol<'a> {
+    object: &'a str,
+    name: String,
+    value: String,
+    size: u64,
+    letter: String,
+    binding: std::borrow::Cow<'static, str>,
+    #[serde(rename = "type")]
+    kind: std::borrow::Cow<'static, str>,
+    section: String,
+    file_hint: Option<String>,
 }
 
 const SPACES: [u8; 32] = [b' '; 32];
