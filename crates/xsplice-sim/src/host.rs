@@ -390,8 +390,20 @@ mod imp {
     unsafe fn child_main(req: i32, resp: i32) -> ! {
         // SAFETY: plain system calls on our own process; the alternate
         // signal stack is a fresh private mapping that stays mapped until exit.
-        unsafe {
+        let (req, resp) = unsafe {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // Keep only our two pipe ends, as fds 0 and 1: descriptors
+            // inherited from other threads' hypervisors (tests run in
+            // parallel) would otherwise hold their pipes open.
+            let r = libc::fcntl(req, libc::F_DUPFD, 3);
+            let w = libc::fcntl(resp, libc::F_DUPFD, 3);
+            libc::dup2(r, 0);
+            libc::dup2(w, 1);
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            (0, 1)
+        };
+        // SAFETY: as above.
+        unsafe {
             FAULT_FD.store(resp, Ordering::Relaxed);
             let stack_size = 64 * 1024;
             let stack = libc::mmap(
@@ -496,9 +508,13 @@ mod imp {
                 OP_CALL => {
                     // SAFETY: the parent calls only addresses of functions in
                     // the image or a loaded payload; a bad one faults and is reported.
-                    let f: extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 =
+                    let f: unsafe extern "C" fn(u64, u64, u64, u64, u64, u64) -> u64 =
                         unsafe { std::mem::transmute(r[1] as usize) };
-                    value = f(r[2], r[3], r[4], r[5], r[6], r[7]);
+                    // SAFETY: the callee is hypervisor or payload code taking
+                    // at most six integer arguments (extra ones are ignored
+                    // under the SysV convention); whatever it does wrong
+                    // stays in this process and is reported as a fault.
+                    value = unsafe { f(r[2], r[3], r[4], r[5], r[6], r[7]) };
                 }
                 OP_READ => {}
                 _ => status = libc::EINVAL as u64,

@@ -530,23 +530,24 @@ impl<'x> Hypervisor<'x> {
                 );
                 continue;
             }
-            let head = self.read(f.old_addr, 4).unwrap_or_default();
-            let offset = if endbr {
-                Arch::X86_64.patch_offset(&head) as u64
+            // Releases before the ENDBR64 rule patch at `old_addr` itself.
+            let head = if endbr {
+                self.read(f.old_addr, 4).unwrap_or_default()
             } else {
-                0
+                Vec::new()
             };
-            let at = f.old_addr + offset;
-            let insn = if f.new_addr == 0 {
-                let len = (f.new_size as u64).saturating_sub(offset) as usize;
+            let site = if f.new_addr == 0 {
                 Arch::X86_64
-                    .nops(len)
+                    .nop_patch(f.new_size, &head)
                     .map_err(|_| Fail::Xen(Errno::Eopnotsupp))?
             } else {
                 Arch::X86_64
-                    .branch(at, f.new_addr)
+                    .trampoline(f.old_addr, f.new_addr, &head)
                     .map_err(|_| Fail::Xen(Errno::Eoverflow))?
             };
+            let offset = site.offset as u64;
+            let at = f.old_addr + offset;
+            let insn = site.bytes;
             let saved = self.read(at, insn.len())?;
             self.write_code(at, &insn)?;
             let live = &mut self.payloads[i].funcs[j];

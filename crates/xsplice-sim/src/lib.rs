@@ -36,7 +36,7 @@ use std::time::Duration;
 pub use errno::Errno;
 pub use error::SimError;
 pub use host::Death;
-pub use hv::{Hypervisor, Listed, State};
+pub use hv::{Fail, Hypervisor, Listed, State};
 pub use session::{Command, FileReader, Line, Output, Status, load_name, parse_line, parse_words};
 
 use xsplice_abi::XenVersion;
@@ -86,7 +86,8 @@ pub fn parse_script(text: &str) -> Result<Vec<Line>, SimError> {
 /// reading payloads through `files` and writing the tools' output.
 ///
 /// Returns the worst status: [`Status::Ok`] when every command succeeded.
-/// A command that fails does not stop the session, a crash does.
+/// A command that fails does not stop the session; after a crash every
+/// further command reports that the hypervisor is not running.
 pub fn run_session(
     file: &str,
     xen: &[u8],
@@ -104,9 +105,6 @@ pub fn run_session(
             (Status::Ok, s) => s,
             (w, _) => w,
         };
-        if status == Status::Crashed {
-            break;
-        }
     }
     Ok(worst)
 }

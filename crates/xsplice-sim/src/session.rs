@@ -6,6 +6,7 @@
 //! tool name (`xen-livepatch`, `xen-xsplice`, `xl`) and a trailing
 //! `| grep WORD` are accepted, so a recorded session replays as written.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
@@ -162,6 +163,35 @@ impl Status {
 /// Reads a payload file for `upload` and `load`.
 pub type FileReader<'r> = dyn FnMut(&std::path::Path) -> io::Result<Vec<u8>> + 'r;
 
+/// One of the tools' two output streams, recorded in order with the other
+/// so that a transcript interleaves them as a terminal would.
+pub(crate) struct Stream<'a> {
+    events: &'a RefCell<Vec<(bool, Vec<u8>)>>,
+    err: bool,
+}
+
+impl Write for Stream<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut events = self.events.borrow_mut();
+        match events.last_mut() {
+            Some((e, bytes)) if *e == self.err => bytes.extend_from_slice(buf),
+            _ => events.push((self.err, buf.to_vec())),
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `Error <n>: <message>` on standard error, after what the hypervisor logged.
+fn error_line(hv: &mut Hypervisor<'_>, err: &mut Stream<'_>, e: Errno) -> io::Result<()> {
+    for l in hv.take_console() {
+        writeln!(err, "{l}")?;
+    }
+    writeln!(err, "Error {}: {}", e.number(), e.message())
+}
+
 /// The actions of `action_func` (§5.3).
 #[derive(Clone, Copy)]
 enum Action {
@@ -226,8 +256,15 @@ pub fn run_line(
         }
         writeln!(output.out, "{echoed}")?;
     }
-    let mut out = Vec::new();
-    let mut err = Vec::new();
+    let events = RefCell::new(Vec::new());
+    let mut out = Stream {
+        events: &events,
+        err: false,
+    };
+    let mut err = Stream {
+        events: &events,
+        err: true,
+    };
     let status = match hv.death() {
         Some(_) => {
             writeln!(err, "the hypervisor is not running (it crashed earlier)")?;
@@ -235,19 +272,24 @@ pub fn run_line(
         }
         None => run_command(hv, &line.command, files, &mut out, &mut err)?,
     };
-    let mut out_text = String::from_utf8_lossy(&out).into_owned();
-    if let Some(g) = &line.grep {
-        out_text = out_text
-            .lines()
-            .filter(|l| l.contains(g.as_str()))
-            .map(|l| format!("{l}\n"))
-            .collect();
-    }
-    output.out.write_all(out_text.as_bytes())?;
     for l in hv.take_console() {
-        writeln!(output.err, "{l}")?;
+        writeln!(err, "{l}")?;
     }
-    output.err.write_all(&err)?;
+    for (is_err, bytes) in events.into_inner() {
+        if is_err {
+            output.err.write_all(&bytes)?;
+            continue;
+        }
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(g) = &line.grep {
+            text = text
+                .lines()
+                .filter(|l| l.contains(g.as_str()))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        output.out.write_all(text.as_bytes())?;
+    }
     Ok(status)
 }
 
@@ -284,8 +326,8 @@ fn run_command(
     hv: &mut Hypervisor<'_>,
     c: &Command,
     files: &mut FileReader<'_>,
-    out: &mut Vec<u8>,
-    err: &mut Vec<u8>,
+    out: &mut Stream<'_>,
+    err: &mut Stream<'_>,
 ) -> io::Result<Status> {
     match c {
         Command::Upload { name, file } => upload(hv, name, file, files, out, err),
@@ -344,8 +386,8 @@ fn upload(
     name: &str,
     file: &std::path::Path,
     files: &mut FileReader<'_>,
-    out: &mut Vec<u8>,
-    err: &mut Vec<u8>,
+    out: &mut Stream<'_>,
+    err: &mut Stream<'_>,
 ) -> io::Result<Status> {
     let bytes = match files(file) {
         Ok(b) => b,
@@ -367,7 +409,7 @@ fn upload(
         }
         Err(Fail::Xen(e)) => {
             writeln!(out, "failed")?;
-            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            error_line(hv, err, e)?;
             Ok(Status::of_errno(e))
         }
         Err(Fail::Crash(e)) => {
@@ -381,8 +423,8 @@ fn action(
     hv: &mut Hypervisor<'_>,
     a: Action,
     name: &str,
-    out: &mut Vec<u8>,
-    err: &mut Vec<u8>,
+    out: &mut Stream<'_>,
+    err: &mut Stream<'_>,
 ) -> io::Result<Status> {
     let (state, rc) = match hv.get(name) {
         Ok(s) => s,
@@ -428,7 +470,7 @@ fn action(
         Ok(()) => {}
         Err(Fail::Xen(e)) => {
             writeln!(out, "failed")?;
-            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            error_line(hv, err, e)?;
             return Ok(Status::of_errno(e));
         }
         Err(Fail::Crash(e)) => {
@@ -441,12 +483,12 @@ fn action(
         (Err(Errno::Enoent), None) => writeln!(out, "completed")?,
         (Err(e), _) => {
             writeln!(out, "failed")?;
-            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            error_line(hv, err, e)?;
             return Ok(Status::of_errno(e));
         }
         (Ok((_, Some(e))), _) => {
             writeln!(out, "failed")?;
-            writeln!(err, "Error {}: {}", e.number(), e.message())?;
+            error_line(hv, err, e)?;
             return Ok(Status::of_errno(e));
         }
         (Ok((s, None)), Some(want)) if s == want => writeln!(out, "completed")?,
@@ -463,7 +505,7 @@ fn action(
     Ok(Status::Ok)
 }
 
-fn list(hv: &Hypervisor<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+fn list(hv: &Hypervisor<'_>, out: &mut Stream<'_>) -> io::Result<()> {
     let rows = hv.list();
     if rows.is_empty() {
         writeln!(out, "Nothing to list")?;
@@ -500,8 +542,8 @@ fn list(hv: &Hypervisor<'_>, out: &mut Vec<u8>) -> io::Result<()> {
 fn crashed(
     hv: &Hypervisor<'_>,
     e: SimError,
-    _out: &mut Vec<u8>,
-    err: &mut Vec<u8>,
+    _out: &mut Stream<'_>,
+    err: &mut Stream<'_>,
 ) -> io::Result<Status> {
     match e {
         SimError::Crashed(d) => {

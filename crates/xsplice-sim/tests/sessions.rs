@@ -1,0 +1,532 @@
+//! End-to-end sessions against the running stand-in hypervisor, with the
+//! payloads `cargo xtask payload` builds: the seed's transcript for every
+//! ABI, stacking, replace, NOP mode, hooks, expectations, must-fail
+//! payloads, a payload built for another image, a payload that faults, and
+//! mutated payloads that must be refused or reported without taking the
+//! simulator down.
+//!
+//! Transcripts are snapshotted after replacing build-ids, expectation bytes
+//! and addresses, which depend on the compiler, by placeholders.
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use xsplice_abi::Abi;
+use xsplice_sim::{Hypervisor, Options, Output, Status, load_name, parse_script, run_session};
+
+const ABIS: [Abi; 4] = [
+    Abi::XspliceV4,
+    Abi::Xsplice,
+    Abi::LivepatchV1,
+    Abi::LivepatchV2,
+];
+
+/// The stand-in image, built once.
+fn xen() -> Option<&'static Vec<u8>> {
+    static XEN: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    XEN.get_or_init(|| {
+        let path = xsplice_testkit::stand_in_xen("x86_64")?;
+        Some(std::fs::read(&path).expect("reading the stand-in image"))
+    })
+    .as_ref()
+}
+
+/// Reads `xen_<name>.<suffix>` as the suite's payload `<name>` for `abi`,
+/// built on demand; `bad_world` comes from this crate's fixtures.
+fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
+    let stem = load_name(file);
+    let name = stem.strip_prefix("xen_").unwrap_or(&stem);
+    let source = if name == "bad_world" {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/bad_world")
+            .display()
+            .to_string()
+    } else {
+        name.to_string()
+    };
+    let path = xsplice_testkit::test_payload(&source, abi.name(), "x86_64")
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no payload {name}")))?;
+    std::fs::read(path)
+}
+
+/// Both streams of a session in one buffer, as a terminal shows them.
+#[derive(Clone, Default)]
+struct Terminal(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Terminal {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `script` for `abi` (`{ext}` stands for the ABI's file suffix) on
+/// `image`; returns the normalised transcript and the session's status.
+fn session_on(image: &[u8], abi: Abi, script: &str) -> (String, Status) {
+    let script = script.replace("{ext}", abi.file_suffix());
+    let lines = parse_script(&script).expect("the test script parses");
+    let opts = Options {
+        echo: true,
+        ..Options::default()
+    };
+    let term = Terminal::default();
+    let (mut out, mut err) = (term.clone(), term.clone());
+    let mut output = Output {
+        out: &mut out,
+        err: &mut err,
+        echo: true,
+    };
+    let mut files = |p: &Path| payload(abi, p);
+    let status = run_session("xen-syms", image, &lines, &opts, &mut files, &mut output)
+        .unwrap_or_else(|e| panic!("session failed to run: {e}\nscript:\n{script}"));
+    let text = String::from_utf8(term.0.borrow().clone()).expect("utf-8 transcript");
+    (normalise(&text), status)
+}
+
+fn session(abi: Abi, script: &str) -> Option<(String, Status)> {
+    Some(session_on(xen()?, abi, script))
+}
+
+/// Replaces compiler-dependent values: hex runs of 12+ digits (build-ids,
+/// code bytes) and addresses of 8+ digits.
+fn normalise(text: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let hex = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit());
+        if let Some(digits) = word.strip_prefix("0x")
+            && hex(digits)
+            && digits.len() >= 8
+        {
+            out.push_str("<addr>");
+        } else if hex(word) && word.len() >= 12 {
+            out.push_str("<hex>");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::assert_snapshot!(name, text);
+}
+
+/// The seed's use case, as its transcript shows it, for every ABI.
+const SEED: &str = "
+info
+load xen_hello_world{ext}
+list
+info | grep extra
+revert xen_hello_world
+unload xen_hello_world
+info | grep extra
+";
+
+#[test]
+fn seed_session_for_every_abi() {
+    for abi in ABIS {
+        let Some((text, status)) = session(abi, SEED) else {
+            return;
+        };
+        assert_eq!(status, Status::Ok, "{abi}:\n{text}");
+        let extra: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("xen_extra"))
+            .collect();
+        assert_eq!(
+            extra,
+            [
+                "xen_extra              : -unstable",
+                "xen_extra              : Hello World",
+                "xen_extra              : -unstable"
+            ],
+            "{abi}:\n{text}"
+        );
+        assert!(
+            text.contains("xen_hello_world                         | APPLIED"),
+            "{text}"
+        );
+        snapshot(&format!("seed_{abi}"), &text);
+    }
+}
+
+#[test]
+fn stacking_needs_hello_world_and_reverts_last_first() {
+    let script = "
+load xen_bye_world{ext}
+load xen_hello_world{ext}
+load xen_bye_world{ext}
+info | grep extra
+revert xen_hello_world
+list
+revert xen_bye_world
+info | grep extra
+revert xen_hello_world
+unload xen_bye_world
+unload xen_hello_world
+info | grep extra
+";
+    for abi in ABIS {
+        let Some((text, status)) = session(abi, script) else {
+            return;
+        };
+        assert_eq!(status, Status::Failed, "{abi}:\n{text}");
+        assert!(
+            text.contains("xen_extra              : Bye World"),
+            "{abi}:\n{text}"
+        );
+        assert!(
+            text.contains("Error 16: Device or resource busy"),
+            "{abi}:\n{text}"
+        );
+        assert!(
+            text.contains("Applying xen_bye_world... failed"),
+            "{abi}:\n{text}"
+        );
+        snapshot(&format!("stacking_{abi}"), &text);
+    }
+}
+
+#[test]
+fn replace_reverts_everything_else() {
+    let script = "
+load xen_hello_world{ext}
+load xen_bye_world{ext}
+upload xen_replace_world xen_replace_world{ext}
+replace xen_replace_world
+list
+info | grep extra
+revert xen_replace_world
+info | grep extra
+unload xen_replace_world
+unload xen_bye_world
+unload xen_hello_world
+list
+";
+    for abi in ABIS {
+        let Some((text, status)) = session(abi, script) else {
+            return;
+        };
+        assert_eq!(status, Status::Ok, "{abi}:\n{text}");
+        assert!(
+            text.contains("xen_extra              : Hello Again World"),
+            "{abi}:\n{text}"
+        );
+        snapshot(&format!("replace_{abi}"), &text);
+    }
+}
+
+#[test]
+fn nop_mode_silences_the_function_until_reverted() {
+    for abi in [Abi::LivepatchV1, Abi::LivepatchV2] {
+        let script = "info | grep minor\nload xen_nop{ext}\ninfo | grep minor\nrevert xen_nop\ninfo | grep minor\n";
+        let Some((text, status)) = session(abi, script) else {
+            return;
+        };
+        assert_eq!(status, Status::Ok, "{abi}:\n{text}");
+        let minor: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("xen_minor"))
+            .collect();
+        // NOPs leave the return register to whatever the caller had in it.
+        assert_eq!(minor.len(), 3, "{text}");
+        assert_eq!(minor[0], "xen_minor              : 22");
+        assert_ne!(
+            minor[1], minor[0],
+            "the NOPed function still returns 22:\n{text}"
+        );
+        assert_eq!(minor[2], minor[0]);
+    }
+}
+
+#[test]
+fn hooks_run_in_the_hypervisor_order() {
+    let script = "
+load xen_hooks{ext}
+hooks
+revert xen_hooks
+hooks
+apply xen_hooks
+list
+unload xen_hooks
+";
+    for (abi, applied, reverted) in [
+        (
+            Abi::LivepatchV1,
+            "hooks:load\n",
+            "hooks:load\nhooks:unload\n",
+        ),
+        (
+            Abi::LivepatchV2,
+            "hooks:pre_apply\nhooks:load\nhooks:post_apply\n",
+            "hooks:pre_apply\nhooks:load\nhooks:post_apply\nhooks:pre_revert\nhooks:unload\nhooks:post_revert\n",
+        ),
+    ] {
+        let Some((text, status)) = session(abi, script) else {
+            return;
+        };
+        assert!(
+            text.contains(&format!("$ xsplice-sim hooks\n{applied}$")),
+            "{abi}:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("$ xsplice-sim hooks\n{reverted}$")),
+            "{abi}:\n{text}"
+        );
+        // Its hook sections are writable data, so it cannot be re-applied.
+        assert_eq!(status, Status::Failed, "{abi}:\n{text}");
+        assert!(
+            text.contains("CHECKED (22, Invalid argument)"),
+            "{abi}:\n{text}"
+        );
+        snapshot(&format!("hooks_{abi}"), &text);
+    }
+}
+
+#[test]
+fn expectations_and_must_fail_payloads() {
+    let script = "
+load xen_expectations{ext}
+info | grep extra
+revert xen_expectations
+unload xen_expectations
+load xen_expectations_fail{ext}
+load xen_no_xen_buildid{ext}
+list
+info | grep extra
+";
+    let Some((text, status)) = session(Abi::LivepatchV2, script) else {
+        return;
+    };
+    assert_eq!(status, Status::Failed, "{text}");
+    assert!(
+        text.contains("xen_extra              : Hello Expectations"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Applying xen_expectations_fail... failed"),
+        "expectations_fail must be refused at apply:\n{text}"
+    );
+    assert!(
+        text.contains("Uploading xen_no_xen_buildid.livepatch... failed"),
+        "no_xen_buildid must be refused at upload:\n{text}"
+    );
+    assert!(text.contains("[C-35]"), "{text}");
+    snapshot("expectations_livepatch-v2", &text);
+}
+
+/// The stand-in image with one byte of its build-id changed.
+fn other_image() -> Option<Vec<u8>> {
+    let mut image = xen()?.clone();
+    let note = image
+        .windows(4)
+        .position(|w| w == b"GNU\0")
+        .expect("the image has a build-id note");
+    image[note + 4] ^= 0xff;
+    Some(image)
+}
+
+#[test]
+fn a_payload_for_another_image_is_refused() {
+    let Some(image) = other_image() else { return };
+    for abi in ABIS {
+        let (text, status) = session_on(
+            &image,
+            abi,
+            "load xen_hello_world{ext}\nlist\ninfo | grep extra\n",
+        );
+        assert_eq!(status, Status::Failed, "{abi}:\n{text}");
+        assert!(text.contains("Nothing to list"), "{abi}:\n{text}");
+        assert!(
+            text.contains("xen_extra              : -unstable"),
+            "{abi}:\n{text}"
+        );
+        // v2 payloads name the image in .livepatch.xen_depends (upload);
+        // older ones only in .livepatch.depends (apply).
+        if abi == Abi::LivepatchV2 {
+            assert!(text.contains("[C-38]"), "{text}");
+        } else {
+            assert!(
+                text.contains("Applying xen_hello_world... failed"),
+                "{abi}:\n{text}"
+            );
+        }
+        snapshot(&format!("wrong_image_{abi}"), &text);
+    }
+}
+
+#[test]
+fn a_faulting_payload_is_reported_by_symbol() {
+    let script = "load xen_bad_world.livepatch\ninfo\nlist\n";
+    let Some((text, status)) = session(Abi::LivepatchV2, script) else {
+        return;
+    };
+    assert_eq!(status, Status::Crashed, "{text}");
+    assert!(
+        text.contains(
+            "(XEN) FATAL: SIGSEGV at <addr> (xen_bad_world in payload xen_bad_world), address 0x10"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Applying xen_bad_world... completed"),
+        "{text}"
+    );
+    snapshot("bad_world_livepatch-v2", &text);
+}
+
+/// Deterministic mutants of a good payload: truncations, and bytes of the
+/// ELF header, the section headers and every section set to 0, 0xff or
+/// flipped. Each must be refused at upload, or load and then run or fault
+/// with a report, without the simulator itself failing.
+#[test]
+fn mutants_are_refused_or_reported() {
+    let Some(image) = xen() else { return };
+    let good =
+        payload(Abi::LivepatchV2, Path::new("xen_hello_world.livepatch")).expect("hello_world");
+    let mut mutants: Vec<(String, Vec<u8>)> = Vec::new();
+    for cut in [
+        0,
+        1,
+        16,
+        63,
+        64,
+        good.len() / 4,
+        good.len() / 2,
+        good.len() - 1,
+    ] {
+        mutants.push((format!("truncated to {cut}"), good[..cut].to_vec()));
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..400 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // Half the mutants hit the ELF and section headers, where most checks live.
+        let shoff = u64::from_le_bytes(good[0x28..0x30].try_into().unwrap()) as usize;
+        let at = match i % 2 {
+            0 if shoff < good.len() => shoff + (seed as usize) % (good.len() - shoff),
+            _ => (seed as usize) % good.len(),
+        };
+        let mut m = good.clone();
+        m[at] = match i % 3 {
+            0 => 0,
+            1 => 0xff,
+            _ => m[at] ^ 0x80,
+        };
+        mutants.push((format!("byte {at:#x} = {:#04x}", m[at]), m));
+    }
+    let (mut refused, mut ran, mut faulted) = (0, 0, 0);
+    for (what, bytes) in &mutants {
+        let mut hv = Hypervisor::boot("xen-syms", image, None, std::time::Duration::from_secs(5))
+            .expect("boot");
+        match hv.upload("xen_hello_world", bytes) {
+            Err(xsplice_sim::Fail::Xen(_)) => {
+                refused += 1;
+                continue;
+            }
+            Err(xsplice_sim::Fail::Crash(e)) => {
+                panic!("{what}: upload crashed the hypervisor: {e}")
+            }
+            Ok(()) => {}
+        }
+        let outcome = hv.apply("xen_hello_world", false).and_then(|()| {
+            hv.info().map_err(xsplice_sim::Fail::Crash)?;
+            hv.revert("xen_hello_world")
+        });
+        match outcome {
+            Ok(()) | Err(xsplice_sim::Fail::Xen(_)) => ran += 1,
+            Err(xsplice_sim::Fail::Crash(_)) => {
+                assert!(
+                    hv.death().is_some(),
+                    "{what}: a crash without a death report"
+                );
+                faulted += 1;
+            }
+        }
+    }
+    println!(
+        "{} mutants: {refused} refused at upload, {ran} loaded and ran, {faulted} faulted and were reported",
+        mutants.len()
+    );
+    assert!(
+        refused > mutants.len() / 4,
+        "most header mutants must be refused"
+    );
+}
+
+#[test]
+fn the_binary_replays_a_script_from_standard_input() {
+    use std::process::{Command, Stdio};
+    let Some(xen_path) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let file =
+        xsplice_testkit::test_payload("hello_world", "livepatch-v2", "x86_64").expect("payload");
+    let dir: PathBuf = file.parent().unwrap().to_path_buf();
+    let bin = xsplice_testkit::tool_binary("xsplice-sim");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(&bin)
+            .arg("--xen")
+            .arg(&xen_path)
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn xsplice-sim");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{:?} {args:?}\nstdout:\n{}\nstderr:\n{}",
+            bin,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let seed = "$xen-livepatch load xen_hello_world.livepatch\n$xen-livepatch list\n$xl info | grep extra\n$xen-livepatch revert xen_hello_world\n$xen-livepatch unload xen_hello_world\n$xl info | grep extra\n";
+    let (code, text) = run(&["--script", "-"], seed);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("xen_extra              : Hello World\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Unloading xen_hello_world... completed"),
+        "{text}"
+    );
+    let (code, text) = run(&["revert", "xen_hello_world"], "");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("Failed to get status of xen_hello_world"),
+        "{text}"
+    );
+    let (code, text) = run(&["frobnicate"], "");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("unrecognised command `frobnicate`"), "{text}");
+}
