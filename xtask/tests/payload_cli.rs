@@ -166,3 +166,63 @@ fn missing_cross_compiler_names_the_debian_package() {
         "{cmd:?}: {stderr}"
     );
 }
+
+#[test]
+fn payload_outside_the_repo_and_an_explicit_xen_syms() {
+    if !have_cc() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = xsplice_testkit::workspace_root();
+    let mine = tmp.path().join("my_patch");
+    std::fs::create_dir(&mine).unwrap();
+    for f in ["payload.json", "hello_world.c", "hello_world_func.c"] {
+        std::fs::copy(root.join("test-payloads/hello_world").join(f), mine.join(f)).unwrap();
+    }
+    let out_root = tmp.path().join("out");
+    let (out, shown) = xtask(&[
+        "payload",
+        mine.to_str().unwrap(),
+        "--out",
+        out_root.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{shown}");
+    let built = out_root.join("livepatch-v2/x86_64/my_patch/xen_my_patch.livepatch");
+    assert_eq!(
+        stdout_lines(&out).last().map(Path::new),
+        Some(built.as_path())
+    );
+
+    // Against an explicit image: the architecture comes from its ELF header.
+    let Some(xen) = xsplice_testkit::stand_in_xen("aarch64") else {
+        return;
+    };
+    let (out, shown) = xtask(&[
+        "payload",
+        "hello_world",
+        "--xen-syms",
+        xen.to_str().unwrap(),
+        "--out",
+        out_root.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains(&format!("--target {}", xen.display())),
+        "{shown}"
+    );
+    let built = out_root.join("livepatch-v2/aarch64/hello_world/xen_hello_world.livepatch");
+    assert_eq!(
+        stdout_lines(&out).last().map(Path::new),
+        Some(built.as_path())
+    );
+    let (out, shown) = xtask(&[
+        "payload",
+        "hello_world",
+        "--xen-syms",
+        xen.to_str().unwrap(),
+        "--arch",
+        "x86_64",
+    ]);
+    assert!(!out.status.success(), "{shown}");
+    assert!(shown.contains("is for aarch64"), "{shown}");
+}
