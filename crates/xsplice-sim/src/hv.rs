@@ -245,6 +245,45 @@ impl<'x> Hypervisor<'x> {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// The address of an image symbol (`file#name` for statics).
+    pub fn symbol(&self, name: &str) -> Result<u64, SimError> {
+        self.image.symbol(name)
+    }
+
+    /// Calls the image function `name` with no arguments and returns its
+    /// return register, e.g. a `const char *` to read with
+    /// [`Hypervisor::read_c_string`].
+    pub fn call_function(&mut self, name: &str) -> Result<u64, SimError> {
+        let f = self.image.symbol(name)?;
+        self.call(f, &[])
+    }
+
+    /// `len` bytes of live memory at `addr` in the image or a loaded
+    /// payload; `None` for memory the hypervisor does not map.
+    pub fn read_memory(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        self.read(addr, len).ok()
+    }
+
+    /// The NUL-terminated string at `addr` (at most 4095 bytes).
+    pub fn read_c_string(&self, addr: u64) -> Option<String> {
+        let mut bytes = Vec::new();
+        for chunk in 0..64u64 {
+            let part = self.read_memory(addr + chunk * 64, 64).or_else(|| {
+                // The string may end right before an unmapped page.
+                let room = PAGE - (addr + chunk * 64) % PAGE;
+                self.read_memory(addr + chunk * 64, room.min(64) as usize)
+            })?;
+            match part.iter().position(|&b| b == 0) {
+                Some(end) => {
+                    bytes.extend_from_slice(&part[..end]);
+                    return Some(String::from_utf8_lossy(&bytes).into_owned());
+                }
+                None => bytes.extend_from_slice(&part),
+            }
+        }
+        None
+    }
+
     /// The hook log of the running image.
     pub fn hook_log(&mut self) -> Result<String, SimError> {
         let len_at = self.image.symbol("xen_hook_log_len")?;

@@ -36,13 +36,15 @@ fn xen() -> Option<&'static Vec<u8>> {
 }
 
 /// Reads `xen_<name>.<suffix>` as the suite's payload `<name>` for `abi`,
-/// built on demand; `bad_world` comes from this crate's fixtures.
+/// built on demand; `bad_world`, `loop_world` and `cet_world` come from
+/// this crate's fixtures.
 fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
     let stem = load_name(file);
     let name = stem.strip_prefix("xen_").unwrap_or(&stem);
-    let source = if name == "bad_world" {
+    let source = if ["bad_world", "loop_world", "cet_world"].contains(&name) {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/bad_world")
+            .join("tests/fixtures")
+            .join(name)
             .display()
             .to_string()
     } else {
@@ -70,12 +72,16 @@ impl Write for Terminal {
 /// Runs `script` for `abi` (`{ext}` stands for the ABI's file suffix) on
 /// `image`; returns the normalised transcript and the session's status.
 fn session_on(image: &[u8], abi: Abi, script: &str) -> (String, Status) {
-    let script = script.replace("{ext}", abi.file_suffix());
-    let lines = parse_script(&script).expect("the test script parses");
     let opts = Options {
         echo: true,
         ..Options::default()
     };
+    session_with(image, abi, script, &opts)
+}
+
+fn session_with(image: &[u8], abi: Abi, script: &str, opts: &Options) -> (String, Status) {
+    let script = script.replace("{ext}", abi.file_suffix());
+    let lines = parse_script(&script).expect("the test script parses");
     let term = Terminal::default();
     let (mut out, mut err) = (term.clone(), term.clone());
     let mut output = Output {
@@ -84,7 +90,7 @@ fn session_on(image: &[u8], abi: Abi, script: &str) -> (String, Status) {
         echo: true,
     };
     let mut files = |p: &Path| payload(abi, p);
-    let status = run_session("xen-syms", image, &lines, &opts, &mut files, &mut output)
+    let status = run_session("xen-syms", image, &lines, opts, &mut files, &mut output)
         .unwrap_or_else(|e| panic!("session failed to run: {e}\nscript:\n{script}"));
     let text = String::from_utf8(term.0.borrow().clone()).expect("utf-8 transcript");
     (normalise(&text), status)
@@ -529,4 +535,105 @@ fn the_binary_replays_a_script_from_standard_input() {
     let (code, text) = run(&["frobnicate"], "");
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("unrecognised command `frobnicate`"), "{text}");
+}
+
+#[test]
+fn a_payload_that_never_returns_is_killed_after_the_timeout() {
+    let Some(image) = xen() else { return };
+    let opts = Options {
+        echo: true,
+        timeout: std::time::Duration::from_millis(500),
+        ..Options::default()
+    };
+    let script = "load xen_loop_world.livepatch\ninfo\nlist\n";
+    let (text, status) = session_with(image, Abi::LivepatchV2, script, &opts);
+    assert_eq!(status, Status::Crashed, "{text}");
+    assert!(
+        text.contains("(XEN) the hypervisor stopped answering and was killed"),
+        "{text}"
+    );
+    assert!(text.contains("the hypervisor is not running"), "{text}");
+}
+
+/// The live bytes of `xen_changeset` (ENDBR64 first) once cet_world is
+/// applied, and what the patched function returns, as Xen `release` does.
+fn cet_apply(abi: Abi, release: Option<&str>) -> Option<(Vec<u8>, String, String)> {
+    let image = xen()?;
+    let file = payload(abi, Path::new("xen_cet_world.livepatch")).expect("cet_world");
+    let xen = release.map(|r| r.parse().expect("a xen version"));
+    let mut hv =
+        Hypervisor::boot("xen-syms", image, xen, std::time::Duration::from_secs(5)).expect("boot");
+    let at = hv.symbol("xen_changeset").expect("xen_changeset");
+    let before = hv.read_memory(at, 4).expect("readable");
+    assert_eq!(
+        before,
+        [0xf3, 0x0f, 0x1e, 0xfa],
+        "the stand-in's xen_changeset starts with ENDBR64"
+    );
+    hv.upload("xen_cet_world", &file).expect("upload");
+    hv.apply("xen_cet_world", false).expect("apply");
+    let live = hv.read_memory(at, 9).expect("readable");
+    let s = hv.call_function("xen_changeset").expect("call");
+    let patched = hv.read_c_string(s).expect("a string");
+    hv.revert("xen_cet_world").expect("revert");
+    let s = hv.call_function("xen_changeset").expect("call");
+    let restored = hv.read_c_string(s).expect("a string");
+    assert_eq!(
+        hv.read_memory(at, 4).expect("readable"),
+        before,
+        "revert restores the bytes"
+    );
+    Some((live, patched, restored))
+}
+
+#[test]
+fn the_jump_goes_after_endbr64_from_xen_4_17_on() {
+    // livepatch-v2 as 4.22 (the default for its ABI) and as 4.17.
+    for release in [None, Some("4.17")] {
+        let Some((live, patched, restored)) = cet_apply(Abi::LivepatchV2, release) else {
+            return;
+        };
+        assert_eq!(
+            live[..4],
+            [0xf3, 0x0f, 0x1e, 0xfa],
+            "{release:?}: ENDBR64 kept"
+        );
+        assert_eq!(
+            live[4], 0xe9,
+            "{release:?}: jump after ENDBR64: {live:02x?}"
+        );
+        assert_eq!(patched, "Hello CET");
+        assert_eq!(restored, "unavailable");
+    }
+    // The same payload as 4.14.0, and livepatch-v1 (4.13): no ENDBR64 rule.
+    for (abi, release) in [(Abi::LivepatchV2, Some("4.14.0")), (Abi::LivepatchV1, None)] {
+        let Some((live, patched, restored)) = cet_apply(abi, release) else {
+            return;
+        };
+        assert_eq!(
+            live[0], 0xe9,
+            "{abi} {release:?}: jump at the first byte: {live:02x?}"
+        );
+        assert_eq!(patched, "Hello CET");
+        assert_eq!(restored, "unavailable");
+    }
+}
+
+#[test]
+fn a_release_refuses_the_abi_it_does_not_load() {
+    let Some(image) = xen() else { return };
+    let opts = Options {
+        echo: true,
+        xen: Some("4.13".parse().expect("a xen version")),
+        ..Options::default()
+    };
+    let (text, status) = session_with(
+        image,
+        Abi::LivepatchV2,
+        "load xen_hello_world{ext}\n",
+        &opts,
+    );
+    assert_eq!(status, Status::Failed, "{text}");
+    assert!(text.contains("[C-92]"), "{text}");
+    assert!(text.contains("Error 95: Operation not supported"), "{text}");
 }
