@@ -182,8 +182,15 @@ fn run_step(
             stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
         });
     }
+    // Warnings, and the validator's report, are shown as shell comments so
+    // that the log stays a script that replays the build.
+    let mut shown = String::from_utf8_lossy(&out.stderr).into_owned();
     if let Some(to) = &step.stdout_to {
         write_atomic(to, &out.stdout)?;
+        shown.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    for line in shown.lines().filter(|l| !l.trim().is_empty()) {
+        let _ = writeln!(log, "#   {line}");
     }
     write_atomic(&stamp, format!("{hash} exit {code}\n").as_bytes())?;
     Ok((true, code))
