@@ -36,12 +36,20 @@ fn xen() -> Option<&'static Vec<u8>> {
 }
 
 /// Reads `xen_<name>.<suffix>` as the suite's payload `<name>` for `abi`,
-/// built on demand; `bad_world`, `loop_world` and `cet_world` come from
-/// this crate's fixtures.
+/// built on demand; `bad_world`, `loop_world`, `cet_world`,
+/// `action_world` and `veto_world` come from this crate's fixtures.
 fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
     let stem = load_name(file);
     let name = stem.strip_prefix("xen_").unwrap_or(&stem);
-    let source = if ["bad_world", "loop_world", "cet_world"].contains(&name) {
+    let source = if [
+        "bad_world",
+        "loop_world",
+        "cet_world",
+        "action_world",
+        "veto_world",
+    ]
+    .contains(&name)
+    {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
             .join(name)
@@ -636,4 +644,37 @@ fn a_release_refuses_the_abi_it_does_not_load() {
     assert_eq!(status, Status::Failed, "{text}");
     assert!(text.contains("[C-92]"), "{text}");
     assert!(text.contains("Error 95: Operation not supported"), "{text}");
+}
+
+#[test]
+fn action_hooks_replace_the_native_patching_and_pre_hooks_veto() {
+    let script = "
+load xen_action_world.livepatch
+list
+info | grep extra
+revert xen_action_world
+hooks
+unload xen_action_world
+load xen_veto_world.livepatch
+hooks
+list
+info | grep extra
+";
+    let Some((text, status)) = session(Abi::LivepatchV2, script) else {
+        return;
+    };
+    assert_eq!(status, Status::Failed, "{text}");
+    // APPLIED, yet not redirected: the apply hook did the (no) work.
+    assert!(
+        text.contains("xen_action_world                        | APPLIED"),
+        "{text}"
+    );
+    assert!(!text.contains("Hello Action"), "{text}");
+    assert!(
+        text.contains("$ xsplice-sim hooks\naction:apply\naction:revert\n$"),
+        "{text}"
+    );
+    assert!(text.contains("Applying xen_veto_world... failed"), "{text}");
+    assert!(!text.contains("veto:post_apply"), "{text}");
+    snapshot("action_hooks_livepatch-v2", &text);
 }
