@@ -17,6 +17,7 @@
 mod arm;
 mod ehframe;
 mod error;
+mod hash;
 mod link;
 mod order;
 mod payload;

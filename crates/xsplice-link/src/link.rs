@@ -5,10 +5,9 @@
 //! `write` module decides where the bytes go. Inputs are borrowed, so a link
 //! copies section contents exactly once, into the output buffer.
 
-use std::collections::HashMap;
-
 use object::elf;
 
+use crate::hash::FxHashMap as HashMap;
 use crate::read::{Object, Reloc, Section};
 use crate::{LinkError, LinkOptions, ehframe, order};
 
@@ -168,7 +167,7 @@ pub(crate) fn link<'d>(
 
     // 1. Sections.
     let mut sections: Vec<OutSection<'d>> = Vec::new();
-    let mut by_name: HashMap<&[u8], usize> = HashMap::new();
+    let mut by_name: HashMap<&[u8], usize> = HashMap::default();
     let mut placement: Placement = objects
         .iter()
         .map(|o| vec![None; o.sections.len()])
@@ -359,7 +358,7 @@ pub(crate) fn link<'d>(
         .position(|s| s.name == b".eh_frame" && s.group.is_none())
     {
         Some(out) => relayout_eh_frame(&mut sections[out], &mut placement, first.is_64),
-        None => HashMap::new(),
+        None => HashMap::default(),
     };
 
     // GNU merges `.note.gnu.property` (AND of feature bits, OR of ISA
@@ -644,7 +643,7 @@ fn relayout_eh_frame(
     placement: &mut Placement,
     is_64: bool,
 ) -> HashMap<(usize, usize), ehframe::Trimmed> {
-    let mut maps = HashMap::new();
+    let mut maps = HashMap::default();
     let mut size = 0u64;
     let mut prev: Option<(usize, usize)> = None;
     for i in 0..os.parts.len() {
@@ -724,7 +723,7 @@ fn group_members(obj: &Object<'_>) -> Vec<bool> {
 /// Marks the sections of COMDAT groups whose signature an earlier input already
 /// provided: the group section, its members and their relocation sections.
 fn comdat_discards(objects: &[Object<'_>]) -> Vec<Vec<bool>> {
-    let mut seen: HashMap<&[u8], usize> = HashMap::new();
+    let mut seen: HashMap<&[u8], usize> = HashMap::default();
     let mut out: Vec<Vec<bool>> = objects
         .iter()
         .map(|o| vec![false; o.sections.len()])
@@ -880,7 +879,8 @@ fn resolve_symbols<'d>(
 
     // Globals: resolve by name, first appearance order.
     let mut globals: Vec<Global> = Vec::new();
-    let mut by_name: HashMap<&[u8], usize> = HashMap::new();
+    let mut by_name: HashMap<&[u8], usize> = HashMap::default();
+    by_name.reserve(objects.iter().map(|o| o.symbols.len()).sum::<usize>() / 2);
     for (oi, obj) in objects.iter().enumerate() {
         for (i, s) in obj.symbols.iter().enumerate().skip(1) {
             if s.bind() == elf::STB_LOCAL.0 {

@@ -64,6 +64,17 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
+/// Maps an input object read-only (inputs are large and read once).
+fn map(path: &Path) -> Result<memmap2::Mmap> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    // SAFETY: the mapping is read-only and private to this short-lived
+    // process; like every linker we assume inputs are not truncated while
+    // we read them.
+    unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("cannot read `{}`", path.display()))
+}
+
 fn run(args: &Args) -> Result<()> {
     let note = |p: &Option<PathBuf>| -> Result<Option<Vec<u8>>> {
         p.as_ref()
@@ -100,7 +111,7 @@ fn run(args: &Args) -> Result<()> {
     let data = args
         .inputs
         .iter()
-        .map(|p| read(p))
+        .map(|p| map(p))
         .collect::<Result<Vec<_>>>()?;
     let inputs: Vec<Input<'_>> = args
         .inputs

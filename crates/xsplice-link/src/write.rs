@@ -11,13 +11,12 @@
 //! `object::write::elf::Writer`, because the build-id hash needs exact control
 //! of every header byte and of the order in which things are laid out.
 
-use std::collections::HashMap;
-
 use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader};
 use sha1::{Digest, Sha1};
 
+use crate::hash::FxHashMap;
 use crate::link::{Linked, PartData, SymSection};
 use crate::read::Object;
 use crate::{LinkError, arm};
@@ -54,30 +53,35 @@ impl Enc {
 }
 
 /// Deduplicating string table in order of first use.
-#[derive(Default)]
-struct Strtab {
+struct Strtab<'a> {
     data: Vec<u8>,
-    offsets: HashMap<Vec<u8>, u32>,
+    offsets: FxHashMap<std::borrow::Cow<'a, [u8]>, u32>,
 }
 
-impl Strtab {
+impl<'a> Strtab<'a> {
     fn new() -> Self {
         Strtab {
             data: vec![0],
-            offsets: HashMap::new(),
+            offsets: FxHashMap::default(),
         }
     }
-    fn add(&mut self, s: &[u8]) -> u32 {
+    fn add(&mut self, s: &'a [u8]) -> u32 {
+        self.add_cow(std::borrow::Cow::Borrowed(s))
+    }
+    fn add_owned(&mut self, s: Vec<u8>) -> u32 {
+        self.add_cow(std::borrow::Cow::Owned(s))
+    }
+    fn add_cow(&mut self, s: std::borrow::Cow<'a, [u8]>) -> u32 {
         if s.is_empty() {
             return 0;
         }
-        if let Some(&o) = self.offsets.get(s) {
+        if let Some(&o) = self.offsets.get(&*s) {
             return o;
         }
         let o = self.data.len() as u32;
-        self.data.extend_from_slice(s);
+        self.data.extend_from_slice(&s);
         self.data.push(0);
-        self.offsets.insert(s.to_vec(), o);
+        self.offsets.insert(s, o);
         o
     }
 }
@@ -148,7 +152,7 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
                 0
             } else {
                 let prefix: &[u8] = if s.rela { b".rela" } else { b".rel" };
-                shstr.add(&[prefix, &s.name[..]].concat())
+                shstr.add_owned([prefix, &s.name[..]].concat())
             };
             (n, r)
         })
@@ -161,7 +165,24 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
     };
     let strtab_name = shstr.add(b".strtab");
     let shstrtab_name = shstr.add(b".shstrtab");
-    let sym_names: Vec<u32> = l.symbols.iter().map(|s| strtab.add(s.name)).collect();
+    // Symbol names are appended without sharing: deduplicating tens of
+    // thousands of names costs more than the bytes it saves.
+    strtab
+        .data
+        .reserve(l.symbols.iter().map(|s| s.name.len() + 1).sum());
+    let sym_names: Vec<u32> = l
+        .symbols
+        .iter()
+        .map(|s| {
+            if s.name.is_empty() {
+                return 0;
+            }
+            let o = strtab.data.len() as u32;
+            strtab.data.extend_from_slice(s.name);
+            strtab.data.push(0);
+            o
+        })
+        .collect();
 
     // Layout.
     let mut off = ehsize;
