@@ -138,10 +138,96 @@ impl Errno {
             _ => Errno::Einval,
         }
     }
+
+    /// The errno for a hook's negative return value; unknown values
+    /// become -EINVAL.
+    pub fn from_rc(rc: i32) -> Errno {
+        const ALL: [Errno; 17] = [
+            Errno::Eperm,
+            Errno::Enoent,
+            Errno::E2big,
+            Errno::Eagain,
+            Errno::Enomem,
+            Errno::Eacces,
+            Errno::Efault,
+            Errno::Ebusy,
+            Errno::Eexist,
+            Errno::Einval,
+            Errno::Enospc,
+            Errno::Erange,
+            Errno::Enosys,
+            Errno::Enodata,
+            Errno::Eoverflow,
+            Errno::Eopnotsupp,
+            Errno::Enobufs,
+        ];
+        ALL.into_iter()
+            .find(|e| e.number() == rc.saturating_neg())
+            .unwrap_or(Errno::Einval)
+    }
 }
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "-{} ({})", self.name(), self.number())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(id: &str, message: &str, expect: &str) {
+        let e = Errno::for_check(id, message);
+        assert_eq!(
+            format!("{} {}: {}", e.name(), e.number(), e.message()),
+            expect
+        );
+    }
+
+    #[test]
+    fn errno_of_each_kind_of_check() {
+        check(
+            "C-35",
+            "no `.livepatch.xen_depends` section",
+            "EINVAL 22: Invalid argument",
+        );
+        check(
+            "C-13",
+            "machine 183",
+            "EOPNOTSUPP 95: Operation not supported",
+        );
+        check(
+            "C-46",
+            "undefined symbol",
+            "ENOENT 2: No such file or directory",
+        );
+        check("C-101", "same build-id", "EEXIST 17: File exists");
+        check(
+            "C-97",
+            "too far",
+            "EOVERFLOW 75: Value too large for defined data type",
+        );
+        check(
+            "C-61",
+            "R_X86_64_PC32 overflow",
+            "EOVERFLOW 75: Value too large for defined data type",
+        );
+        check(
+            "C-61",
+            "unsupported relocation type 10",
+            "EOPNOTSUPP 95: Operation not supported",
+        );
+        check("C-61", "past the end", "EINVAL 22: Invalid argument");
+        check("C-100", "note type 4", "ENODATA 61: No data available");
+        check("V-03", "hazard", "EINVAL 22: Invalid argument");
+    }
+
+    #[test]
+    fn hook_return_values() {
+        assert_eq!(Errno::from_rc(-22), Errno::Einval);
+        assert_eq!(Errno::from_rc(-16), Errno::Ebusy);
+        assert_eq!(Errno::from_rc(-1000), Errno::Einval);
+        assert_eq!(Errno::from_rc(7), Errno::Einval);
     }
 }

@@ -82,15 +82,22 @@ pub fn signal_name(sig: i32) -> String {
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 pub use imp::Host;
 
+/// Fails with [`SimError::UnsupportedHost`] unless this host can run the
+/// image's x86-64 code natively.
+pub fn check_supported() -> Result<(), SimError> {
+    if cfg!(all(target_arch = "x86_64", target_os = "linux")) {
+        Ok(())
+    } else {
+        Err(SimError::UnsupportedHost {
+            arch: std::env::consts::ARCH,
+            os: std::env::consts::OS,
+        })
+    }
+}
+
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 pub use unsupported::Host;
 
-const OP_MAP: u64 = 1;
-const OP_WRITE: u64 = 2;
-const OP_READ: u64 = 3;
-const OP_PROTECT: u64 = 4;
-const OP_CALL: u64 = 5;
-const OP_UNMAP: u64 = 6;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod imp {
@@ -100,6 +107,13 @@ mod imp {
     use std::sync::atomic::{AtomicI32, Ordering};
 
     use super::*;
+
+    const OP_MAP: u64 = 1;
+    const OP_WRITE: u64 = 2;
+    const OP_READ: u64 = 3;
+    const OP_PROTECT: u64 = 4;
+    const OP_CALL: u64 = 5;
+    const OP_UNMAP: u64 = 6;
 
     /// The running child.
     pub struct Host {

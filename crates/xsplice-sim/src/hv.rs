@@ -196,6 +196,7 @@ impl<'x> Hypervisor<'x> {
         xen: Option<XenVersion>,
         timeout: Duration,
     ) -> Result<Hypervisor<'x>, SimError> {
+        crate::host::check_supported()?;
         let image = Image::parse(file, data)?;
         for needed in ["xen_info_format", "xen_extra_version"] {
             image.symbol(needed)?;
@@ -890,33 +891,4 @@ impl<'x> Hypervisor<'x> {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-impl Errno {
-    /// The errno for a hook's negative return value; unknown values
-    /// become -EINVAL.
-    pub fn from_rc(rc: i32) -> Errno {
-        const ALL: [Errno; 17] = [
-            Errno::Eperm,
-            Errno::Enoent,
-            Errno::E2big,
-            Errno::Eagain,
-            Errno::Enomem,
-            Errno::Eacces,
-            Errno::Efault,
-            Errno::Ebusy,
-            Errno::Eexist,
-            Errno::Einval,
-            Errno::Enospc,
-            Errno::Erange,
-            Errno::Enosys,
-            Errno::Enodata,
-            Errno::Eoverflow,
-            Errno::Eopnotsupp,
-            Errno::Enobufs,
-        ];
-        ALL.into_iter()
-            .find(|e| e.number() == rc.saturating_neg())
-            .unwrap_or(Errno::Einval)
-    }
 }

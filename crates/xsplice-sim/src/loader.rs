@@ -309,3 +309,94 @@ fn c_string(block: &[u8], base: u64, addr: u64) -> Option<String> {
     let end = tail.iter().position(|&b| b == 0)?;
     Some(String::from_utf8_lossy(&tail[..end]).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Applies relocation `kind` at offset 8 of a 16-byte section placed at
+    /// `0x1000` in a block at `base`, against S = `s`, A = `a`; renders
+    /// the section's bytes or the errno.
+    fn check(kind: u32, base: u64, offset: u64, s: u64, a: i64, expect: &str) {
+        let mut block = vec![0u8; 0x1010];
+        let got = match relocate(
+            Arch::X86_64,
+            &mut block,
+            base,
+            0x1000,
+            16,
+            ".text",
+            kind,
+            offset,
+            s,
+            a,
+        ) {
+            Ok(()) => block[0x1000..]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+            Err(e) => format!("{}: {}", e.errno.name(), e.message),
+        };
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn x86_64_relocations() {
+        // R_X86_64_64: S + A.
+        check(
+            1,
+            0,
+            8,
+            0x2000_0000_0020,
+            2,
+            "00000000000000002200000000200000",
+        );
+        // R_X86_64_PC32 and PLT32: S + A - P, P = base + 0x1000 + 8.
+        check(
+            2,
+            0x10_0000,
+            8,
+            0x10_2000,
+            -4,
+            "0000000000000000f40f000000000000",
+        );
+        check(
+            4,
+            0x10_0000,
+            8,
+            0x10_0000,
+            0,
+            "0000000000000000f8efffff00000000",
+        );
+        // R_X86_64_NONE writes nothing.
+        check(0, 0, 8, 0x1234, 0, "00000000000000000000000000000000");
+    }
+
+    #[test]
+    fn x86_64_relocation_errors() {
+        check(
+            2,
+            0,
+            8,
+            0x1_0000_0000,
+            0,
+            "EOVERFLOW: R_X86_64_PC32 at .text+0x8 overflows: 0xffffeff8",
+        );
+        check(
+            1,
+            0,
+            9,
+            0,
+            0,
+            "EINVAL: R_X86_64_64 at .text+0x9 is past the end of the section",
+        );
+        check(
+            10,
+            0,
+            0,
+            0,
+            0,
+            "EOPNOTSUPP: unhandled relocation type 10 in .text",
+        );
+    }
+}

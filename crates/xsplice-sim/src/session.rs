@@ -578,3 +578,74 @@ fn crashed(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `input` and renders it back as the echoed command line, or
+    /// `error: <message>`.
+    fn check(input: &str, expect: &str) {
+        let got = match parse_line(input) {
+            Ok(None) => "nothing".to_string(),
+            Ok(Some(line)) => {
+                let mut words = command_words(&line.command).join(" ");
+                if let Some(g) = line.grep {
+                    words.push_str(&format!(" | grep {g}"));
+                }
+                words
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(got, expect, "input: {input:?}");
+    }
+
+    #[test]
+    fn lines_as_the_seed_writes_them() {
+        check(
+            "$xen-xsplice load /usr/lib/debug/xen_hello_world.xsplice",
+            "load /usr/lib/debug/xen_hello_world.xsplice",
+        );
+        check("$xen-xsplice list", "list");
+        check("$xl info | grep extra", "info | grep extra");
+        check(
+            "$ xen-livepatch revert xen_hello_world",
+            "revert xen_hello_world",
+        );
+        check("xen-livepatch apply p --nodeps", "apply p --nodeps");
+        check("load p.livepatch --nodeps", "load p.livepatch --nodeps");
+        check("upload p p.livepatch", "upload p p.livepatch");
+        check("replace p", "replace p");
+        check("unload p", "unload p");
+        check("hooks", "hooks");
+        check("   # a comment", "nothing");
+        check("", "nothing");
+    }
+
+    #[test]
+    fn malformed_lines() {
+        check(
+            "apply",
+            "error: unrecognised command `apply` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info or hooks)",
+        );
+        check("apply p --force", "error: unexpected arguments `--force`");
+        check(
+            "info | sort",
+            "error: only `| grep WORD` may follow a command, not `| sort`",
+        );
+        check(
+            "revert a b",
+            "error: unrecognised command `revert a b` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info or hooks)",
+        );
+    }
+
+    #[test]
+    fn load_names_end_at_the_last_dot() {
+        assert_eq!(
+            load_name(std::path::Path::new("/x/xen_hello_world.livepatch")),
+            "xen_hello_world"
+        );
+        assert_eq!(load_name(std::path::Path::new("a.b.xsplice")), "a.b");
+        assert_eq!(load_name(std::path::Path::new("plain")), "plain");
+    }
+}

@@ -678,3 +678,21 @@ info | grep extra
     assert!(!text.contains("veto:post_apply"), "{text}");
     snapshot("action_hooks_livepatch-v2", &text);
 }
+
+#[test]
+fn names_and_build_ids_are_unique_and_unload_needs_checked() {
+    let script = "
+upload hello xen_hello_world{ext}
+upload hello xen_hello_world{ext}
+upload hello2 xen_hello_world{ext}
+apply hello
+unload hello
+revert nothing
+list
+";
+    let Some((text, status)) = session(Abi::LivepatchV2, script) else {
+        return;
+    };
+    assert_eq!(status, Status::Failed, "{text}");
+    snapshot("uniqueness_livepatch-v2", &text);
+}
