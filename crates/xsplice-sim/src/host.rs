@@ -98,7 +98,6 @@ pub fn check_supported() -> Result<(), SimError> {
 #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
 pub use unsupported::Host;
 
-
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod imp {
     use std::fs::File;
