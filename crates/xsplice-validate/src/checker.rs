@@ -40,6 +40,8 @@ pub(crate) struct Checker<'a, 'e> {
     pub ignored: HashSet<usize>,
     /// Descriptor of `.livepatch.xen_depends`, once parsed.
     pub xen_depends: Option<Vec<u8>>,
+    /// Named symbols by (section, value), built on first use.
+    pub by_place: Option<std::collections::HashMap<(u16, u64), usize>>,
 }
 
 impl<'a, 'e> Checker<'a, 'e> {
@@ -67,6 +69,7 @@ impl<'a, 'e> Checker<'a, 'e> {
             load_address: 0,
             ignored: HashSet::new(),
             xen_depends: None,
+            by_place: None,
         }
     }
 

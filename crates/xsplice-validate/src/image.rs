@@ -6,7 +6,6 @@
 //! `ElfFile::lookup` would be quadratic here.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 
 use xsplice_symbols::{ElfFile, SymbolSection};
 
@@ -30,10 +29,31 @@ const SHT_NOBITS: u32 = 8;
 /// A parsed hypervisor image.
 pub struct XenImage<'data> {
     elf: ElfFile<'data>,
-    /// Name (and `file#name` for statics) to symbol index.
-    names: OnceCell<HashMap<Vec<u8>, u32>>,
-    /// Function symbols sorted by address.
-    functions: OnceCell<Vec<(u64, u32)>>,
+    index: OnceCell<Index>,
+}
+
+/// Both indexes, built in one pass over the symbol table.
+struct Index {
+    /// (hash of the name, symbol index) of every defined, non-debugging
+    /// symbol, sorted; equal hashes are told apart by comparing names.
+    names: Vec<(u64, u32)>,
+    /// (address, symbol index) of every function symbol, sorted.
+    functions: Vec<(u64, u32)>,
+}
+
+/// FxHash-style hash of a name: fast on the short names of symbol tables,
+/// and collisions only cost a name comparison.
+fn name_hash(name: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = name.len() as u64;
+    let mut chunks = name.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K)
 }
 
 impl<'data> XenImage<'data> {
@@ -45,47 +65,59 @@ impl<'data> XenImage<'data> {
         })?;
         Ok(XenImage {
             elf,
-            names: OnceCell::new(),
-            functions: OnceCell::new(),
+            index: OnceCell::new(),
         })
     }
 
-    fn names(&self) -> &HashMap<Vec<u8>, u32> {
-        self.names.get_or_init(|| {
-            let mut map = HashMap::with_capacity(self.elf.symbol_count());
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let mut names = Vec::with_capacity(self.elf.symbol_count());
+            let mut functions = Vec::new();
             for s in self.elf.symbols() {
                 if !s.is_defined() || s.is_debugging() || s.bad_name {
                     continue;
                 }
-                map.entry(s.name.to_vec()).or_insert(s.index);
-                if s.binding == STB_LOCAL
-                    && let Some(file) = s.file_hint
+                names.push((name_hash(s.name), s.index));
+                if matches!(s.section, SymbolSection::Section(_))
+                    && (s.kind == STT_FUNC || s.kind == STT_GNU_IFUNC)
                 {
-                    let mut q = Vec::with_capacity(file.len() + 1 + s.name.len());
-                    q.extend_from_slice(file);
-                    q.push(b'#');
-                    q.extend_from_slice(s.name);
-                    map.entry(q).or_insert(s.index);
+                    functions.push((s.value, s.index));
                 }
             }
-            map
+            names.sort_unstable();
+            // Images are usually in address order already.
+            if !functions.is_sorted() {
+                functions.sort_unstable();
+            }
+            Index { names, functions }
         })
     }
 
-    fn functions(&self) -> &Vec<(u64, u32)> {
-        self.functions.get_or_init(|| {
-            let mut v: Vec<(u64, u32)> = self
-                .elf
-                .symbols()
-                .filter(|s| {
-                    matches!(s.section, SymbolSection::Section(_))
-                        && (s.kind == STT_FUNC || s.kind == STT_GNU_IFUNC)
-                })
-                .map(|s| (s.value, s.index))
-                .collect();
-            v.sort_unstable();
-            v
-        })
+    /// The first defined symbol called exactly `name`.
+    fn find_name(&self, name: &[u8]) -> Option<u32> {
+        let names = &self.index().names;
+        let h = name_hash(name);
+        let start = names.partition_point(|&(x, _)| x < h);
+        names[start..]
+            .iter()
+            .take_while(|&&(x, _)| x == h)
+            .map(|&(_, i)| i)
+            .find(|&i| self.elf.symbol(i as usize).is_some_and(|s| s.name == name))
+    }
+
+    /// `file#name`: the static `name` that follows the STT_FILE symbol `file`
+    /// (rare enough in lookups to scan for).
+    fn lookup_static(&self, file: &str, name: &str) -> Option<u32> {
+        self.elf
+            .symbols()
+            .find(|s| {
+                s.is_defined()
+                    && !s.is_debugging()
+                    && s.binding == STB_LOCAL
+                    && s.name == name.as_bytes()
+                    && s.file_hint == Some(file.as_bytes())
+            })
+            .map(|s| s.index)
     }
 
     fn symbol(&self, index: u32) -> Option<TargetSymbol> {
@@ -110,18 +142,21 @@ impl<'data> XenImage<'data> {
     }
 }
 
-impl TargetImage for XenImage<'_> {
+impl<'data> TargetImage for XenImage<'data> {
     fn build_id(&self) -> Option<&[u8]> {
         self.elf.build_id()
     }
 
     fn lookup(&self, name: &str) -> Option<TargetSymbol> {
-        let i = *self.names().get(name.as_bytes())?;
-        self.symbol(i)
+        if let Some(i) = self.find_name(name.as_bytes()) {
+            return self.symbol(i);
+        }
+        let (file, bare) = name.split_once('#')?;
+        self.symbol(self.lookup_static(file, bare)?)
     }
 
     fn function_at(&self, addr: u64) -> Option<TargetSymbol> {
-        let f = self.functions();
+        let f = &self.index().functions;
         let start = f.partition_point(|&(a, _)| a < addr);
         f[start..]
             .iter()

@@ -44,8 +44,38 @@ enum Format {
     Json,
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+/// The file's bytes, mapped: a hypervisor image can be tens of megabytes.
+fn read(path: &Path) -> anyhow::Result<Input> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("cannot read `{}`", path.display()))?
+        .len();
+    if len == 0 {
+        return Ok(Input::Empty);
+    }
+    // SAFETY: the map is only read; another process truncating the file
+    // while we read it is the one hazard, as with every mmap reader.
+    let map = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("cannot map `{}`", path.display()))?;
+    Ok(Input::Mapped(map))
+}
+
+/// A mapped input (an empty file cannot be mapped).
+enum Input {
+    Empty,
+    Mapped(memmap2::Mmap),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Empty => &[],
+            Input::Mapped(m) => m,
+        }
+    }
 }
 
 fn file_name(path: &Path) -> String {

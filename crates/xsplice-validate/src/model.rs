@@ -261,7 +261,7 @@ impl Payload {
     /// the payload exports to the hypervisor and to later payloads (§1.4),
     /// with their offsets in the payload's memory block.
     pub fn new_symbols(&self) -> Vec<(String, u64)> {
-        let overriding: Vec<(usize, u64)> = self
+        let overriding: std::collections::HashSet<(usize, u64)> = self
             .funcs
             .iter()
             .filter_map(|f| match &f.new_addr {
@@ -275,11 +275,7 @@ impl Payload {
             })
             .collect();
         self.kept_symbols()
-            .filter(|s| {
-                !overriding
-                    .iter()
-                    .any(|&(sec, v)| sec == usize::from(s.shndx) && v == s.value)
-            })
+            .filter(|s| !overriding.contains(&(usize::from(s.shndx), s.value)))
             .filter_map(|s| {
                 let off = self.block_offset(usize::from(s.shndx))?;
                 Some((s.name.clone(), off.wrapping_add(s.value)))

@@ -48,6 +48,19 @@ impl Checker<'_, '_> {
         out
     }
 
+    /// Named symbols by (section, value): the first one of each place.
+    fn index_places(&mut self) {
+        if self.by_place.is_none() {
+            let mut map = std::collections::HashMap::new();
+            for s in self.symbols.iter().skip(1) {
+                if !s.name.is_empty() && s.kind != elf::STT_SECTION && s.kind != elf::STT_FILE {
+                    map.entry((s.shndx, s.value)).or_insert(s.index);
+                }
+            }
+            self.by_place = Some(map);
+        }
+    }
+
     /// The pointer-sized field at `off` of section `sec`, as the hypervisor sees it.
     fn pointer(&self, sec: usize, off: u64, relocs: &HashMap<u64, Relocation>) -> Value {
         if let Some(r) = relocs.get(&off)
@@ -57,12 +70,11 @@ impl Checker<'_, '_> {
                 .then_some(usize::from(sym.shndx));
             if sym.kind == elf::STT_SECTION
                 && let Some(target) = sym.value.checked_add_signed(r.addend)
-                && let Some(named) = self.symbols.iter().find(|s| {
-                    s.shndx == sym.shndx
-                        && !s.name.is_empty()
-                        && s.kind != elf::STT_SECTION
-                        && s.value == target
-                })
+                && let Some(&named) = self
+                    .by_place
+                    .as_ref()
+                    .and_then(|m| m.get(&(sym.shndx, target)))
+                && let Some(named) = self.symbols.get(named)
             {
                 // A section symbol plus an addend that lands on a named
                 // symbol reads better as that symbol; the address is equal.
@@ -199,6 +211,7 @@ impl Checker<'_, '_> {
             }
         }
 
+        self.index_places();
         self.check_funcs(abi, arch);
         self.check_hooks(abi, arch);
         self.check_notes(abi);

@@ -124,9 +124,30 @@ impl Checker<'_, '_> {
         let funcs_section = payload
             .abi
             .map_or(".livepatch.funcs", |a| a.funcs_section());
-        let mut ranges: Vec<(u64, u64, String)> = Vec::new();
+        let mut ranges: Vec<(u64, u64, String, u64)> = Vec::new();
         for f in &payload.funcs {
             self.check_func_target(arch, funcs_section, f, &mut ranges);
+        }
+        // C-98: two entries patching overlapping bytes. Sorted by start, an
+        // entry overlaps an earlier one iff it starts before the furthest end.
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&i| ranges[i].0);
+        let mut furthest: Option<usize> = None;
+        for i in order {
+            let (start, end, ref name, offset) = ranges[i];
+            if let Some(j) = furthest
+                && start < ranges[j].1
+            {
+                let other = ranges[j].2.clone();
+                self.warning(
+                    C::C98,
+                    Location::in_section(funcs_section, offset).with_symbol(name.clone()),
+                    format!("patches bytes {start:#x}..{end:#x}, which `{other}` patches too"),
+                );
+            }
+            if furthest.is_none_or(|j| end > ranges[j].1) {
+                furthest = Some(i);
+            }
         }
     }
 
@@ -135,7 +156,7 @@ impl Checker<'_, '_> {
         arch: Arch,
         section: &str,
         f: &Func,
-        ranges: &mut Vec<(u64, u64, String)>,
+        ranges: &mut Vec<(u64, u64, String, u64)>,
     ) {
         let Some(target) = self.env.target else {
             return;
@@ -262,19 +283,12 @@ impl Checker<'_, '_> {
         } else {
             arch.patch_insn_size() as u64 + if endbr { 4 } else { 0 }
         };
-        for (start, end, other) in ranges.iter() {
-            if old < *end && *start < old + len {
-                self.warning(
-                    C::C98,
-                    loc.clone(),
-                    format!(
-                        "patches bytes {old:#x}..{:#x}, which `{other}` patches too",
-                        old + len
-                    ),
-                );
-            }
-        }
-        ranges.push((old, old + len, display_name(&label, 0)));
+        ranges.push((
+            old,
+            old.saturating_add(len),
+            display_name(&label, 0),
+            f.offset,
+        ));
     }
 }
 

@@ -1,0 +1,69 @@
+//! Fuzz target: any bytes given to the validator and the inspector must give
+//! findings or an error, never a panic or a hang, with and without a target.
+//!
+//! The target is a synthetic image that resolves every name and has code
+//! bytes everywhere, so that the target checks run on every input.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use xsplice_validate::{
+    Environment, LoadedPayload, Options, TargetImage, TargetSymbol, inspect, inspect_json,
+    validate,
+};
+
+struct Everything;
+
+impl TargetImage for Everything {
+    fn build_id(&self) -> Option<&[u8]> {
+        Some(&[0x11; 20])
+    }
+    fn lookup(&self, name: &str) -> Option<TargetSymbol> {
+        // Names starting with `x` exist; others do not.
+        name.starts_with('x').then(|| TargetSymbol {
+            name: name.to_string(),
+            addr: 0xffff_82d0_4000_0000 + name.len() as u64 * 16,
+            size: 32,
+            is_function: true,
+        })
+    }
+    fn function_at(&self, addr: u64) -> Option<TargetSymbol> {
+        (addr % 16 == 0).then(|| TargetSymbol {
+            name: format!("f{addr:x}"),
+            addr,
+            size: 32,
+            is_function: true,
+        })
+    }
+    fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
+        (len <= 64).then(|| (0..len).map(|i| (addr as usize + i) as u8).collect())
+    }
+    fn payload_base(&self) -> u64 {
+        0xffff_82d0_8000_0000
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let opts = Options::default();
+    let mut sink = Vec::new();
+    for env in [
+        Environment::default(),
+        Environment {
+            target: Some(&Everything),
+            loaded: vec![LoadedPayload {
+                name: "base".into(),
+                build_id: vec![0x11; 20],
+                new_symbols: vec![("y".into(), 0xffff_82d0_7000_0000)],
+            }],
+            load_address: None,
+        },
+    ] {
+        let report = validate(data, &opts, &env);
+        report.write_text(&mut sink, "fuzz.livepatch").unwrap();
+        report.write_json(&mut sink, "fuzz.livepatch").unwrap();
+        let _ = report.loaded("fuzz", 0x1000);
+        let _ = inspect(&mut sink, "fuzz.livepatch", data, &env);
+        let _ = inspect_json(&mut sink, "fuzz.livepatch", data, &env);
+        sink.clear();
+    }
+});
