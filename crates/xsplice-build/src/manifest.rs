@@ -155,3 +155,75 @@ pub fn suite(workspace: &Path) -> Result<Vec<Payload>, BuildError> {
     dirs.sort();
     dirs.iter().map(|d| Payload::load(d)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+        "description": "d",
+        "new_sources": ["f.c"],
+        "funcs_source": "p.c",
+        "patches": "xen_extra_version",
+        "config": ["NEW_CODE_SZ=size:{new}:f"],
+        "depends": "xen",
+        "abis": ["livepatch-v2", "xsplice-v4"],
+        "arches": ["x86_64", "arm32"]
+    }"#;
+
+    /// Loads `json` as `<tmp>/p/payload.json`; returns the payload or the
+    /// error message.
+    fn check(json: &str) -> Result<Payload, String> {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("p");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("payload.json"), json).unwrap();
+        Payload::load(&dir).map_err(|e| {
+            // Drop the temporary directory's path from the message.
+            let msg = e.to_string();
+            msg[msg.find("payload.json").unwrap_or(0)..].to_owned()
+        })
+    }
+
+    #[test]
+    fn good_manifest() {
+        let p = check(GOOD).unwrap();
+        assert_eq!(p.name, "p");
+        assert!(p.manifest.xen_depends, "xen_depends defaults to true");
+        assert!(p.supports(Abi::LivepatchV2, Arch::Arm32));
+        // xsplice-v4 hypervisors only ran on x86.
+        assert!(p.supports(Abi::XspliceV4, Arch::X86_64));
+        assert!(!p.supports(Abi::XspliceV4, Arch::Arm32));
+        assert!(!p.supports(Abi::LivepatchV1, Arch::X86_64));
+        assert!(!p.supports(Abi::LivepatchV2, Arch::Aarch64));
+    }
+
+    #[test]
+    fn bad_manifests() {
+        let err = |json: String| check(&json).unwrap_err();
+        assert!(
+            err(GOOD.replace("\"patches\"", "\"patched\"")).contains("unknown field `patched`")
+        );
+        assert!(err(GOOD.replace("xsplice-v4", "xsplice-v9")).ends_with(
+            "unknown abi `xsplice-v9` (expected livepatch-v2, livepatch-v1, xsplice or xsplice-v4)"
+        ));
+        assert!(err(GOOD.replace("arm32", "mips")).contains("unknown architecture `mips`"));
+        assert!(
+            err(GOOD.replace("\"f.c\"", ""))
+                .ends_with("config uses `{new}` but there are no new_sources")
+        );
+        assert!(err("{".into()).contains("EOF"));
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Payload::load(tmp.path()),
+            Err(BuildError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_payload() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = find_payload(tmp.path(), "nope").unwrap_err();
+        assert!(e.to_string().starts_with("no payload `nope`"), "{e}");
+    }
+}
