@@ -22,7 +22,7 @@ pub enum SimError {
     #[error("symbol `{symbol}` not found in `{file}`")]
     MissingSymbol { file: String, symbol: String },
     /// The image is for another architecture.
-    #[error("`{file}` is a {arch} image; the simulator runs x86_64 images only")]
+    #[error("`{file}` is an image for {arch}; the simulator runs x86_64 images only")]
     WrongArch { file: String, arch: String },
     /// Talking to the child process failed.
     #[error("{what}: {source}")]

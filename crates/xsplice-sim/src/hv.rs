@@ -736,7 +736,17 @@ impl<'x> Hypervisor<'x> {
         }
         match self.native_apply(i) {
             Ok(()) => Ok(None),
-            Err(Fail::Xen(e)) => Ok(Some(e)),
+            Err(Fail::Xen(e)) => {
+                // Leave no function half-applied: the action failed as a whole.
+                for j in 0..self.payloads[i].funcs.len() {
+                    let f = self.payloads[i].funcs[j].clone();
+                    if f.applied {
+                        self.write_code(f.old_addr + f.patch_offset, &f.saved)?;
+                        self.payloads[i].funcs[j].applied = false;
+                    }
+                }
+                Ok(Some(e))
+            }
             Err(crash) => Err(crash),
         }
     }

@@ -497,10 +497,10 @@ fn the_binary_replays_a_script_from_standard_input() {
         xsplice_testkit::test_payload("hello_world", "livepatch-v2", "x86_64").expect("payload");
     let dir: PathBuf = file.parent().unwrap().to_path_buf();
     let bin = xsplice_testkit::tool_binary("xsplice-sim");
-    let run = |args: &[&str], stdin: &str| {
+    let run_on = |xen: &Path, args: &[&str], stdin: &str| {
         let mut child = Command::new(&bin)
             .arg("--xen")
-            .arg(&xen_path)
+            .arg(xen)
             .args(args)
             .current_dir(&dir)
             .stdin(Stdio::piped())
@@ -523,6 +523,7 @@ fn the_binary_replays_a_script_from_standard_input() {
         );
         (out.status.code(), text)
     };
+    let run = |args: &[&str], stdin: &str| run_on(&xen_path, args, stdin);
     let seed = "$xen-livepatch load xen_hello_world.livepatch\n$xen-livepatch list\n$xl info | grep extra\n$xen-livepatch revert xen_hello_world\n$xen-livepatch unload xen_hello_world\n$xl info | grep extra\n";
     let (code, text) = run(&["--script", "-"], seed);
     assert_eq!(code, Some(0), "{text}");
@@ -538,6 +539,12 @@ fn the_binary_replays_a_script_from_standard_input() {
     assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("Failed to get status of xen_hello_world"),
+        "{text}"
+    );
+    let (code, text) = run_on(&dir.join("config.h"), &["info"], "");
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("is not a usable stand-in hypervisor"),
         "{text}"
     );
     let (code, text) = run(&["frobnicate"], "");
