@@ -128,7 +128,11 @@ fn run(args: &Args) -> Result<()> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".xsplice-link")
+        // Like any output file: 0666 less the umask (the default would be 0600).
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut tmp, &out).context("cannot write the output")?;
     tmp.persist(&args.output)

@@ -31,6 +31,8 @@ pub struct DumpOptions {
     pub ignore_stack_exec: bool,
     /// Mask the contents of `.ARM.attributes`.
     pub mask_arm_attributes: bool,
+    /// Leave out section contents (and implicit addends) altogether.
+    pub omit_contents: bool,
 }
 
 /// Dumps `data` as lines.
@@ -146,7 +148,7 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
                 sym_desc(shdr.sh_info(e) as usize),
                 members.join(" ")
             );
-        } else if t != elf::SHT_NOBITS {
+        } else if t != elf::SHT_NOBITS && !opts.omit_contents {
             let mut bytes = shdr.data(e, data).expect("section contents").to_vec();
             if opts.mask_arm_attributes && name == ".ARM.attributes" {
                 bytes = b"<attributes>".to_vec();
