@@ -37,16 +37,31 @@ use common::{AARCH64, ARM32, Arch, X86_64, assert_same_dump, compile, gnu_link, 
 
 /// Links `inputs` with both linkers in `dir` and compares the dumps.
 fn check_same(arch: &Arch, dir: &Path, label: &str, inputs: &[PathBuf], opts: DumpOptions) {
+    check_same_with(arch, dir, label, inputs, opts, &[], &[]);
+}
+
+/// Like `check_same`, with extra arguments for GNU ld and for us.
+fn check_same_with(
+    arch: &Arch,
+    dir: &Path,
+    label: &str,
+    inputs: &[PathBuf],
+    opts: DumpOptions,
+    gnu_args: &[&str],
+    our_args: &[&str],
+) {
     let gnu = dir.join(format!("{label}.gnu.o"));
     let ours = dir.join(format!("{label}.ours.o"));
-    gnu_link(arch, dir, &gnu, inputs, &[]).unwrap_or_else(|e| panic!("GNU ld failed: {e}"));
-    our_link(dir, &ours, inputs, &[])
+    gnu_link(arch, dir, &gnu, inputs, gnu_args).unwrap_or_else(|e| panic!("GNU ld failed: {e}"));
+    our_link(dir, &ours, inputs, our_args)
         .unwrap_or_else(|(c, e)| panic!("xsplice-link failed ({c}): {e}"));
     let context = format!(
-        "cd {} && {} -r -o {} <inputs> && xsplice-link -o {} <inputs>\ninputs: {}",
+        "cd {} && {} -r {} -o {} <inputs> && xsplice-link {} -o {} <inputs>\ninputs: {}",
         dir.display(),
         arch.ld,
+        gnu_args.join(" "),
         gnu.display(),
+        our_args.join(" "),
         ours.display(),
         {
             let names: Vec<String> = inputs
@@ -116,6 +131,11 @@ const char *d_text(void) { return d_message + (d_counter & 1); }
 int d_get(int i) { return d_zero[i & 7] + d_counter; }
 "#;
 
+/// Tentative definitions kept as SHN_COMMON (`-fcommon`): sizes and
+/// alignments merge to the largest.
+const COMMON1_C: &str = "int common_var; long common_big[4]; int get_common(void) { return common_var + (int)common_big[1]; }\n";
+const COMMON2_C: &str = "int common_var; long common_big[8]; int set_common(int v) { common_var = v; return (int)common_big[7]; }\n";
+
 /// Two copies of a COMDAT group (code, data pointing at it, relocations
 /// inside the group) and a non-COMDAT reference to its symbol.
 fn group_asm(arch: &Arch, caller: &str) -> String {
@@ -144,6 +164,8 @@ fn edge_case_objects(arch: &Arch, dir: &Path) -> Vec<PathBuf> {
         compile(arch, dir, "d.c", D_C, &whole),
         compile(arch, dir, "g1.s", &group_asm(arch, "from_g1"), &[]),
         compile(arch, dir, "g2.s", &group_asm(arch, "from_g2"), &[]),
+        compile(arch, dir, "common1.c", COMMON1_C, &["-O2", "-fcommon"]),
+        compile(arch, dir, "common2.c", COMMON2_C, &["-O2", "-fcommon"]),
     ];
     if arch.name == "arm32" {
         // ARM (not Thumb) code: R_ARM_CALL, R_ARM_MOVW_ABS_NC/MOVT_ABS.
