@@ -98,6 +98,18 @@ impl<'a, 'e> Checker<'a, 'e> {
         self.push(check, Severity::Error, releases, location, message);
     }
 
+    /// A feature some in-scope releases lack: not an error (the payload is
+    /// fine for the others), but those releases drop out of the summary.
+    pub fn warning_on(
+        &mut self,
+        releases: ReleaseSet,
+        check: CheckId,
+        location: Location,
+        message: String,
+    ) {
+        self.push(check, Severity::Warning, releases, location, message);
+    }
+
     fn push(
         &mut self,
         check: CheckId,
@@ -245,6 +257,16 @@ impl<'a, 'e> Checker<'a, 'e> {
                     .into(),
             );
         }
+        if let Some(abi) = self.abi
+            && abi != Abi::XspliceV4
+            && abi_releases.intersect(arch_releases).is_empty()
+        {
+            self.error(
+                CheckId::V05,
+                Location::file(),
+                format!("no Xen release loads {abi} payloads on {arch}"),
+            );
+        }
         self.releases = self
             .releases
             .intersect(abi_releases.union(if self.abi.is_none() {
@@ -355,7 +377,7 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
         let mut refused = ReleaseSet::NONE;
         for f in &self.findings {
-            if f.severity == Severity::Error {
+            if f.severity == Severity::Error || !f.releases.is_all() {
                 refused = refused.union(f.releases);
             }
         }

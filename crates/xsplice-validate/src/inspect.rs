@@ -182,7 +182,7 @@ fn render(p: &Payload, report: &Report, env: &Environment<'_>) -> String {
         };
         let _ = writeln!(
             o,
-            "  {:<28} {:<8} {:<4} size {:#x} align {}{region}",
+            "  {:<36} {:<8} {:<4} size {:#x} align {}{region}",
             s.name,
             type_name(s.sh_type),
             flags(s.flags),

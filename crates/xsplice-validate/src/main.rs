@@ -92,6 +92,11 @@ fn run(cli: &Cli) -> anyhow::Result<bool> {
         (Some(path), Some(data)) => Some(XenImage::parse(&file_name(path), data)?),
         _ => None,
     };
+    if let Some(v) = &cli.xen
+        && xsplice_validate::Release::of(v).is_none()
+    {
+        anyhow::bail!("Xen {v} is not a release this validator knows (4.7 to 4.22)");
+    }
     let opts = Options { xen: cli.xen };
     let mut env = Environment {
         target: image.as_ref().map(|i| i as &dyn TargetImage),

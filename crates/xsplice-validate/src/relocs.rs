@@ -274,8 +274,9 @@ impl Checker<'_, '_> {
                 check,
                 loc,
                 format!(
-                    "{type_name} at {tname}+{:#x} to `{sname}`: value {value:#x} does not fit {range}",
-                    r.offset
+                    "{type_name} at {tname}+{:#x} to `{sname}`: value {} does not fit {range}",
+                    r.offset,
+                    signed_hex(value),
                 ),
             );
         } else if arch == Arch::Arm32 && matches!(kind.number, 28 | 29) && (value >> 2) & 1 != 0 {
@@ -283,7 +284,7 @@ impl Checker<'_, '_> {
                 C::C74,
                 loc,
                 format!(
-                    "{type_name} at {tname}+{:#x} to `{sname}`: odd word offset {:#x}, whose low bit the arm32 hypervisor drops",
+                    "{type_name} at {tname}+{:#x} to `{sname}`: odd word offset {}, whose low bit the arm32 hypervisor drops",
                     r.offset,
                     value >> 2
                 ),
@@ -337,5 +338,14 @@ fn overflows(t: &RelocType, value: i128) -> Option<String> {
             let r = i128::from(r);
             (!(-r..r).contains(&value)).then(|| format!("the range [-{r:#x}, {r:#x})"))
         }
+    }
+}
+
+/// `-0x10` rather than a 128-bit two's complement.
+fn signed_hex(v: i128) -> String {
+    if v < 0 {
+        format!("-{:#x}", v.unsigned_abs())
+    } else {
+        format!("{v:#x}")
     }
 }

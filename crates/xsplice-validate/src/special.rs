@@ -312,6 +312,14 @@ impl Checker<'_, '_> {
                 );
             }
             let nop = new_v.is_zero();
+            if matches!(abi, Abi::Xsplice | Abi::LivepatchV1) && (nop || e.new_size == 0) {
+                self.warning_on(
+                    ReleaseSet::xsplice_rc().union(ReleaseSet::series(7, 7)),
+                    C::C93,
+                    loc(if nop { "new_addr" } else { "new_size" }),
+                    "Xen 4.7 refuses new_addr or new_size 0 (NOP mode came in 4.8)".into(),
+                );
+            }
             match arch {
                 Arch::X86_64 => {
                     if nop && e.new_size > 31 {

@@ -83,7 +83,8 @@ extern const char xen_extra_version[];
 const char *xen_hello_world(void);
 static const char hello_name[] = "xen_extra_version";
 static int hello_calls;
-static void hello_load(void) { hello_calls++; }
+__attribute__((noinline)) static void hello_count(void) { hello_calls++; __asm__ volatile(""); }
+static void hello_load(void) { hello_count(); }
 static int hello_pre(void *p) { (void)p; return hello_calls - 1; }
 struct livepatch_func __attribute__((used, section(".livepatch.funcs"))) hello_patch = {
     .name = hello_name,
