@@ -10,10 +10,11 @@
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use xsplice_abi::Abi;
 use xsplice_sim::{Hypervisor, Options, Output, Status, load_name, parse_script, run_session};
@@ -58,8 +59,28 @@ fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
     } else {
         name.to_string()
     };
-    let path = xsplice_testkit::test_payload(&source, abi.name(), "x86_64")
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no payload {name}")))?;
+    // Each build check costs a few hundred milliseconds: once per payload.
+    static BUILT: Mutex<BTreeMap<(Abi, String), PathBuf>> = Mutex::new(BTreeMap::new());
+    let key = (abi, name.to_string());
+    let known = BUILT
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .cloned();
+    let path = match known {
+        Some(p) => p,
+        None => {
+            let p =
+                xsplice_testkit::test_payload(&source, abi.name(), "x86_64").ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, format!("no payload {name}"))
+                })?;
+            BUILT
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, p.clone());
+            p
+        }
+    };
     std::fs::read(path)
 }
 
