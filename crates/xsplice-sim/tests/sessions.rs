@@ -38,7 +38,8 @@ fn xen() -> Option<&'static Vec<u8>> {
 
 /// Reads `xen_<name>.<suffix>` as the suite's payload `<name>` for `abi`,
 /// built on demand; `bad_world`, `loop_world`, `cet_world`,
-/// `action_world` and `veto_world` come from this crate's fixtures.
+/// `action_world`, `veto_world` and `static_world` come from this crate's
+/// fixtures.
 fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
     let stem = load_name(file);
     let name = stem.strip_prefix("xen_").unwrap_or(&stem);
@@ -48,6 +49,7 @@ fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
         "cet_world",
         "action_world",
         "veto_world",
+        "static_world",
     ]
     .contains(&name)
     {
@@ -723,4 +725,28 @@ list
     };
     assert_eq!(status, Status::Failed, "{text}");
     snapshot("uniqueness_livepatch-v2", &text);
+}
+
+#[test]
+fn payloads_reach_image_statics_by_file_qualified_name() {
+    let Some(image) = xen() else { return };
+    let file =
+        payload(Abi::LivepatchV2, Path::new("xen_static_world.livepatch")).expect("static_world");
+    let mut hv =
+        Hypervisor::boot("xen-syms", image, None, std::time::Duration::from_secs(5)).expect("boot");
+    hv.upload("xen_static_world", &file).expect("upload");
+    hv.apply("xen_static_world", false).expect("apply");
+    let info = hv.info().expect("info");
+    assert!(
+        info.contains("xen_extra              : Hello Static"),
+        "{info}"
+    );
+    let console = hv.symbol("xen_console_buf").expect("xen_console_buf");
+    assert_eq!(hv.read_c_string(console).as_deref(), Some("static\n"));
+    let hook_log = hv.symbol("xen_hook_log_buf").expect("xen_hook_log_buf");
+    assert_eq!(
+        hv.read_c_string(hook_log).as_deref(),
+        Some(""),
+        "hooklog.c#emit was not called"
+    );
 }
