@@ -145,8 +145,9 @@ fn name_key(name: &[u8]) -> u64 {
 }
 
 fn cmp_name(a: &Entry<'_>, b: &Entry<'_>) -> std::cmp::Ordering {
-    // Names hold no NUL, so equal keys mean equal first eight bytes (or
-    // equal short names).
+    // `key` holds the first eight bytes here (only the name sort reuses
+    // it). Names hold no NUL, so equal keys mean equal first eight bytes
+    // (or equal short names).
     a.key
         .cmp(&b.key)
         .then_with(|| a.name[a.name.len().min(8)..].cmp(&b.name[b.name.len().min(8)..]))
@@ -374,21 +375,30 @@ impl Renderer<'_, '_> {
         sort_entries(&mut entries, opts.sort, opts.reverse);
         let width = elf.class().hex_width();
         match opts.format {
-            Format::Bsd => self.lines_bsd(&entries, width),
+            Format::Bsd => self.lines_bsd(&entries, width)?,
             Format::Posix => self.lines_posix(&entries, width),
             Format::Sysv => self.lines_sysv(elf, &entries, width),
             Format::Json => self.lines_json(elf, &entries, bfd_name),
         }
-        if self.buf.len() > 1 << 20 {
+        if self.buf.len() > CHUNK {
             self.flush()?;
         }
         Ok(true)
     }
 
-    fn lines_bsd(&mut self, entries: &[Entry<'_>], width: usize) {
+    fn lines_bsd(&mut self, entries: &[Entry<'_>], width: usize) -> io::Result<()> {
         let print_size = self.opts.print_size;
+        for chunk in entries.chunks(4096) {
+            self.bsd_chunk(chunk, width, print_size);
+            if self.buf.len() > CHUNK {
+                self.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn bsd_chunk(&mut self, entries: &[Entry<'_>], width: usize, print_size: bool) {
         let buf = &mut self.buf;
-        buf.reserve(entries.len() * (width * 2 + 24));
         for e in entries {
             if is_undefined_letter(e.letter) {
                 buf.extend_from_slice(&SPACES[..width]);
@@ -518,6 +528,10 @@ struct JsonSymbol<'a> {
     file_hint: Option<String>,
 }
 
+/// Output is written in pieces of about this size, so that a large table
+/// never holds its whole output in memory.
+const CHUNK: usize = 1 << 20;
+
 const SPACES: [u8; 32] = [b' '; 32];
 
 /// Lower-case hex, zero-padded to `width` digits (more if needed).
@@ -542,15 +556,61 @@ fn push_hex(buf: &mut Vec<u8>, v: u64, width: usize) {
 }
 
 fn sort_entries(entries: &mut [Entry<'_>], sort: Sort, reverse: bool) {
-    let cmp: fn(&Entry<'_>, &Entry<'_>) -> std::cmp::Ordering = match sort {
-        Sort::None => return,
-        Sort::Name => cmp_name,
-        Sort::Numeric => cmp_numeric,
-    };
+    match (sort, reverse) {
+        (Sort::None, _) => {}
+        (Sort::Name, false) => sort_by_name(entries, false),
+        (Sort::Name, true) => sort_by_name(entries, true),
+        (Sort::Numeric, false) => parallel_stable_sort(entries, &cmp_numeric),
+        (Sort::Numeric, true) => parallel_stable_sort(entries, &|a, b| cmp_numeric(b, a)),
+    }
+}
+
+/// The eight name bytes at `offset`, big-endian, zero-padded.
+fn name_key_at(name: &[u8], offset: usize) -> u64 {
+    name_key(name.get(offset..).unwrap_or(&[]))
+}
+
+/// Stable byte-order sort by name, as an MSD radix sort with 8-byte
+/// digits: sort by the first eight bytes (integer compares, no pointer
+/// chasing into the string table), then re-sort each run of equal digits
+/// by the next eight bytes, and so on. Comparison sorts spend most of
+/// their time on cache misses in the string table, since mangled names
+/// share long prefixes; this touches each name once per digit instead.
+/// Stable at every level, so equal names keep table order, as with GNU.
+fn sort_by_name(entries: &mut [Entry<'_>], reverse: bool) {
     if reverse {
-        parallel_stable_sort(entries, &|a, b| cmp(b, a));
+        parallel_stable_sort(entries, &|a, b| b.key.cmp(&a.key));
     } else {
-        parallel_stable_sort(entries, &cmp);
+        parallel_stable_sort(entries, &|a, b| a.key.cmp(&b.key));
+    }
+    refine(entries, 0, reverse);
+}
+
+/// Sorts each run of equal `key` (the digit at `offset`) by the next digit.
+/// Within a run either every name is longer than the digit, or all are
+/// identical (names hold no NUL, so padding never equals a real byte).
+fn refine(entries: &mut [Entry<'_>], offset: usize, reverse: bool) {
+    let next = offset + 8;
+    let mut i = 0;
+    while i < entries.len() {
+        let key = entries[i].key;
+        let mut j = i + 1;
+        while j < entries.len() && entries[j].key == key {
+            j += 1;
+        }
+        let run = &mut entries[i..j];
+        if run.len() > 1 && run.iter().any(|e| e.name.len() > next) {
+            for e in run.iter_mut() {
+                e.key = name_key_at(e.name, next);
+            }
+            if reverse {
+                run.sort_by_key(|e| std::cmp::Reverse(e.key));
+            } else {
+                run.sort_by_key(|e| e.key);
+            }
+            refine(run, next, reverse);
+        }
+        i = j;
     }
 }
 
@@ -643,6 +703,59 @@ mod tests {
         let mut buf = Vec::new();
         push_hex(&mut buf, v, width);
         assert_eq!(String::from_utf8(buf).unwrap(), expect);
+    }
+
+    /// The radix name sort must equal a stable comparison sort on names,
+    /// also around the 8-byte digit boundaries and for high bytes.
+    #[test]
+    fn name_sort_matches_stable_comparison_sort() {
+        let alphabet: &[&[u8]] = &[
+            b"",
+            b"a",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgh\x01",
+            b"\xff",
+            b"_ZN4core3ptr",
+            b"7",
+        ];
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let mut state = 1u64;
+        // More than the two-thread threshold, so the merge is covered too.
+        for _ in 0..40_000 {
+            let mut name = Vec::new();
+            for _ in 0..3 {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                name.extend_from_slice(alphabet[(state >> 33) as usize % alphabet.len()]);
+            }
+            names.push(name);
+        }
+        for reverse in [false, true] {
+            let mut entries: Vec<Entry<'_>> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| Entry {
+                    key: name_key(n),
+                    name: n,
+                    value: 0,
+                    size: 0,
+                    index: i as u32,
+                    letter: b'T',
+                })
+                .collect();
+            let mut expect: Vec<(&[u8], u32)> = entries.iter().map(|e| (e.name, e.index)).collect();
+            if reverse {
+                expect.sort_by(|a, b| b.0.cmp(a.0));
+            } else {
+                expect.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            sort_by_name(&mut entries, reverse);
+            let got: Vec<(&[u8], u32)> = entries.iter().map(|e| (e.name, e.index)).collect();
+            assert_eq!(got, expect, "reverse={reverse}");
+        }
     }
 
     #[test]
