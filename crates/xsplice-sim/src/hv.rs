@@ -190,6 +190,10 @@ impl TargetImage for LiveTarget<'_, '_> {
 impl<'x> Hypervisor<'x> {
     /// Maps the image `data` (the `xen-syms` called `file`) into a new
     /// hypervisor process and starts it.
+    ///
+    /// The process is killed when the `Hypervisor` is dropped, and also
+    /// when the thread that booted it exits (it is that thread's child),
+    /// so keep a hypervisor on the thread that made it.
     pub fn boot(
         file: &str,
         data: &'x [u8],
