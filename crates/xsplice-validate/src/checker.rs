@@ -186,7 +186,7 @@ impl<'a, 'e> Checker<'a, 'e> {
                 // every layout; ask the v1 layout where.
                 let off = Abi::LivepatchV1.layout(word).offset_of("version") as u64;
                 (self.sane[i] && s.size > off)
-                    .then(|| elf::Bytes(self.data).u8(s.offset + off))
+                    .then(|| elf::Bytes(self.data).u8(s.offset.checked_add(off)?))
                     .flatten()
             });
         let names: Vec<&str> = self

@@ -109,12 +109,8 @@ fn run(cli: &Cli) -> anyhow::Result<bool> {
         let loaded = report
             .loaded(&name, next)
             .with_context(|| format!("`{}` cannot be read as a payload", path.display()))?;
-        next += report
-            .payload
-            .as_ref()
-            .map_or(0, |p| p.block_size())
-            .div_ceil(4096)
-            * 4096;
+        let size = report.payload.as_ref().map_or(0, |p| p.block_size());
+        next = next.saturating_add(size.div_ceil(4096).saturating_mul(4096));
         env.loaded.push(loaded);
     }
     env.load_address = Some(next);

@@ -215,19 +215,21 @@ impl Payload {
     /// block, laid out as `PAGE_ALIGN(text) + PAGE_ALIGN(rw) + ro`.
     pub fn block_offset(&self, section: usize) -> Option<u64> {
         let s = self.sections.get(section)?;
-        let page = |n: u64| n.div_ceil(4096) * 4096;
+        let page = |n: u64| n.div_ceil(4096).saturating_mul(4096);
         let base = match s.region()? {
             Region::Text => 0,
             Region::Rw => page(self.region_sizes[0]),
-            Region::Ro => page(self.region_sizes[0]) + page(self.region_sizes[1]),
+            Region::Ro => page(self.region_sizes[0]).saturating_add(page(self.region_sizes[1])),
         };
-        Some(base + s.placed?)
+        Some(base.saturating_add(s.placed?))
     }
 
     /// Size of the payload's memory block.
     pub fn block_size(&self) -> u64 {
-        let page = |n: u64| n.div_ceil(4096) * 4096;
-        page(self.region_sizes[0]) + page(self.region_sizes[1]) + self.region_sizes[2]
+        let page = |n: u64| n.div_ceil(4096).saturating_mul(4096);
+        page(self.region_sizes[0])
+            .saturating_add(page(self.region_sizes[1]))
+            .saturating_add(self.region_sizes[2])
     }
 
     /// The symbols the hypervisor keeps for this payload (§1.4).

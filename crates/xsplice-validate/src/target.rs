@@ -83,5 +83,5 @@ impl Environment<'_> {
 /// right after the image, rounded up to 2 MiB, which is where x86 maps them
 /// (the VMAP area after `__2M_rwdata_end`) and within the ARM window's reach.
 pub fn default_payload_base(image_end: u64) -> u64 {
-    image_end.div_ceil(2 << 20) * (2 << 20)
+    image_end.div_ceil(2 << 20).saturating_mul(2 << 20)
 }

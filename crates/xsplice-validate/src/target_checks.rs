@@ -247,7 +247,7 @@ impl Checker<'_, '_> {
         }
         // C-97: branch distance and encodability from the payload's load address.
         if !nop && let Some(new) = self.value_address(&f.new_addr) {
-            let at = old + code.as_deref().map_or(0, |c| arch.patch_offset(c)) as u64;
+            let at = old.wrapping_add(code.as_deref().map_or(0, |c| arch.patch_offset(c)) as u64);
             if let Err(e) = arch.verify_distance(old, new) {
                 self.error(C::C97, loc.clone(), e.to_string());
             } else if let Err(e) = arch.branch(at, new) {

@@ -87,3 +87,24 @@ fn random_corruptions_never_panic() {
         }
     }
 }
+
+/// Inputs the fuzzer once crashed on (`tests/regressions/`), kept as cases.
+#[test]
+fn fuzz_regressions() {
+    let dir = xsplice_testkit::workspace_root().join("crates/xsplice-validate/tests/regressions");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("tests/regressions") {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let env = Environment::default();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let report = validate(&bytes, &Options::default(), &env);
+            let mut sink = Vec::new();
+            report.write_text(&mut sink, "x.livepatch").unwrap();
+            let _ = inspect(&mut sink, "x.livepatch", &bytes, &env);
+        }));
+        assert!(result.is_ok(), "{} panicked", path.display());
+        count += 1;
+    }
+    assert!(count > 0, "no regression inputs in {}", dir.display());
+}
