@@ -65,8 +65,22 @@ pub struct LinkOptions {
     pub set_flags: Vec<(Vec<u8>, u64)>,
 }
 
+/// The bytes of a linked object (in a pre-faulted anonymous mapping: the
+/// output is written once, front to back, and page faults would dominate).
+pub struct Output {
+    map: memmap2::MmapMut,
+    len: usize,
+}
+
+impl std::ops::Deref for Output {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.map[..self.len]
+    }
+}
+
 /// Links relocatable objects into one relocatable object, like `ld -r`.
-pub fn link(inputs: &[Input<'_>], opts: &LinkOptions) -> Result<Vec<u8>, LinkError> {
+pub fn link(inputs: &[Input<'_>], opts: &LinkOptions) -> Result<Output, LinkError> {
     if inputs.is_empty() {
         return Err(LinkError::NoInputs);
     }

@@ -495,10 +495,11 @@ pub(crate) fn link<'d>(
                 continue;
             }
             let debug = order::is_debugging(sec.name);
+            let eh_map = eh_maps.get(&(oi, si));
             let mut relocs = Vec::with_capacity(sec.relocs.len());
             let mut patches = Vec::new();
             for r in &sec.relocs {
-                let in_offset = eh_maps.get(&(oi, si)).map_or(r.offset, |t| t.map(r.offset));
+                let in_offset = eh_map.map_or(r.offset, |t| t.map(r.offset));
                 let mut nr = Reloc {
                     offset: in_offset + base,
                     sym: 0,
@@ -506,7 +507,6 @@ pub(crate) fn link<'d>(
                     addend: r.addend,
                 };
                 if r.sym != 0 {
-                    let s = &obj.symbols[r.sym as usize];
                     match symbols.map[oi][r.sym as usize] {
                         SymMap::Out(slot) => nr.sym = sym_index(slot),
                         SymMap::Section(out_sec, delta) => {
@@ -539,7 +539,7 @@ pub(crate) fn link<'d>(
                                 detail: format!(
                                     "relocation in `{}` refers to symbol `{}` that cannot be kept",
                                     String::from_utf8_lossy(sec.name),
-                                    String::from_utf8_lossy(s.name)
+                                    String::from_utf8_lossy(obj.symbols[r.sym as usize].name)
                                 ),
                             });
                         }

@@ -71,7 +71,7 @@ fn map(path: &Path) -> Result<memmap2::Mmap> {
     // SAFETY: the mapping is read-only and private to this short-lived
     // process; like every linker we assume inputs are not truncated while
     // we read them.
-    unsafe { memmap2::Mmap::map(&file) }
+    unsafe { memmap2::MmapOptions::new().populate().map(&file) }
         .with_context(|| format!("cannot read `{}`", path.display()))
 }
 

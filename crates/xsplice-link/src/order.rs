@@ -11,7 +11,11 @@
 //! same on x86_64, aarch64 and arm apart from a few machine sections, listed
 //! below per machine.
 
+use std::sync::OnceLock;
+
 use object::elf;
+
+use crate::hash::FxHashMap;
 
 /// Statements of the relocatable script common to the three machines, in order.
 const COMMON_HEAD: &[&str] = &[
@@ -111,14 +115,25 @@ fn in_script(machine: u16, name: &str) -> bool {
 
 /// The rank of the script statement named `name`, if there is one.
 pub(crate) fn script_rank(machine: u16, name: &[u8]) -> Option<usize> {
-    let name = std::str::from_utf8(name).ok()?;
-    if let Some(i) = COMMON_HEAD.iter().position(|s| *s == name) {
-        return in_script(machine, name).then_some(i);
-    }
-    tail(machine)
-        .iter()
-        .position(|s| *s == name)
-        .map(|i| COMMON_HEAD.len() + i)
+    type Ranks = FxHashMap<&'static [u8], usize>;
+    static RANKS: OnceLock<[Ranks; 3]> = OnceLock::new();
+    let machines = [elf::EM_X86_64.0, elf::EM_AARCH64.0, elf::EM_ARM.0];
+    let ranks = RANKS.get_or_init(|| {
+        machines.map(|m| {
+            let mut r = Ranks::default();
+            for (i, s) in COMMON_HEAD.iter().enumerate() {
+                if in_script(m, s) {
+                    r.insert(s.as_bytes(), i);
+                }
+            }
+            for (i, s) in tail(m).iter().enumerate() {
+                r.insert(s.as_bytes(), COMMON_HEAD.len() + i);
+            }
+            r
+        })
+    });
+    let m = machines.iter().position(|&m| m == machine)?;
+    ranks[m].get(name).copied()
 }
 
 /// Sort key of an output section: (anchor rank, 0 for script sections or 1 for

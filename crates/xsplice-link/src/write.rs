@@ -16,7 +16,6 @@ use object::elf;
 use object::read::elf::{FileHeader, SectionHeader};
 use sha1::{Digest, Sha1};
 
-use crate::hash::FxHashMap;
 use crate::link::{Linked, PartData, SymSection};
 use crate::read::Object;
 use crate::{LinkError, arm};
@@ -25,7 +24,7 @@ const SHN_LORESERVE: u32 = 0xff00;
 
 /// Little-endian writer for one ELF class.
 struct Enc {
-    buf: Vec<u8>,
+    buf: memmap2::MmapMut,
     is_64: bool,
 }
 
@@ -52,36 +51,22 @@ impl Enc {
     }
 }
 
-/// Deduplicating string table in order of first use.
-struct Strtab<'a> {
+/// A string table: NUL first, then each string with its NUL.
+struct Strtab {
     data: Vec<u8>,
-    offsets: FxHashMap<std::borrow::Cow<'a, [u8]>, u32>,
 }
 
-impl<'a> Strtab<'a> {
+impl Strtab {
     fn new() -> Self {
-        Strtab {
-            data: vec![0],
-            offsets: FxHashMap::default(),
-        }
+        Strtab { data: vec![0] }
     }
-    fn add(&mut self, s: &'a [u8]) -> u32 {
-        self.add_cow(std::borrow::Cow::Borrowed(s))
-    }
-    fn add_owned(&mut self, s: Vec<u8>) -> u32 {
-        self.add_cow(std::borrow::Cow::Owned(s))
-    }
-    fn add_cow(&mut self, s: std::borrow::Cow<'a, [u8]>) -> u32 {
+    fn add(&mut self, s: &[u8]) -> u32 {
         if s.is_empty() {
             return 0;
         }
-        if let Some(&o) = self.offsets.get(&*s) {
-            return o;
-        }
         let o = self.data.len() as u32;
-        self.data.extend_from_slice(&s);
+        self.data.extend_from_slice(s);
         self.data.push(0);
-        self.offsets.insert(s, o);
         o
     }
 }
@@ -106,7 +91,7 @@ struct Shdr {
 }
 
 /// Encodes the linked output.
-pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>, LinkError> {
+pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::Output, LinkError> {
     let is_64 = l.is_64;
     let bits = if is_64 { 64 } else { 32 };
     let (ehsize, shentsize, symsize) = if is_64 {
@@ -143,18 +128,20 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
     // Strings.
     let mut shstr = Strtab::new();
     let mut strtab = Strtab::new();
+    // A relocation section's name `.rela<name>` also serves, from its
+    // fifth (or fourth) byte on, as its target's name.
     let sec_names: Vec<(u32, u32)> = l
         .sections
         .iter()
         .map(|s| {
-            let n = shstr.add(&s.name);
-            let r = if s.relocs.is_empty() {
-                0
-            } else {
-                let prefix: &[u8] = if s.rela { b".rela" } else { b".rel" };
-                shstr.add_owned([prefix, &s.name[..]].concat())
-            };
-            (n, r)
+            if s.relocs.is_empty() {
+                return (shstr.add(&s.name), 0);
+            }
+            let prefix: &[u8] = if s.rela { b".rela" } else { b".rel" };
+            let r = shstr.data.len() as u32;
+            shstr.data.extend_from_slice(prefix);
+            shstr.add(&s.name);
+            (r + prefix.len() as u32, r)
         })
         .collect();
     let symtab_name = shstr.add(b".symtab");
@@ -235,7 +222,14 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
         what: "file size".into(),
     })?;
     let mut e = Enc {
-        buf: vec![0; total],
+        buf: memmap2::MmapOptions::new()
+            .len(total.max(1))
+            .populate()
+            .map_anon()
+            .map_err(|e| LinkError::TooLarge {
+                bits,
+                what: format!("cannot allocate {total} bytes: {e}"),
+            })?,
         is_64,
     };
 
@@ -602,7 +596,10 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<Vec<u8>
         let at = sec_off[sec] as usize + part_off as usize + 16;
         e.buf[at..at + 20].copy_from_slice(&id);
     }
-    Ok(e.buf)
+    Ok(crate::Output {
+        map: e.buf,
+        len: total,
+    })
 }
 
 /// Fills the padding between two input sections of a code section the way
