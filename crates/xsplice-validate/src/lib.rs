@@ -146,6 +146,28 @@ impl Report {
     }
 }
 
+impl Environment<'_> {
+    /// Loads `payload` after the payloads already in [`Environment::loaded`],
+    /// as `--after` does: checks it against this environment at the next
+    /// free address (from [`Environment::load_address`], else the target's
+    /// payload base), records its build-id and new symbols there, and moves
+    /// the next free address past its memory block. Returns its report; a
+    /// payload too broken to model is not recorded.
+    pub fn load_after(&mut self, name: &str, payload: &[u8], opts: &Options) -> Report {
+        let base = self
+            .load_address
+            .unwrap_or_else(|| self.target.map_or(0, |t| t.payload_base()));
+        self.load_address = Some(base);
+        let report = validate(payload, opts, self);
+        if let Some(loaded) = report.loaded(name, base) {
+            let size = report.payload.as_ref().map_or(0, Payload::block_size);
+            self.loaded.push(loaded);
+            self.load_address = Some(base.saturating_add(size.div_ceil(4096).saturating_mul(4096)));
+        }
+        report
+    }
+}
+
 /// Runs every check on `payload` that `env` makes decidable.
 pub fn validate(payload: &[u8], opts: &Options, env: &Environment<'_>) -> Report {
     let mut checker = checker::Checker::new(payload, opts, env);

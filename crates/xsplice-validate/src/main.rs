@@ -102,18 +102,12 @@ fn run(cli: &Cli) -> anyhow::Result<bool> {
         target: image.as_ref().map(|i| i as &dyn TargetImage),
         ..Default::default()
     };
-    let mut next = image.as_ref().map_or(0, |i| i.payload_base());
     for path in &cli.after {
-        let report = validate(&read(path)?, &opts, &env);
-        let name = file_name(path);
-        let loaded = report
-            .loaded(&name, next)
-            .with_context(|| format!("`{}` cannot be read as a payload", path.display()))?;
-        let size = report.payload.as_ref().map_or(0, |p| p.block_size());
-        next = next.saturating_add(size.div_ceil(4096).saturating_mul(4096));
-        env.loaded.push(loaded);
+        let report = env.load_after(&file_name(path), &read(path)?, &opts);
+        if report.payload.is_none() {
+            anyhow::bail!("`{}` cannot be read as a payload", path.display());
+        }
     }
-    env.load_address = Some(next);
     let report = validate(&bytes, &opts, &env);
     let mut out = std::io::stdout().lock();
     let name = file_name(&cli.payload);

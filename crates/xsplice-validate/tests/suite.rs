@@ -115,19 +115,13 @@ fn every_test_payload() {
                     target: Some(&image as &dyn TargetImage),
                     ..Default::default()
                 };
-                let mut next = image.payload_base();
                 if m.depends != "xen" {
                     let parent = xsplice_testkit::test_payload(&m.depends, abi, arch)
                         .expect("the payload it stacks on");
-                    let report =
-                        validate(&std::fs::read(&parent).unwrap(), &Options::default(), &env);
-                    let loaded = report
-                        .loaded(&file_name(&parent), next)
-                        .expect("parent model");
-                    next += report.payload.as_ref().unwrap().block_size().div_ceil(4096) * 4096;
-                    env.loaded.push(loaded);
+                    let parent_bytes = std::fs::read(&parent).unwrap();
+                    env.load_after(&file_name(&parent), &parent_bytes, &Options::default());
+                    assert_eq!(env.loaded.len(), 1, "{} models", m.depends);
                 }
-                env.load_address = Some(next);
                 let report = validate(&bytes, &Options::default(), &env);
                 let errors: BTreeSet<CheckId> = report
                     .findings
