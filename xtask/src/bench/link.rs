@@ -5,8 +5,10 @@
 //! in its own section with a relocation, plus a `.livepatch.funcs`-style
 //! table of pointers), and every member of the host's `libc.a`. Each tool
 //! links each set `runs` times after one warm-up, alternating between the
-//! tools; the median wall time is reported. Peak memory (maximum resident
-//! set size) comes from GNU `time -f %M`, one run per tool and set.
+//! tools; the median wall time is reported. CPU time (user + system, median)
+//! and peak memory (maximum resident set size, the largest seen) come from
+//! `runs` further runs under GNU `time`. CPU time is the steadier figure on
+//! a busy machine.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,11 +37,16 @@ fn timed(cmd: &mut Command) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-/// Peak resident set size in KiB, measured by GNU time.
-fn peak_kib(time: &Path, dir: &Path, program: &Path, args: &[String]) -> anyhow::Result<u64> {
+/// CPU time (user + system) and peak resident set size in KiB, measured by GNU time.
+fn cpu_and_peak(
+    time: &Path,
+    dir: &Path,
+    program: &Path,
+    args: &[String],
+) -> anyhow::Result<(Duration, u64)> {
     let out = Command::new(time)
         .current_dir(dir)
-        .args(["-f", "%M"])
+        .args(["-f", "%U %S %M"])
         .arg(program)
         .args(args)
         .output()
@@ -53,8 +60,16 @@ fn peak_kib(time: &Path, dir: &Path, program: &Path, args: &[String]) -> anyhow:
     }
     let text = String::from_utf8_lossy(&out.stderr);
     let last = text.lines().last().unwrap_or_default().trim();
-    last.parse()
-        .with_context(|| format!("unexpected GNU time output `{last}`"))
+    let fields: Vec<&str> = last.split_whitespace().collect();
+    let parse = || -> Option<(Duration, u64)> {
+        let user: f64 = fields.first()?.parse().ok()?;
+        let sys: f64 = fields.get(1)?.parse().ok()?;
+        Some((
+            Duration::from_secs_f64(user + sys),
+            fields.get(2)?.parse().ok()?,
+        ))
+    };
+    parse().with_context(|| format!("unexpected GNU time output `{last}`"))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -145,6 +160,8 @@ struct Row {
     input_bytes: u64,
     gnu: Duration,
     ours: Duration,
+    gnu_cpu: Duration,
+    ours_cpu: Duration,
     gnu_kib: u64,
     ours_kib: u64,
 }
@@ -181,14 +198,25 @@ fn measure(
         .iter()
         .map(|i| std::fs::metadata(dir.join(i)).map_or(0, |m| m.len()))
         .sum();
-    let gnu_kib = peak_kib(time, dir, ld, &gnu_args("gnu.o"))?;
-    let ours_kib = peak_kib(time, dir, ours, &our_args("ours.o"))?;
+    let (mut gc, mut oc, mut gk, mut ok) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (c, k) = cpu_and_peak(time, dir, ld, &gnu_args("gnu.o"))?;
+        gc.push(c);
+        gk.push(k);
+        let (c, k) = cpu_and_peak(time, dir, ours, &our_args("ours.o"))?;
+        oc.push(c);
+        ok.push(k);
+    }
+    let gnu_kib = gk.into_iter().max().unwrap_or(0);
+    let ours_kib = ok.into_iter().max().unwrap_or(0);
     Ok(Row {
         name: name.to_owned(),
         inputs: inputs.len(),
         input_bytes,
         gnu: median(g),
         ours: median(o),
+        gnu_cpu: median(gc),
+        ours_cpu: median(oc),
         gnu_kib,
         ours_kib,
     })
@@ -235,20 +263,25 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
     );
     println!();
     println!(
-        "| input | objects | input size | GNU ld -r | xsplice-link | speed-up | GNU peak RSS | xsplice-link peak RSS |"
+        "| input | objects | input size | wall: GNU ld -r | wall: xsplice-link | speed-up | CPU: GNU ld -r | CPU: xsplice-link | CPU ratio | peak RSS: GNU | peak RSS: ours |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mib = |k: u64| k as f64 / 1024.0;
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} MiB | {:.1} ms | {:.1} ms | {:.1}× | {:.1} MiB | {:.1} MiB |",
+            "| {} | {} | {:.1} MiB | {:.1} ms | {:.1} ms | {:.1}× | {:.0} ms | {:.0} ms | {:.1}× | {:.1} MiB | {:.1} MiB |",
             r.name,
             r.inputs,
             r.input_bytes as f64 / (1024.0 * 1024.0),
-            r.gnu.as_secs_f64() * 1e3,
-            r.ours.as_secs_f64() * 1e3,
-            r.gnu.as_secs_f64() / r.ours.as_secs_f64(),
-            r.gnu_kib as f64 / 1024.0,
-            r.ours_kib as f64 / 1024.0,
+            ms(r.gnu),
+            ms(r.ours),
+            ms(r.gnu) / ms(r.ours),
+            ms(r.gnu_cpu),
+            ms(r.ours_cpu),
+            ms(r.gnu_cpu) / ms(r.ours_cpu).max(1e-3),
+            mib(r.gnu_kib),
+            mib(r.ours_kib),
         );
     }
     Ok(())
