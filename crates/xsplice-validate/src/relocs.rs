@@ -326,7 +326,8 @@ fn overflows(t: &RelocType, value: i128) -> Option<String> {
         Overflow::Data(bits) => {
             let lo = -(1i128 << (bits - 1));
             let hi = (1i128 << bits) - 1;
-            (!(lo..=hi).contains(&value)).then(|| format!("[{lo:#x}, {hi:#x}]"))
+            (!(lo..=hi).contains(&value))
+                .then(|| format!("[{}, {}]", signed_hex(lo), signed_hex(hi)))
         }
         Overflow::MovwUnsigned => ((value >> shift) > 0xffff || value < 0)
             .then(|| format!("an unsigned 16-bit immediate at bit {shift}")),
@@ -347,5 +348,113 @@ fn signed_hex(v: i128) -> String {
         format!("-{:#x}", v.unsigned_abs())
     } else {
         format!("{v:#x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One row: arch, type number, value; expect `None` (fits) or the range text.
+    fn check(arch: Arch, number: u32, value: i128, expect: Option<&str>) {
+        let t = arch.relocation(number).expect("supported type");
+        assert_eq!(
+            overflows(t, value).as_deref(),
+            expect,
+            "{} {value:#x}",
+            t.name
+        );
+    }
+
+    #[test]
+    fn overflow_rules() {
+        // x86 PC32: a signed 32-bit value.
+        check(Arch::X86_64, 2, 0x7fff_ffff, None);
+        check(Arch::X86_64, 2, -0x8000_0000, None);
+        check(Arch::X86_64, 2, 0x8000_0000, Some("a signed 32-bit value"));
+        check(Arch::X86_64, 4, -0x8000_0001, Some("a signed 32-bit value"));
+        check(Arch::X86_64, 1, i128::from(u64::MAX), None);
+        // arm64 data: [-2^(n-1), 2^n - 1].
+        check(Arch::Aarch64, 258, 0xffff_ffff, None);
+        check(
+            Arch::Aarch64,
+            258,
+            0x1_0000_0000,
+            Some("[-0x80000000, 0xffffffff]"),
+        );
+        check(Arch::Aarch64, 262, -0x8001, Some("[-0x8000, 0xffff]"));
+        // MOVW unsigned groups: value >> shift <= 0xffff, negatives overflow.
+        check(Arch::Aarch64, 263, 0xffff, None);
+        check(
+            Arch::Aarch64,
+            263,
+            0x1_0000,
+            Some("an unsigned 16-bit immediate at bit 0"),
+        );
+        check(Arch::Aarch64, 265, 0xffff_ffff, None);
+        check(
+            Arch::Aarch64,
+            265,
+            -1,
+            Some("an unsigned 16-bit immediate at bit 16"),
+        );
+        check(Arch::Aarch64, 264, 0x1_0000, None); // _NC
+        // MOVW signed groups: negatives are inverted first.
+        check(Arch::Aarch64, 270, -0x1_0000, None);
+        check(
+            Arch::Aarch64,
+            270,
+            -0x1_0001,
+            Some("a signed 16-bit immediate at bit 0"),
+        );
+        // Branch ranges are half-open.
+        check(Arch::Aarch64, 283, (128 << 20) - 4, None);
+        check(
+            Arch::Aarch64,
+            283,
+            128 << 20,
+            Some("the range [-0x8000000, 0x8000000)"),
+        );
+        check(Arch::Aarch64, 283, -(128 << 20), None);
+        check(
+            Arch::Aarch64,
+            279,
+            1 << 15,
+            Some("the range [-0x8000, 0x8000)"),
+        );
+        check(Arch::Arm32, 28, (32 << 20) - 4, None);
+        check(
+            Arch::Arm32,
+            29,
+            32 << 20,
+            Some("the range [-0x2000000, 0x2000000)"),
+        );
+    }
+
+    #[test]
+    fn arm32_implicit_addends() {
+        let a = |number: u32, word: u32| {
+            implicit_addend(
+                Arch::Arm32.relocation(number).unwrap(),
+                &word.to_le_bytes(),
+                0,
+            )
+        };
+        assert_eq!(a(2, 0xffff_fffc), -4); // ABS32: the whole word
+        assert_eq!(a(3, 0x10), 0x10); // REL32
+        assert_eq!(a(43, 0xe300_0004), 4); // MOVW imm16 = imm4:imm12
+        assert_eq!(a(44, 0xe34f_0fff), -1); // MOVT, sign-extended
+        assert_eq!(a(28, 0xebff_fffe), -8); // BL -8: imm24 << 2
+        assert_eq!(a(29, 0xea00_0001), 4);
+        assert_eq!(
+            implicit_addend(Arch::Arm32.relocation(2).unwrap(), &[1, 2], 0),
+            0
+        );
+    }
+
+    #[test]
+    fn signed_hex_has_a_sign() {
+        assert_eq!(signed_hex(-16), "-0x10");
+        assert_eq!(signed_hex(255), "0xff");
     }
 }
