@@ -275,6 +275,16 @@ impl<'a, 'e> Checker<'a, 'e> {
                 ReleaseSet::NONE
             }))
             .intersect(arch_releases);
+        if let Some(v) = self.xen
+            && self.releases.is_empty()
+            && !self.findings.iter().any(|f| f.check == CheckId::C92)
+        {
+            self.error(
+                CheckId::V05,
+                Location::file(),
+                format!("Xen {v} has no live patching on {arch}"),
+            );
+        }
     }
 
     /// C-40, C-42 and the layout of §1.3.

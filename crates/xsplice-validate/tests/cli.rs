@@ -81,6 +81,13 @@ fn validate_exit_codes_and_formats() {
     // Narrowing to one release.
     let out = run("xsplice-validate", &[&good, &"--xen", &"4.19"]);
     check(&out, 0, "accepted by Xen 4.19\n", "");
+    if let Some(arm) = fixture("arm32") {
+        let arm = write(d, "arm.livepatch", &arm.payload);
+        let out = run("xsplice-validate", &[&arm, &"--xen", &"4.7"]);
+        check(&out, 1, "", "");
+        let out = run("xsplice-validate", &[&arm, &"--xen", &"4.22"]);
+        check(&out, 0, "accepted by Xen 4.22\n", "");
+    }
     let out = run("xsplice-validate", &[&good, &"--xen", &"4.13"]);
     check(
         &out,
