@@ -26,6 +26,8 @@ impl OutLock {
         std::fs::create_dir_all(out_root)
             .map_err(|e| BuildError::io("cannot create", out_root, e))?;
         let path = out_root.join(".lock");
+        let start = std::time::Instant::now();
+        let mut told = false;
         loop {
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(OutLock { path }),
@@ -37,6 +39,13 @@ impl OutLock {
                     if age.is_some_and(|a| a > STALE) {
                         let _ = std::fs::remove_dir(&path);
                     } else {
+                        if !told && start.elapsed() > Duration::from_secs(5) {
+                            eprintln!(
+                                "waiting for `{}`: another build is writing there",
+                                path.display()
+                            );
+                            told = true;
+                        }
                         std::thread::sleep(Duration::from_millis(50));
                     }
                 }
