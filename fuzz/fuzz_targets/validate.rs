@@ -8,8 +8,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use xsplice_validate::{
-    Environment, LoadedPayload, Options, TargetImage, TargetSymbol, inspect, inspect_json,
-    validate,
+    Environment, LoadedPayload, Options, TargetImage, TargetSymbol, inspect, inspect_json, validate,
 };
 
 struct Everything;
