@@ -60,3 +60,29 @@ impl Drop for OutLock {
         let _ = std::fs::remove_dir(&self.path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_holder_waits_for_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = OutLock::acquire(tmp.path()).unwrap();
+        let root = tmp.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _second = OutLock::acquire(&root).unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "lock not held"
+        );
+        drop(first);
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("lock not released");
+        waiter.join().unwrap();
+        assert!(!tmp.path().join(".lock").exists());
+    }
+}
