@@ -26,6 +26,10 @@ pub enum BuildError {
         "no payload `{0}`: expected a directory of test-payloads/ or a path to a directory with a payload.json"
     )]
     NoPayload(String),
+    /// A payload that cannot be built as asked (ABI or arch it does not
+    /// support, a bad dependency).
+    #[error("payload `{payload}`: {message}")]
+    Payload { payload: String, message: String },
     /// A payload that should validate did not, or a must-fail payload did
     /// not fail the way its manifest says.
     #[error("{payload}: {message}\n{report}")]

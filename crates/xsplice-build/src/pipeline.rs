@@ -261,11 +261,21 @@ pub fn build_payload(
     req: &Request<'_>,
     log: &mut dyn Write,
 ) -> Result<Built, BuildError> {
+    build_in_stack(payload, req, log, &mut Vec::new())
+}
+
+/// `build_payload`, with the names of the payloads that wait on this one,
+/// so that a cycle of `depends` is an error rather than endless recursion.
+fn build_in_stack(
+    payload: &Payload,
+    req: &Request<'_>,
+    log: &mut dyn Write,
+    waiting: &mut Vec<String>,
+) -> Result<Built, BuildError> {
     let m = &payload.manifest;
-    let fail = |message: String| BuildError::Validation {
+    let fail = |message: String| BuildError::Payload {
         payload: payload.name.clone(),
         message,
-        report: String::new(),
     };
     if !payload.supports(req.abi, req.arch) {
         return Err(fail(format!(
@@ -273,6 +283,10 @@ pub fn build_payload(
             req.abi.name(),
             req.arch
         )));
+    }
+    if waiting.contains(&payload.name) {
+        waiting.push(payload.name.clone());
+        return Err(fail(format!("depends on itself: {}", waiting.join(" -> "))));
     }
     let (depends_on, stack) = match payload.dependency()? {
         None => (req.xen_syms.to_path_buf(), Vec::new()),
@@ -283,7 +297,9 @@ pub fn build_payload(
                     dep.name
                 )));
             }
-            let built = build_payload(&dep, req, log)?;
+            waiting.push(payload.name.clone());
+            let built = build_in_stack(&dep, req, log, waiting)?;
+            waiting.pop();
             let mut stack = built.stack.clone();
             stack.push(built.payload.clone());
             (built.payload, stack)

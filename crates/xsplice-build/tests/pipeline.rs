@@ -197,3 +197,42 @@ fn missing_symbol_fails_step_2() {
         other => panic!("expected step 2 to fail, got {other:?}\n{log}"),
     }
 }
+
+#[test]
+fn dependency_cycle_and_unsupported_abi_are_errors() {
+    let Some(xen) = stand_in_or_skip() else {
+        return;
+    };
+    let tree = tempfile::tempdir().unwrap();
+    checkout(tree.path());
+    let out = tree.path().join("target");
+    let manifest = tree.path().join("test-payloads/hello_world/payload.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace(r#""depends": "xen""#, r#""depends": "bye_world""#),
+    )
+    .unwrap();
+    let (bad, _) = common::build(tree.path(), "bye_world", ABI, ARCH, &xen, &out, false);
+    let msg = bad.unwrap_err().to_string();
+    assert!(
+        msg.ends_with("depends on itself: bye_world -> hello_world -> bye_world"),
+        "{msg}"
+    );
+
+    let root = common::root();
+    let (bad, _) = common::build(
+        &root,
+        "expectations",
+        Abi::LivepatchV1,
+        ARCH,
+        &xen,
+        &out,
+        false,
+    );
+    let msg = bad.unwrap_err().to_string();
+    assert_eq!(
+        msg,
+        "payload `expectations`: not built for livepatch-v1 on x86_64 (see its payload.json)"
+    );
+}
