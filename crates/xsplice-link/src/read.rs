@@ -294,6 +294,17 @@ where
             }
         }
         let t = &mut sections[target];
+        if let Some(r) = relocs.iter().find(|r| r.offset >= t.size) {
+            return Err(LinkError::Malformed {
+                path: path.to_owned(),
+                detail: format!(
+                    "relocation at {:#x} lies outside section `{}` ({:#x} bytes)",
+                    r.offset,
+                    String::from_utf8_lossy(t.name),
+                    t.size
+                ),
+            });
+        }
         t.relocs = relocs;
         t.rela = rela;
         t.reloc_section = Some(index.0);

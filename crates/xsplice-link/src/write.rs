@@ -317,7 +317,7 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::
         }
         for patch in &s.rel_patches {
             let at = base + patch.offset as usize;
-            let end = (at + 4).min(base + s.size as usize);
+            let end = (at + 4).min(base + s.size as usize).max(at);
             let obj = &objects[patch.obj];
             let section = String::from_utf8_lossy(obj.sections[patch.sec].name).into_owned();
             arm::add_to_implicit_addend(patch.r_type, &mut e.buf[at..end], patch.delta).map_err(

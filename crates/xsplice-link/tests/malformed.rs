@@ -1,0 +1,165 @@
+//! Malformed input is an error, never a panic: every truncation and a few
+//! thousand deterministic byte corruptions of small valid objects (one per
+//! architecture, with relocations, groups and an `.eh_frame`) go through
+//! the library; each must return `Ok` or `Err`.
+
+use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
+use object::{
+    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
+    SymbolScope, elf,
+};
+use xsplice_link::{Input, LinkOptions};
+
+fn sample(arch: Architecture, r_type: elf::RelocationType) -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    obj.append_section_data(text, &[0u8; 32], 4);
+    let data = obj.section_id(StandardSection::Data);
+    obj.append_section_data(data, &[0u8; 16], 8);
+    let f = obj.add_symbol(Symbol {
+        name: b"f".to_vec(),
+        value: 4,
+        size: 8,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(text),
+        flags: SymbolFlags::None,
+    });
+    let text_sym = obj.section_symbol(text);
+    obj.add_relocation(
+        data,
+        Relocation {
+            offset: 0,
+            symbol: f,
+            addend: 0,
+            flags: RelocationFlags::Elf { r_type },
+        },
+    )
+    .expect("reloc");
+    obj.add_relocation(
+        data,
+        Relocation {
+            offset: 8,
+            symbol: text_sym,
+            addend: 0,
+            flags: RelocationFlags::Elf { r_type },
+        },
+    )
+    .expect("reloc");
+    let eh = obj.add_section(Vec::new(), b".eh_frame".to_vec(), SectionKind::ReadOnlyData);
+    let mut cfi = Vec::new();
+    cfi.extend_from_slice(&0x14u32.to_le_bytes());
+    cfi.extend_from_slice(&0u32.to_le_bytes());
+    cfi.extend_from_slice(&[
+        1, b'z', b'R', 0, 1, 0x78, 0x10, 1, 0x1b, 0x0c, 7, 8, 0x90, 1, 0, 0,
+    ]);
+    cfi.extend_from_slice(&0x14u32.to_le_bytes());
+    cfi.extend_from_slice(&0x1cu32.to_le_bytes());
+    cfi.extend_from_slice(&[0; 8]);
+    cfi.extend_from_slice(&[0, 0x0e, 0x10, 0, 0, 0, 0, 0]);
+    obj.append_section_data(eh, &cfi, 8);
+    let comdat = obj.add_section(Vec::new(), b".text.inl".to_vec(), SectionKind::Text);
+    obj.append_section_data(comdat, &[0u8; 4], 4);
+    let inl = obj.add_symbol(Symbol {
+        name: b"inl".to_vec(),
+        value: 0,
+        size: 4,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Dynamic,
+        weak: false,
+        section: SymbolSection::Section(comdat),
+        flags: SymbolFlags::None,
+    });
+    obj.add_comdat(object::write::Comdat {
+        kind: object::ComdatKind::Any,
+        symbol: inl,
+        sections: vec![comdat],
+    });
+    obj.write().expect("write sample")
+}
+
+/// Links `bytes` (twice, so that COMDAT and symbol merging run) and
+/// returns whether it linked; a panic fails the test with the case.
+fn link(bytes: &[u8], case: &str) -> bool {
+    let inputs = [
+        Input {
+            name: "a.o".into(),
+            data: bytes,
+        },
+        Input {
+            name: "b.o".into(),
+            data: bytes,
+        },
+    ];
+    let opts = LinkOptions {
+        build_id: true,
+        ..LinkOptions::default()
+    };
+    match std::panic::catch_unwind(|| xsplice_link::link(&inputs, &opts).is_ok()) {
+        Ok(ok) => ok,
+        Err(_) => panic!("xsplice_link::link panicked on {case}"),
+    }
+}
+
+#[test]
+fn truncations_and_corruptions() {
+    let samples = [
+        ("x86_64", sample(Architecture::X86_64, elf::R_X86_64_64)),
+        (
+            "aarch64",
+            sample(Architecture::Aarch64, elf::R_AARCH64_ABS64),
+        ),
+        ("arm32", sample(Architecture::Arm, elf::R_ARM_ABS32)),
+    ];
+    for (name, bytes) in &samples {
+        // The pristine object links with itself except for the duplicate `f`.
+        assert!(
+            !link(bytes, &format!("{name} pristine")),
+            "{name}: duplicate `f` must be an error"
+        );
+        let single = [Input {
+            name: "a.o".into(),
+            data: bytes,
+        }];
+        assert!(
+            xsplice_link::link(&single, &LinkOptions::default()).is_ok(),
+            "{name}: pristine single link"
+        );
+        for cut in 0..bytes.len() {
+            link(&bytes[..cut], &format!("{name} truncated to {cut} bytes"));
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..3000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut corrupted = bytes.clone();
+            let at = (state % bytes.len() as u64) as usize;
+            let value = (state >> 32) as u8;
+            corrupted[at] = value;
+            if i % 3 == 0 {
+                let at2 = ((state >> 16) % bytes.len() as u64) as usize;
+                corrupted[at2] ^= 0xff;
+            }
+            let single = [Input {
+                name: "a.o".into(),
+                data: &corrupted[..],
+            }];
+            let result = std::panic::catch_unwind(|| {
+                xsplice_link::link(
+                    &single,
+                    &LinkOptions {
+                        build_id: true,
+                        ..LinkOptions::default()
+                    },
+                )
+                .is_ok()
+            });
+            assert!(
+                result.is_ok(),
+                "{name}: panicked with byte {at:#x} set to {value:#x} (case {i})"
+            );
+        }
+    }
+}
