@@ -385,9 +385,16 @@ impl<'a, 'e> Checker<'a, 'e> {
             p.symbols = std::mem::take(&mut self.symbols);
             p.xen_depends = self.xen_depends.take();
         }
+        // Findings name the in-scope releases they concern; one that
+        // concerns only some of them narrows the summary even as a warning.
+        let scope = self.releases;
         let mut refused = ReleaseSet::NONE;
-        for f in &self.findings {
-            if f.severity == Severity::Error || !f.releases.is_all() {
+        for f in &mut self.findings {
+            let partial = !f.releases.is_all();
+            if !scope.is_empty() {
+                f.releases = f.releases.intersect(scope);
+            }
+            if f.severity == Severity::Error || partial {
                 refused = refused.union(f.releases);
             }
         }
@@ -407,6 +414,7 @@ impl<'a, 'e> Checker<'a, 'e> {
                 .iter()
                 .filter(|f| f.severity == Severity::Warning)
                 .count(),
+            checked: scope.iter().collect(),
             accepted_by: accepted.iter().collect(),
         };
         Report {

@@ -263,6 +263,9 @@ pub struct Finding {
 pub struct Summary {
     pub errors: usize,
     pub warnings: usize,
+    /// Releases whose rules were applied: those loading the payload's ABI
+    /// on its arch, or the one `--xen` named.
+    pub checked: Vec<Release>,
     /// Releases whose hypervisor would accept the payload.
     pub accepted_by: Vec<Release>,
 }
@@ -286,7 +289,8 @@ pub fn write_text(
         } else {
             writeln!(out, "  --> {file}: {loc}")?;
         }
-        if !f.releases.is_all() {
+        let checked: ReleaseSet = summary.checked.iter().copied().collect();
+        if f.releases != checked && !f.releases.is_empty() {
             writeln!(out, "  = note: applies to Xen {}", f.releases)?;
         }
     }
