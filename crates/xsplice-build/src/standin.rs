@@ -3,14 +3,15 @@
 //! in an allocated `.note.gnu.build-id`, one PT_LOAD per permission).
 //!
 //! The build is a pure function of the sources, the flags and the compiler,
-//! so its content hash decides whether it runs; objects are compiled in a
-//! private temporary directory and `xen-syms` is renamed into place, so tests
-//! running in parallel never see a half-written image.
+//! so its content hash decides whether it runs. It holds a lock on its
+//! output directory, compiles into `obj/`, links `xen-syms.new` and renames
+//! it into place, so tests running in parallel never see a half-written
+//! image and every printed command can be replayed.
 
 use std::path::{Path, PathBuf};
 
 use crate::hash::{InputHash, up_to_date, write_atomic};
-use crate::{Arch, BuildError, CommandLine};
+use crate::{Arch, BuildError, CommandLine, OutLock};
 
 /// Sources in link order. The version functions come first, as the functions
 /// payloads patch; `cet.c` is the one built with `-fcf-protection=branch`.
@@ -117,6 +118,9 @@ pub fn build_stand_in(
         hash.str(f).file(&src.join(f))?;
     }
     let hash = hash.hex();
+    // Held while checking and building, so that tests and xtask in other
+    // processes wait for one build instead of writing the same objects.
+    let _lock = OutLock::acquire(&dir)?;
     let stamp = dir.join("xen-syms.inputs");
     if !force && up_to_date(&stamp, &hash, &[&out]) {
         return Ok(StandIn {
@@ -127,14 +131,12 @@ pub fn build_stand_in(
         });
     }
 
-    let tmp = tempfile::Builder::new()
-        .prefix(".build-")
-        .tempdir_in(&dir)
-        .map_err(|e| BuildError::io("cannot create a temporary directory in", &dir, e))?;
+    let objdir = dir.join("obj");
+    std::fs::create_dir_all(&objdir).map_err(|e| BuildError::io("cannot create", &objdir, e))?;
     let mut commands = Vec::new();
     let mut objects = Vec::new();
     for source in SOURCES {
-        let obj = tmp.path().join(source.replace(".c", ".o"));
+        let obj = objdir.join(source.replace(".c", ".o"));
         let mut cmd = CommandLine::new(&cc);
         cmd.dir(&src).args(CFLAGS).args(arch.arch_cflags());
         if source == "cet.c" && arch == Arch::X86_64 {
@@ -145,7 +147,9 @@ pub fn build_stand_in(
         commands.push(cmd);
         objects.push(obj);
     }
-    let linked = tmp.path().join("xen-syms");
+    // Linked beside the image and renamed over it, so a failed link keeps
+    // the previous image; the rename is shown as the `mv` it amounts to.
+    let linked = dir.join("xen-syms.new");
     let mut link = CommandLine::new(&cc);
     link.dir(&src)
         .args(arch.arch_cflags())
@@ -156,6 +160,9 @@ pub fn build_stand_in(
         .args(&objects);
     link.run("linking `xen-syms`")?;
     commands.push(link);
+    let mut mv = CommandLine::new("mv");
+    mv.arg(&linked).arg(&out);
+    commands.push(mv);
 
     std::fs::rename(&linked, &out).map_err(|e| BuildError::io("cannot write", &out, e))?;
     write_atomic(&stamp, format!("{hash}\n").as_bytes())?;
