@@ -130,6 +130,10 @@ struct Renderer<'o, 'w> {
 struct Entry<'d> {
     /// The first eight name bytes, big-endian: most comparisons end here.
     key: u64,
+    /// Name bytes 8..16: the name sort starts on sixteen bytes, which
+    /// separates most mangled names (`_ZN4llvm...`) at no extra cache
+    /// misses, since the name was just read to find its end.
+    key2: u64,
     name: &'d [u8],
     value: u64,
     size: u64,
@@ -138,10 +142,16 @@ struct Entry<'d> {
 }
 
 fn name_key(name: &[u8]) -> u64 {
-    let mut k = [0u8; 8];
-    let n = name.len().min(8);
-    k[..n].copy_from_slice(&name[..n]);
-    u64::from_be_bytes(k)
+    // The common case is one unaligned load; short names are padded with
+    // zeros byte by byte (a variable-length copy would call memmove).
+    if let Some(head) = name.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
+    }
+    let mut k = 0u64;
+    for (i, &b) in name.iter().enumerate() {
+        k |= u64::from(b) << (56 - 8 * i);
+    }
+    k
 }
 
 fn cmp_name(a: &Entry<'_>, b: &Entry<'_>) -> std::cmp::Ordering {
@@ -356,6 +366,7 @@ impl Renderer<'_, '_> {
             let size = if sym.kind == STT_SECTION { 0 } else { sym.size };
             entries.push(Entry {
                 key: name_key(sym.name),
+                key2: name_key_at(sym.name, 8),
                 name: sym.name,
                 value: sym.value,
                 size,
@@ -388,31 +399,26 @@ impl Renderer<'_, '_> {
 
     fn lines_bsd(&mut self, entries: &[Entry<'_>], width: usize) -> io::Result<()> {
         let print_size = self.opts.print_size;
-        for chunk in entries.chunks(4096) {
-            self.bsd_chunk(chunk, width, print_size);
-            if self.buf.len() > CHUNK {
-                self.flush()?;
-            }
+        if entries.len() < PARALLEL_MIN {
+            bsd_lines(&mut self.buf, entries, width, print_size);
+            return Ok(());
+        }
+        // Large tables: format blocks in two halves on two threads, and
+        // write each block before formatting the next, so memory stays
+        // bounded by the block size.
+        let mut second = Vec::with_capacity(CHUNK);
+        for block in entries.chunks(PARALLEL_MIN) {
+            let (a, b) = block.split_at(block.len() / 2);
+            let first = &mut self.buf;
+            std::thread::scope(|s| {
+                s.spawn(|| bsd_lines(&mut second, b, width, print_size));
+                bsd_lines(first, a, width, print_size);
+            });
+            self.buf.extend_from_slice(&second);
+            second.clear();
+            self.flush()?;
         }
         Ok(())
-    }
-
-    fn bsd_chunk(&mut self, entries: &[Entry<'_>], width: usize, print_size: bool) {
-        let buf = &mut self.buf;
-        for e in entries {
-            if is_undefined_letter(e.letter) {
-                buf.extend_from_slice(&SPACES[..width]);
-            } else {
-                push_hex(buf, e.value, width);
-                if print_size && e.size != 0 {
-                    buf.push(b' ');
-                    push_hex(buf, e.size, width);
-                }
-            }
-            buf.extend_from_slice(&[b' ', e.letter, b' ']);
-            buf.extend_from_slice(e.name);
-            buf.push(b'\n');
-        }
     }
 
     fn lines_posix(&mut self, entries: &[Entry<'_>], _width: usize) {
@@ -534,6 +540,25 @@ const CHUNK: usize = 1 << 20;
 
 const SPACES: [u8; 32] = [b' '; 32];
 
+/// BSD lines: `VALUE[ SIZE] L NAME`, blanks for the value of undefined
+/// symbols.
+fn bsd_lines(buf: &mut Vec<u8>, entries: &[Entry<'_>], width: usize, print_size: bool) {
+    for e in entries {
+        if is_undefined_letter(e.letter) {
+            buf.extend_from_slice(&SPACES[..width]);
+        } else {
+            push_hex(buf, e.value, width);
+            if print_size && e.size != 0 {
+                buf.push(b' ');
+                push_hex(buf, e.size, width);
+            }
+        }
+        buf.extend_from_slice(&[b' ', e.letter, b' ']);
+        buf.extend_from_slice(e.name);
+        buf.push(b'\n');
+    }
+}
+
 /// Lower-case hex, zero-padded to `width` digits (more if needed).
 fn push_hex(buf: &mut Vec<u8>, v: u64, width: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -578,13 +603,48 @@ fn name_key_at(name: &[u8], offset: usize) -> u64 {
 /// share long prefixes; this touches each name once per digit instead.
 /// Stable at every level, so equal names keep table order, as with GNU.
 fn sort_by_name(entries: &mut [Entry<'_>], reverse: bool) {
-    if reverse {
-        parallel_stable_sort(entries, &|a, b| b.key.cmp(&a.key));
-    } else {
-        parallel_stable_sort(entries, &|a, b| a.key.cmp(&b.key));
+    if entries.len() < PARALLEL_MIN {
+        sort_by_name_here(entries, reverse);
+        return;
     }
-    refine(entries, 0, reverse);
+    // Two halves sorted completely on two threads, then one stable merge
+    // on whole names (left wins ties). The keys were reused as digits, so
+    // the merge compares the names themselves.
+    let mid = entries.len() / 2;
+    {
+        let (left, right) = entries.split_at_mut(mid);
+        std::thread::scope(|s| {
+            s.spawn(|| sort_by_name_here(left, reverse));
+            sort_by_name_here(right, reverse);
+        });
+    }
+    if reverse {
+        merge_halves(entries, mid, &|a, b| b.name.cmp(a.name));
+    } else {
+        merge_halves(entries, mid, &|a, b| a.name.cmp(b.name));
+    }
 }
+
+fn sort_by_name_here(entries: &mut [Entry<'_>], reverse: bool) {
+    if reverse {
+        entries.sort_by_key(|e| std::cmp::Reverse((e.key, e.key2)));
+    } else {
+        entries.sort_by_key(|e| (e.key, e.key2));
+    }
+    let mut i = 0;
+    while i < entries.len() {
+        let first = (entries[i].key, entries[i].key2);
+        let mut j = i + 1;
+        while j < entries.len() && (entries[j].key, entries[j].key2) == first {
+            j += 1;
+        }
+        refine_run(&mut entries[i..j], 16, reverse);
+        i = j;
+    }
+}
+
+/// Tables smaller than this are sorted and formatted on one thread.
+const PARALLEL_MIN: usize = 32 * 1024;
 
 /// Sorts each run of equal `key` (the digit at `offset`) by the next digit.
 /// Within a run either every name is longer than the digit, or all are
@@ -598,19 +658,24 @@ fn refine(entries: &mut [Entry<'_>], offset: usize, reverse: bool) {
         while j < entries.len() && entries[j].key == key {
             j += 1;
         }
-        let run = &mut entries[i..j];
-        if run.len() > 1 && run.iter().any(|e| e.name.len() > next) {
-            for e in run.iter_mut() {
-                e.key = name_key_at(e.name, next);
-            }
-            if reverse {
-                run.sort_by_key(|e| std::cmp::Reverse(e.key));
-            } else {
-                run.sort_by_key(|e| e.key);
-            }
-            refine(run, next, reverse);
-        }
+        refine_run(&mut entries[i..j], next, reverse);
         i = j;
+    }
+}
+
+/// `run` agrees on every byte before `offset`: sort it by the digit at
+/// `offset`, unless all its names are identical.
+fn refine_run(run: &mut [Entry<'_>], offset: usize, reverse: bool) {
+    if run.len() > 1 && run.iter().any(|e| e.name.len() > offset) {
+        for e in run.iter_mut() {
+            e.key = name_key_at(e.name, offset);
+        }
+        if reverse {
+            run.sort_by_key(|e| std::cmp::Reverse(e.key));
+        } else {
+            run.sort_by_key(|e| e.key);
+        }
+        refine(run, offset, reverse);
     }
 }
 
@@ -621,7 +686,7 @@ fn parallel_stable_sort<'d, F>(entries: &mut [Entry<'d>], cmp: &F)
 where
     F: Fn(&Entry<'d>, &Entry<'d>) -> std::cmp::Ordering + Sync,
 {
-    if entries.len() < 32 * 1024 {
+    if entries.len() < PARALLEL_MIN {
         entries.sort_by(cmp);
         return;
     }
@@ -633,6 +698,16 @@ where
             right.sort_by(cmp);
         });
     }
+    merge_halves(entries, mid, cmp);
+}
+
+/// Merges the sorted `entries[..mid]` and `entries[mid..]` in place (with a
+/// copy of the left half); on ties the left element goes first, which keeps
+/// a stable sort stable.
+fn merge_halves<'d, F>(entries: &mut [Entry<'d>], mid: usize, cmp: &F)
+where
+    F: Fn(&Entry<'d>, &Entry<'d>) -> std::cmp::Ordering,
+{
     let left: Vec<Entry<'d>> = entries[..mid].to_vec();
     let (mut i, mut j, mut k) = (0, mid, 0);
     while i < left.len() && j < entries.len() {
@@ -739,6 +814,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, n)| Entry {
                     key: name_key(n),
+                    key2: name_key_at(n, 8),
                     name: n,
                     value: 0,
                     size: 0,
