@@ -202,6 +202,15 @@ impl Checker<'_, '_> {
                 loc.clone(),
                 format!("old_addr {old:#x} is not the start of a function of the target"),
             );
+        } else if func.is_none() && arch != Arch::X86_64 {
+            // ARM only makes the Xen image writable while patching.
+            self.error(
+                C::C98,
+                loc.clone(),
+                format!(
+                    "old_addr {old:#x} is in a loaded payload, which the {arch} hypervisor cannot patch"
+                ),
+            );
         }
         if let Some(func) = &func
             && func.size != 0
