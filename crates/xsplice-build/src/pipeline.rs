@@ -217,9 +217,13 @@ fn headers(include: &Path, sources: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn compile(
+/// The command that compiles one payload C file (steps 1 and 3): run from
+/// the source's directory, with `include` (`test-payloads/include`) on the
+/// include path and, for step 3, `config_dir` (where `config.h` is) quoted.
+pub fn compile_command(
     cc: &Path,
-    req: &Request<'_>,
+    abi: Abi,
+    arch: Arch,
     include: &Path,
     source: &Path,
     obj: &Path,
@@ -232,10 +236,10 @@ fn compile(
         cmd.dir(dir);
     }
     cmd.args(PAYLOAD_CFLAGS)
-        .args(req.arch.arch_cflags())
-        .args(pic_flags(req.arch))
+        .args(arch.arch_cflags())
+        .args(pic_flags(arch))
         .arg("-Wall")
-        .arg(format!("-D{}", abi_macro(req.abi)))
+        .arg(format!("-D{}", abi_macro(abi)))
         .arg("-I")
         .arg(include);
     if let Some(d) = config_dir {
@@ -336,7 +340,7 @@ fn build_in_stack(
             &Step {
                 key: format!("1-{}", stem(src)),
                 what: format!("step 1 (compiling `{src}`)"),
-                cmd: compile(&cc, req, &include, &sources[i], &obj, None),
+                cmd: compile_command(&cc, req.abi, req.arch, &include, &sources[i], &obj, None),
                 inputs,
                 extra: vec![cc_id.clone()],
                 outputs: vec![obj.clone()],
@@ -382,7 +386,15 @@ fn build_in_stack(
         &Step {
             key: "3-funcs".into(),
             what: format!("step 3 (compiling `{}`)", m.funcs_source),
-            cmd: compile(&cc, req, &include, &funcs_src, &funcs_obj, Some(&dir)),
+            cmd: compile_command(
+                &cc,
+                req.abi,
+                req.arch,
+                &include,
+                &funcs_src,
+                &funcs_obj,
+                Some(&dir),
+            ),
             inputs,
             extra: vec![cc_id.clone()],
             outputs: vec![funcs_obj.clone()],

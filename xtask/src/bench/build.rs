@@ -69,30 +69,23 @@ struct Inputs {
     tools: xsplice_build::Tools,
 }
 
+/// The pipeline's own compile command (steps 1 and 3), so both ways
+/// compile exactly as `cargo xtask payload` does.
 fn compile(inp: &Inputs, file: &str, obj: &Path, iquote: Option<&Path>) -> Command {
-    let mut c = Command::new(&inp.cc);
-    c.current_dir(&inp.src).args([
-        "-std=gnu11",
-        "-O2",
-        "-ffreestanding",
-        "-fno-builtin",
-        "-fno-common",
-        "-ffunction-sections",
-        "-fdata-sections",
-        "-fno-stack-protector",
-        "-fno-asynchronous-unwind-tables",
-        "-fno-ident",
-        "-mno-red-zone",
-        "-fcf-protection=none",
-        "-fpic",
-        "-fvisibility=hidden",
-        "-DXSPLICE_ABI_LIVEPATCH_V2",
-    ]);
-    c.arg("-I").arg(&inp.include);
-    if let Some(d) = iquote {
-        c.arg("-iquote").arg(d);
+    let line = xsplice_build::compile_command(
+        &inp.cc,
+        xsplice_abi::Abi::LivepatchV2,
+        xsplice_build::Arch::X86_64,
+        &inp.include,
+        &inp.src.join(file),
+        obj,
+        iquote,
+    );
+    let mut c = Command::new(&line.program);
+    c.args(&line.args);
+    if let Some(d) = &line.dir {
+        c.current_dir(d);
     }
-    c.arg("-c").arg(file).arg("-o").arg(obj);
     c
 }
 
