@@ -13,26 +13,30 @@
 /// record went.
 pub(crate) struct Trimmed {
     pub data: Vec<u8>,
-    /// (old start, new start) of each record, in order.
-    records: Vec<(usize, usize)>,
+    /// (old start, new start, dropped) of each record, in order.
+    records: Vec<(usize, usize, bool)>,
 }
 
 impl Trimmed {
-    /// The new offset of old offset `at` (inside a record's kept bytes).
-    pub fn map(&self, at: u64) -> u64 {
+    /// The new offset of old offset `at` (inside a record's kept bytes), or
+    /// `None` when its record was dropped.
+    pub fn map(&self, at: u64) -> Option<u64> {
         let at = at as usize;
-        let i = self.records.partition_point(|&(old, _)| old <= at);
+        let i = self.records.partition_point(|&(old, _, _)| old <= at);
         match i.checked_sub(1) {
-            Some(i) => (self.records[i].1 + (at - self.records[i].0)) as u64,
-            None => at as u64,
+            Some(i) if self.records[i].2 => None,
+            Some(i) => Some((self.records[i].1 + (at - self.records[i].0)) as u64),
+            None => Some(at as u64),
         }
     }
 }
 
 /// Shortens every record to its last real instruction, rounded up to 4
-/// bytes, rewriting length fields and FDE-to-CIE pointers. Returns `None`
-/// when nothing changes or the section is not understood.
-pub(crate) fn trim(data: &[u8], is_64: bool) -> Option<Trimmed> {
+/// bytes, and leaves out the FDEs `drop_fde` names (by record start: those
+/// describing code of a discarded COMDAT copy), rewriting length fields and
+/// FDE-to-CIE pointers. Returns `None` when nothing changes or the section
+/// is not understood.
+pub(crate) fn trim(data: &[u8], is_64: bool, drop_fde: &dyn Fn(usize) -> bool) -> Option<Trimmed> {
     let mut records = Vec::new();
     let mut p = 0usize;
     while p < data.len() {
@@ -48,9 +52,13 @@ pub(crate) fn trim(data: &[u8], is_64: bool) -> Option<Trimmed> {
         p = end;
     }
     let mut new_lens = Vec::with_capacity(records.len());
+    let mut dropped = Vec::with_capacity(records.len());
     let mut changed = false;
     for &(start, end) in &records {
         let id = u32_at(data, start + 4)?;
+        let drop = id != 0 && drop_fde(start);
+        changed |= drop;
+        dropped.push(drop);
         let (cie_start, is_cie) = if id == 0 {
             (start, true)
         } else {
@@ -81,9 +89,11 @@ pub(crate) fn trim(data: &[u8], is_64: bool) -> Option<Trimmed> {
     }
     let mut out = Vec::with_capacity(data.len());
     let mut map = Vec::with_capacity(records.len());
-    for (&(start, _), &new_len) in records.iter().zip(&new_lens) {
-        map.push((start, out.len()));
-        out.extend_from_slice(&data[start..start + new_len]);
+    for (i, (&(start, _), &new_len)) in records.iter().zip(&new_lens).enumerate() {
+        map.push((start, out.len(), dropped[i]));
+        if !dropped[i] {
+            out.extend_from_slice(&data[start..start + new_len]);
+        }
     }
     let trimmed = Trimmed {
         data: out,
@@ -91,12 +101,15 @@ pub(crate) fn trim(data: &[u8], is_64: bool) -> Option<Trimmed> {
     };
     let mut data_out = trimmed.data.clone();
     for (i, &(start, _)) in records.iter().enumerate() {
+        if dropped[i] {
+            continue;
+        }
         let new_start = trimmed.records[i].1;
         let new_len = new_lens[i];
         data_out[new_start..new_start + 4].copy_from_slice(&((new_len - 4) as u32).to_le_bytes());
         let id = u32_at(data, start + 4)?;
         if id != 0 {
-            let cie_new = trimmed.map((start + 4 - id as usize) as u64) as usize;
+            let cie_new = trimmed.map((start + 4 - id as usize) as u64)? as usize;
             let ptr = (new_start + 4 - cie_new) as u32;
             data_out[new_start + 4..new_start + 8].copy_from_slice(&ptr.to_le_bytes());
         }
@@ -287,10 +300,20 @@ mod tests {
         let data = sample(&[0x0e, 0x10, 0x4a, 0, 0, 0, 0]);
         let cie_ptr = u32_at(&data, 0x1c).expect("ptr");
         assert_eq!(cie_ptr, 0x1c);
-        let out = trim(&data, true).expect("trimmed").data;
+        let out = trim(&data, true, &|_| false).expect("trimmed").data;
         assert_eq!(out.len(), data.len() - 4);
         assert_eq!(u32_at(&out, 0x18), Some(0x10));
         assert_eq!(u32_at(&out, 0x1c), Some(0x1c));
+    }
+
+    #[test]
+    fn drops_fdes() {
+        let data = sample(&[0x0e, 0x10, 0x4a, 0]);
+        // The dropped FDE is the last record: nothing may be written for it.
+        let t = trim(&data, true, &|start| start == 0x18).expect("dropped");
+        assert_eq!(t.data.len(), 0x18);
+        assert_eq!(t.map(0x20), None);
+        assert_eq!(t.map(0x4), Some(0x4));
     }
 
     #[test]
@@ -298,6 +321,6 @@ mod tests {
         // def_cfa_offset 0 ends with a zero byte that is an operand, not a
         // nop: stripping zero bytes blindly would cut it off.
         let data = sample(&[0x4a, 0x4a, 0x0e, 0x00, 0, 0, 0]);
-        assert!(trim(&data, true).is_none());
+        assert!(trim(&data, true, &|_| false).is_none());
     }
 }

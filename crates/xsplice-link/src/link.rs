@@ -163,7 +163,8 @@ pub(crate) fn link<'d>(
         }
     }
     let machine = first.machine;
-    let discarded = comdat_discards(objects);
+    let discards = comdat_discards(objects);
+    let discarded = &discards.discarded;
 
     // 1. Sections.
     let mut sections: Vec<OutSection<'d>> = Vec::new();
@@ -357,7 +358,13 @@ pub(crate) fn link<'d>(
         .iter()
         .position(|s| s.name == b".eh_frame" && s.group.is_none())
     {
-        Some(out) => relayout_eh_frame(&mut sections[out], &mut placement, first.is_64),
+        Some(out) => relayout_eh_frame(
+            objects,
+            discarded,
+            &mut sections[out],
+            &mut placement,
+            first.is_64,
+        ),
         None => HashMap::default(),
     };
 
@@ -476,7 +483,7 @@ pub(crate) fn link<'d>(
     }
 
     // 2. Symbols.
-    let symbols = resolve_symbols(objects, &placement)?;
+    let symbols = resolve_symbols(objects, &placement, &discards.kept)?;
 
     // Section symbols are 1..=N in section order; the others follow.
     let nsect = sections.len() as u32;
@@ -495,19 +502,36 @@ pub(crate) fn link<'d>(
                 continue;
             }
             let debug = order::is_debugging(sec.name);
+            let unwind = sec.name == b".eh_frame" || sec.name == b".gcc_except_table";
             let eh_map = eh_maps.get(&(oi, si));
             let mut relocs = Vec::with_capacity(sec.relocs.len());
             let mut patches = Vec::new();
             for r in &sec.relocs {
-                let in_offset = eh_map.map_or(r.offset, |t| t.map(r.offset));
+                // A relocation of a dropped FDE stays as R_*_NONE at the start
+                // of its input's contribution, as GNU leaves it.
+                let in_offset = eh_map.map_or(Some(r.offset), |t| t.map(r.offset));
+                if in_offset.is_none() {
+                    relocs.push(Reloc {
+                        offset: base,
+                        sym: 0,
+                        r_type: 0,
+                        addend: 0,
+                    });
+                    continue;
+                }
                 let mut nr = Reloc {
-                    offset: in_offset + base,
+                    offset: in_offset.unwrap_or(0) + base,
                     sym: 0,
                     r_type: r.r_type,
                     addend: r.addend,
                 };
                 if r.sym != 0 {
-                    match symbols.map[oi][r.sym as usize] {
+                    let target = match symbols.map[oi][r.sym as usize] {
+                        SymMap::Kept(o, delta) if !unwind => SymMap::Section(o, delta),
+                        SymMap::Kept(..) => SymMap::Discarded,
+                        other => other,
+                    };
+                    match target {
                         SymMap::Out(slot) => nr.sym = sym_index(slot),
                         SymMap::Section(out_sec, delta) => {
                             nr.sym = sections[out_sec].symbol;
@@ -524,7 +548,7 @@ pub(crate) fn link<'d>(
                                 });
                             }
                         }
-                        SymMap::Discarded => {
+                        SymMap::Discarded | SymMap::Kept(..) => {
                             // Like GNU: a reference into a discarded COMDAT copy is
                             // dropped from debug sections and neutralised elsewhere.
                             if debug {
@@ -639,6 +663,8 @@ pub(crate) fn link<'d>(
 }
 
 fn relayout_eh_frame(
+    objects: &[Object<'_>],
+    discarded: &[Vec<bool>],
     os: &mut OutSection<'_>,
     placement: &mut Placement,
     is_64: bool,
@@ -666,7 +692,28 @@ fn relayout_eh_frame(
         }
         prev = None;
         let len = match &part.data {
-            PartData::Borrowed(d) => match (part.src, ehframe::trim(d, is_64)) {
+            PartData::Borrowed(d) => match (
+                part.src,
+                part.src.and_then(|(oi, si)| {
+                    // GNU drops the FDEs of code in discarded COMDAT copies: those
+                    // whose initial location refers to a local of such a section.
+                    let obj = &objects[oi];
+                    let relocs = &obj.sections[si].relocs;
+                    let drop = |start: usize| {
+                        let at = start as u64 + 8;
+                        relocs.iter().filter(|r| r.offset == at).any(|r| {
+                            obj.symbols.get(r.sym as usize).is_some_and(|s| {
+                                s.bind() == elf::STB_LOCAL.0
+                                    && discarded[oi]
+                                        .get(s.shndx as usize)
+                                        .copied()
+                                        .unwrap_or(false)
+                            })
+                        })
+                    };
+                    ehframe::trim(d, is_64, &drop)
+                }),
+            ) {
                 (Some(src), Some(trimmed)) => {
                     let len = trimmed.data.len();
                     part.data = PartData::Owned(trimmed.data.clone());
@@ -722,12 +769,29 @@ fn group_members(obj: &Object<'_>) -> Vec<bool> {
 
 /// Marks the sections of COMDAT groups whose signature an earlier input already
 /// provided: the group section, its members and their relocation sections.
-fn comdat_discards(objects: &[Object<'_>]) -> Vec<Vec<bool>> {
-    let mut seen: HashMap<&[u8], usize> = HashMap::default();
-    let mut out: Vec<Vec<bool>> = objects
+/// COMDAT groups seen again: which input sections are discarded, and for
+/// each discarded member the kept copy (same name and size in the group
+/// kept first), which references from other sections are redirected to.
+struct Discards {
+    discarded: Vec<Vec<bool>>,
+    kept: HashMap<(usize, usize), (usize, usize)>,
+}
+
+/// Marks the sections of COMDAT groups whose signature an earlier input already
+/// provided: the group section, its members and their relocation sections.
+fn comdat_discards(objects: &[Object<'_>]) -> Discards {
+    let mut seen: HashMap<&[u8], (usize, usize)> = HashMap::default();
+    let mut discarded: Vec<Vec<bool>> = objects
         .iter()
         .map(|o| vec![false; o.sections.len()])
         .collect();
+    let mut kept = HashMap::default();
+    let members = |sec: &Section<'_>| -> Vec<usize> {
+        (1..sec.data.len() / 4)
+            .filter_map(|i| read_u32(sec.data, i * 4))
+            .map(|m| m as usize)
+            .collect()
+    };
     for (oi, obj) in objects.iter().enumerate() {
         for (si, sec) in obj.sections.iter().enumerate() {
             if sec.sh_type != elf::SHT_GROUP.0
@@ -736,20 +800,33 @@ fn comdat_discards(objects: &[Object<'_>]) -> Vec<Vec<bool>> {
                 continue;
             }
             let signature = group_signature(obj, sec);
-            if seen.insert(signature, oi).is_none() {
+            let Some(&(koi, ksi)) = seen.get(signature) else {
+                seen.insert(signature, (oi, si));
                 continue;
-            }
-            out[oi][si] = true;
-            for i in 1..sec.data.len() / 4 {
-                if let Some(m) = read_u32(sec.data, i * 4) {
-                    if let Some(slot) = out[oi].get_mut(m as usize) {
-                        *slot = true;
-                    }
+            };
+            discarded[oi][si] = true;
+            let kobj = &objects[koi];
+            let kept_members = members(&kobj.sections[ksi]);
+            for m in members(sec) {
+                let Some(slot) = discarded[oi].get_mut(m) else {
+                    continue;
+                };
+                *slot = true;
+                let Some(msec) = obj.sections.get(m) else {
+                    continue;
+                };
+                let twin = kept_members.iter().copied().find(|&k| {
+                    kobj.sections.get(k).is_some_and(|ks| {
+                        ks.name == msec.name && ks.size == msec.size && ks.sh_type == msec.sh_type
+                    })
+                });
+                if let Some(k) = twin {
+                    kept.insert((oi, m), (koi, k));
                 }
             }
         }
     }
-    out
+    Discards { discarded, kept }
 }
 
 pub(crate) fn group_signature<'d>(obj: &Object<'d>, sec: &Section<'d>) -> &'d [u8] {
@@ -775,6 +852,9 @@ pub(crate) enum SymMap {
     Section(usize, u64),
     /// A symbol of a discarded section.
     Discarded,
+    /// A local of a discarded COMDAT copy, redirected to the kept copy:
+    /// output section and offset to add to the addend.
+    Kept(usize, u64),
 }
 
 pub(crate) struct Resolved<'d> {
@@ -804,6 +884,7 @@ struct Global {
 fn resolve_symbols<'d>(
     objects: &'d [Object<'d>],
     placement: &Placement,
+    kept: &HashMap<(usize, usize), (usize, usize)>,
 ) -> Result<Resolved<'d>, LinkError> {
     let mut out = Vec::new();
     let mut map: Vec<Vec<SymMap>> = objects
@@ -824,10 +905,21 @@ fn resolve_symbols<'d>(
             if s.bind() != elf::STB_LOCAL.0 {
                 continue;
             }
+            // A local of a discarded COMDAT copy: references go to the kept
+            // copy (GNU's "pretend" rule), except from unwind tables.
+            let redirect = |shndx: u32, value: u64| -> SymMap {
+                match kept
+                    .get(&(oi, shndx as usize))
+                    .and_then(|&(ko, ks)| place(ko, ks as u32))
+                {
+                    Some((o, off)) => SymMap::Kept(o, off + value),
+                    None => SymMap::Discarded,
+                }
+            };
             if s.kind() == elf::STT_SECTION.0 {
                 map[oi][i] = match place(oi, s.shndx) {
                     Some((o, off)) => SymMap::Section(o, off),
-                    None => SymMap::Discarded,
+                    None => redirect(s.shndx, 0),
                 };
                 continue;
             }
@@ -841,7 +933,7 @@ fn resolve_symbols<'d>(
                 match place(oi, s.shndx) {
                     Some((o, _)) => SymSection::Out(o),
                     None => {
-                        map[oi][i] = SymMap::Discarded;
+                        map[oi][i] = redirect(s.shndx, s.value);
                         continue;
                     }
                 }

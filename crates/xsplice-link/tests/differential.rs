@@ -216,6 +216,44 @@ fn edge_cases_arm32() {
     edge_cases(ARM32);
 }
 
+/// A COMDAT function with unwind information and debug references to it, as
+/// C++ inline functions produce: the discarded copy's FDE is dropped from
+/// `.eh_frame`, and debug references to it move to the kept copy.
+fn comdat_cfi_asm(caller: &str) -> String {
+    format!(
+        "\t.section .text.twice,\"axG\",%progbits,twice,comdat\n\t.globl twice\n\t.type twice,%function\n         twice:\n.Ltwice:\t.cfi_startproc\n\tret\n\t.cfi_endproc\n.Ltwice_end:\n         \t.text\n\t.globl {caller}\n{caller}:\t.cfi_startproc\n\tret\n\t.cfi_endproc\n         \t.section .debug_ranges,\"\",%progbits\n\t.quad .Ltwice\n\t.quad .Ltwice_end\n         \t.section .note.GNU-stack,\"\",%progbits\n"
+    )
+}
+
+fn comdat_with_unwind(arch: Arch) {
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let objs = vec![
+        compile(&arch, dir.path(), "u1.s", &comdat_cfi_asm("use1"), &[]),
+        compile(&arch, dir.path(), "u2.s", &comdat_cfi_asm("use2"), &[]),
+        compile(&arch, dir.path(), "u3.s", &comdat_cfi_asm("use3"), &[]),
+    ];
+    check_same(
+        &arch,
+        dir.path(),
+        "comdat-cfi",
+        &objs,
+        DumpOptions::default(),
+    );
+}
+
+#[test]
+fn comdat_with_unwind_x86_64() {
+    comdat_with_unwind(X86_64);
+}
+
+#[test]
+fn comdat_with_unwind_aarch64() {
+    comdat_with_unwind(AARCH64);
+}
+
 /// More than 65280 sections: SHN_XINDEX in symbols, e_shnum = 0, e_shstrndx = SHN_XINDEX.
 #[test]
 fn many_sections_x86_64() {
