@@ -21,6 +21,7 @@ mod hash;
 mod link;
 mod order;
 mod payload;
+mod property;
 mod read;
 mod write;
 

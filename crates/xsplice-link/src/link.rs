@@ -9,7 +9,7 @@ use object::elf;
 
 use crate::hash::FxHashMap as HashMap;
 use crate::read::{Object, Reloc, Section};
-use crate::{LinkError, LinkOptions, ehframe, order};
+use crate::{LinkError, LinkOptions, ehframe, order, property};
 
 /// An output section.
 pub(crate) struct OutSection<'d> {
@@ -182,6 +182,8 @@ pub(crate) fn link<'d>(
     let mut property: Option<&'d [u8]> = None;
     let mut property_count = 0usize;
     let mut property_differs = false;
+    let mut property_inputs: Vec<Option<&'d [u8]>> = vec![None; objects.len()];
+    let mut property_src: Option<(usize, usize)> = None;
     let mut attributes_seen = false;
 
     for (oi, obj) in objects.iter().enumerate() {
@@ -238,6 +240,13 @@ pub(crate) fn link<'d>(
             }
             if sec.name == b".note.gnu.property" {
                 property_count += 1;
+                property_inputs[oi].get_or_insert(sec.data);
+                if property_out.is_none() {
+                    // Like GNU, the first input's note becomes the merged one
+                    // (its symbols, e.g. AArch64 `$d`, stay); the others go.
+                    placement[oi][si] = Some((sections.len(), 0));
+                    property_src = Some((oi, si));
+                }
                 match property {
                     None => {
                         property = Some(sec.data);
@@ -368,12 +377,24 @@ pub(crate) fn link<'d>(
         None => HashMap::default(),
     };
 
-    // GNU merges `.note.gnu.property` (AND of feature bits, OR of ISA
-    // needs) and drops it when an input has none; we keep it only when every
-    // input carries the same bytes, and otherwise drop it.
+    // GNU merges `.note.gnu.property` property by property. Notes we cannot
+    // merge are kept only when every input carries the same bytes.
     if let Some(p) = property_out {
-        if property_count != objects.len() || property_differs {
+        let drop = match property::merge(machine, &property_inputs, first.is_64) {
+            Some(merged) if merged.is_empty() => true,
+            Some(merged) => {
+                let os = &mut sections[p];
+                os.size = merged.len() as u64;
+                os.parts[0].data = PartData::Owned(merged);
+                false
+            }
+            None => property_count != objects.len() || property_differs,
+        };
+        if drop {
             sections[p].dropped = true;
+            if let Some((oi, si)) = property_src {
+                placement[oi][si] = None;
+            }
         }
     }
     if let Some(s) = stack_out {

@@ -254,6 +254,65 @@ fn comdat_with_unwind_aarch64() {
     comdat_with_unwind(AARCH64);
 }
 
+/// `.note.gnu.property` merging: x86 CET feature bits (AND) and used-ISA
+/// sets (OR-AND), AArch64 BTI/PAC (AND), and inputs without a note.
+fn gnu_properties(arch: Arch, variants: &[&[&str]]) {
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let objs: Vec<PathBuf> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, flags)| {
+            let src = format!("double p{i}(double x) {{ return x * {i} + 1; }}\n");
+            compile(&arch, dir.path(), &format!("p{i}.c"), &src, flags)
+        })
+        .collect();
+    for n in 1..=objs.len() {
+        check_same(
+            &arch,
+            dir.path(),
+            &format!("prop{n}"),
+            &objs[..n],
+            DumpOptions::default(),
+        );
+    }
+    let reversed: Vec<PathBuf> = objs.iter().rev().cloned().collect();
+    check_same(
+        &arch,
+        dir.path(),
+        "prop-rev",
+        &reversed,
+        DumpOptions::default(),
+    );
+}
+
+#[test]
+fn gnu_properties_x86_64() {
+    gnu_properties(
+        X86_64,
+        &[
+            &["-O2", "-fcf-protection"],
+            &["-O2", "-fcf-protection=branch", "-Wa,-mx86-used-note=yes"],
+            &["-O2", "-fcf-protection", "-Wa,-mx86-used-note=yes"],
+            &["-O2", "-fcf-protection=none"],
+        ],
+    );
+}
+
+#[test]
+fn gnu_properties_aarch64() {
+    gnu_properties(
+        AARCH64,
+        &[
+            &["-O2", "-mbranch-protection=standard"],
+            &["-O2", "-mbranch-protection=bti"],
+            &["-O2"],
+        ],
+    );
+}
+
 /// More than 65280 sections: SHN_XINDEX in symbols, e_shnum = 0, e_shstrndx = SHN_XINDEX.
 #[test]
 fn many_sections_x86_64() {
