@@ -643,6 +643,10 @@ fn sort_by_name_here(entries: &mut [Entry<'_>], reverse: bool) {
     }
 }
 
+/// Runs of equal digits up to this size are finished with a comparison
+/// sort.
+const SMALL_RUN: usize = 48;
+
 /// Tables smaller than this are sorted and formatted on one thread.
 const PARALLEL_MIN: usize = 32 * 1024;
 
@@ -666,7 +670,23 @@ fn refine(entries: &mut [Entry<'_>], offset: usize, reverse: bool) {
 /// `run` agrees on every byte before `offset`: sort it by the digit at
 /// `offset`, unless all its names are identical.
 fn refine_run(run: &mut [Entry<'_>], offset: usize, reverse: bool) {
-    if run.len() > 1 && run.iter().any(|e| e.name.len() > offset) {
+    if run.len() < 2 {
+        return;
+    }
+    // Small runs: one comparison sort on the rest of the names. Their bytes
+    // stay in cache across comparisons, whereas one more digit per level
+    // would cost a cache miss per name per level, and mangled names share
+    // prefixes of a hundred bytes and more.
+    if run.len() <= SMALL_RUN {
+        let rest = |e: &Entry<'_>| -> usize { e.name.len().min(offset) };
+        if reverse {
+            run.sort_by(|a, b| b.name[rest(b)..].cmp(&a.name[rest(a)..]));
+        } else {
+            run.sort_by(|a, b| a.name[rest(a)..].cmp(&b.name[rest(b)..]));
+        }
+        return;
+    }
+    if run.iter().any(|e| e.name.len() > offset) {
         for e in run.iter_mut() {
             e.key = name_key_at(e.name, offset);
         }
