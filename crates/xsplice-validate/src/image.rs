@@ -23,7 +23,6 @@ pub struct ImageError {
 const STT_FUNC: u8 = 2;
 const STT_GNU_IFUNC: u8 = 10;
 const STB_LOCAL: u8 = 0;
-const SHF_EXECINSTR: u64 = 4;
 const SHT_NOBITS: u32 = 8;
 
 /// A parsed hypervisor image.
@@ -172,7 +171,6 @@ impl<'data> TargetImage for XenImage<'data> {
                 && addr >= s.sh_addr
                 && addr - s.sh_addr < s.sh_size
         })?;
-        let _ = SHF_EXECINSTR;
         let data = self.elf.section_data(s)?;
         let start = usize::try_from(addr - s.sh_addr).ok()?;
         data.get(start..start.checked_add(len)?).map(<[u8]>::to_vec)

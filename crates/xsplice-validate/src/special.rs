@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use xsplice_abi::hooks::{HookKind, check_modinfo};
-use xsplice_abi::{Abi, Arch, FuncEntry, Hook};
+use xsplice_abi::{Abi, Arch, FuncEntry};
 
 use crate::checker::Checker;
 use crate::elf;
@@ -280,7 +280,6 @@ impl Checker<'_, '_> {
             // which the hypervisor never sees either: it reads the file).
             return;
         }
-        let ptr = self.ptr();
         let expected_version = abi.payload_version();
         let mut funcs = Vec::new();
         for n in 0..sec.size / esize {
@@ -296,7 +295,6 @@ impl Checker<'_, '_> {
             let name_str = self.string_at(&name_v);
             let label = name_str.clone().unwrap_or_else(|| format!("entry {n}"));
             let loc = |f: &str| Location::in_section(name, field(f)).with_symbol(label.clone());
-            let _ = ptr;
             if let Some(v) = expected_version
                 && e.version != v
             {
@@ -490,7 +488,6 @@ impl Checker<'_, '_> {
                 pointers,
             });
         }
-        let _ = Hook::ALL;
         if let Some(p) = &mut self.payload {
             p.hooks = hooks;
         }
@@ -593,7 +590,7 @@ impl Checker<'_, '_> {
         let relocs = self.relocs_of(i);
         for n in 0..size / unit as u64 {
             let off = n * unit as u64;
-            let Some((sec, site)) = self.self_relative(i, off, &relocs) else {
+            let Some((sec, site)) = self.self_relative(off, &relocs) else {
                 continue;
             };
             let ok = self.sections.get(sec).is_some_and(|s| {
@@ -615,21 +612,15 @@ impl Checker<'_, '_> {
         }
     }
 
-    /// Resolves a self-relative 32-bit field at `off` of section `i` to a
+    /// Resolves a self-relative 32-bit field at `off` of a section to a
     /// (section, offset) inside the payload, through its relocation.
-    fn self_relative(
-        &self,
-        i: usize,
-        off: u64,
-        relocs: &HashMap<u64, Relocation>,
-    ) -> Option<(usize, u64)> {
+    fn self_relative(&self, off: u64, relocs: &HashMap<u64, Relocation>) -> Option<(usize, u64)> {
         let r = relocs.get(&off)?;
         let sym = self.symbols.get(r.sym as usize)?;
         if sym.shndx == elf::SHN_UNDEF || sym.shndx >= elf::SHN_LORESERVE {
             return None;
         }
         // S + A - P, with P the field: the target is S + A - P + P = S + A.
-        let _ = i;
         Some((
             usize::from(sym.shndx),
             sym.value.checked_add_signed(r.addend)?,
@@ -701,8 +692,8 @@ impl Checker<'_, '_> {
                 } else {
                     0
                 };
-                let orig = self.self_relative(i, off, &relocs);
-                let rep = self.self_relative(i, off + 4, &relocs);
+                let orig = self.self_relative(off, &relocs);
+                let rep = self.self_relative(off + 4, &relocs);
                 let loc = Location::in_section(name, off);
                 let orig_ok = orig.is_some_and(|(s, o)| {
                     self.sections.get(s).is_some_and(|sec| {
