@@ -13,7 +13,6 @@ use crate::checker::Checker;
 use crate::elf;
 use crate::finding::{CheckId as C, Location};
 use crate::model::{RelocSection, Relocation};
-use crate::release::ReleaseSet;
 use crate::symbols::display_name;
 
 impl Checker<'_, '_> {
@@ -179,8 +178,9 @@ impl Checker<'_, '_> {
         };
         let loc = loc.with_symbol(sname.clone());
         if self.ignored.contains(&(r.sym as usize)) {
-            self.error_on(
-                ReleaseSet::series(17, 22),
+            // 4.17+ refuse it; earlier releases relocate against a section
+            // that was never loaded, which is no better.
+            self.error(
                 C::C57,
                 loc.clone(),
                 format!(
