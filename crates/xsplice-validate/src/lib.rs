@@ -34,7 +34,18 @@
 //! payloads as [`Environment::loaded`], and refuses the upload when
 //! [`Report::is_clean`] is false, so that both tools apply one set of checks.
 //! [`Report::loaded`] turns an accepted payload into the [`LoadedPayload`]
-//! the next upload is checked against.
+//! the next upload is checked against; [`Environment::load_after`] does the
+//! whole `--after` step (check, record, move the next load address).
+//! [`XenImage`] is the [`TargetImage`] of a `xen-syms` file, read with
+//! `xsplice-symbols`. [`Environment::load_address`] sets where the payload's
+//! memory block starts, which the branch-range and relocation-overflow
+//! checks use; without it the target's [`TargetImage::payload_base`] is used.
+//!
+//! Severity: an error means the hypervisor would refuse the payload or
+//! crash on it; a warning is a hazard it accepts. A finding concerning only
+//! some of the releases in scope says which ([`Finding::releases`]), and
+//! those releases drop out of [`Summary::accepted_by`] even for a warning
+//! (a feature an older release of the same ABI lacks).
 //!
 //! [`inspect`] writes the canonical, deterministic dump of what a payload
 //! means (the `xsplice-inspect` tool and the snapshot tests use it).
