@@ -33,6 +33,8 @@ pub(crate) struct Checker<'a, 'e> {
     pub abi: Option<Abi>,
     /// Releases whose rules apply: the ABI's, the arch's, narrowed by `--xen`.
     pub releases: ReleaseSet,
+    /// All releases, or the one `--xen` names.
+    pub requested: ReleaseSet,
     pub payload: Option<Payload>,
     /// Where the payload's memory block starts, for range and overflow checks.
     pub load_address: u64,
@@ -52,6 +54,7 @@ impl<'a, 'e> Checker<'a, 'e> {
             None => ReleaseSet::all(),
         };
         Checker {
+            requested: releases,
             data,
             env,
             xen: opts.xen,
@@ -119,8 +122,8 @@ impl<'a, 'e> Checker<'a, 'e> {
         message: String,
     ) {
         // A finding about releases outside the ones in scope is no finding.
-        let scope = self.releases.intersect(releases);
-        if !self.releases.is_empty() && scope.is_empty() {
+        let scope = self.in_scope().intersect(releases);
+        if !self.in_scope().is_empty() && scope.is_empty() {
             return;
         }
         let releases = if releases.is_all() { releases } else { scope };
@@ -131,6 +134,17 @@ impl<'a, 'e> Checker<'a, 'e> {
             message,
             releases,
         });
+    }
+
+    /// The releases findings are about: those whose rules apply, or, when
+    /// none does (a `--xen` release that cannot load the payload at all),
+    /// the release that was asked for.
+    fn in_scope(&self) -> ReleaseSet {
+        if self.releases.is_empty() {
+            self.requested
+        } else {
+            self.releases
+        }
     }
 
     /// The section's name for messages.
@@ -387,7 +401,7 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
         // Findings name the in-scope releases they concern; one that
         // concerns only some of them narrows the summary even as a warning.
-        let scope = self.releases;
+        let scope = self.in_scope();
         let mut refused = ReleaseSet::NONE;
         for f in &mut self.findings {
             let partial = !f.releases.is_all();

@@ -95,6 +95,8 @@ fn validate_exit_codes_and_formats() {
         "error[C-92]: payload is livepatch-v2, but Xen 4.13 loads livepatch-v1",
         "",
     );
+    // The finding is about the release asked for, so no note narrows it.
+    assert!(!out.stdout.contains("= note"), "{}", out.stdout);
 
     // A broken payload: exit 1, compiler-style diagnostic, JSON finding.
     let mut bad = fx.payload.clone();
