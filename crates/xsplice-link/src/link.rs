@@ -423,6 +423,7 @@ pub(crate) fn link<'d>(
         let offset = os.size.next_multiple_of(align);
         os.align = os.align.max(align);
         os.size = offset + extra.data.len() as u64;
+
         os.parts.push(Part {
             offset,
             src: None,
@@ -862,6 +863,56 @@ pub(crate) fn group_signature<'d>(obj: &Object<'d>, sec: &Section<'d>) -> &'d [u
     })
 }
 
+/// GNU's arm32 backend marks every allocated, non-code, non-empty input
+/// section that has no mapping symbol of its own with a `$d` at its start
+/// (the assembler leaves them out of data-only sections), after all input
+/// locals and in input order. Inputs without a symbol table (`objcopy -S`
+/// output) get none, and neither do our generated sections.
+fn arm_data_mapping_symbols<'d>(
+    objects: &'d [Object<'d>],
+    placement: &Placement,
+    out: &mut Vec<OutSymbol<'d>>,
+) {
+    for (oi, obj) in objects.iter().enumerate() {
+        if obj.symbols.is_empty() {
+            continue;
+        }
+        let mut mapped = vec![false; obj.sections.len()];
+        for s in &obj.symbols {
+            let n = s.name;
+            let is_mapping = n.len() >= 2
+                && n[0] == b'$'
+                && matches!(n[1], b'a' | b'd' | b't')
+                && (n.len() == 2 || n[2] == b'.');
+            if is_mapping {
+                if let Some(m) = mapped.get_mut(s.shndx as usize) {
+                    *m = true;
+                }
+            }
+        }
+        for (si, sec) in obj.sections.iter().enumerate() {
+            let Some((o, off)) = placement[oi][si] else {
+                continue;
+            };
+            if sec.flags & elf::SHF_ALLOC.0 == 0
+                || sec.flags & elf::SHF_EXECINSTR.0 != 0
+                || sec.size == 0
+                || mapped[si]
+            {
+                continue;
+            }
+            out.push(OutSymbol {
+                name: b"$d",
+                info: (elf::STB_LOCAL.0 << 4) | elf::STT_NOTYPE.0,
+                other: 0,
+                section: SymSection::Out(o),
+                value: off,
+                size: 0,
+            });
+        }
+    }
+}
+
 /// Where an input symbol went.
 #[derive(Clone, Copy)]
 pub(crate) enum SymMap {
@@ -987,6 +1038,9 @@ fn resolve_symbols<'d>(
                 size: s.size,
             });
         }
+    }
+    if objects.first().is_some_and(|o| o.machine == elf::EM_ARM.0) {
+        arm_data_mapping_symbols(objects, placement, &mut out);
     }
     let num_locals = out.len();
 

@@ -20,19 +20,13 @@
 //! 5. arm32 only: `.ARM.attributes` contents are not compared. GNU merges
 //!    build attributes tag by tag; we keep the first input's, which is what
 //!    GNU's merge gives when all inputs were built alike. Xen ignores them.
-//! 6. arm32 only: `$d` mapping symbols that only GNU has are dropped before
-//!    comparing. GNU adds one at the start of input data sections without a
-//!    mapping symbol (the assembler omits them in data-only sections); we do
-//!    not synthesize symbols. Xen skips `$d` symbols when loading (§1.4).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::dump::{
-    DumpOptions, drop_gnu_only_mapping_symbols, dump, recompute_build_id, stored_build_id,
-};
+use common::dump::{DumpOptions, dump, recompute_build_id, stored_build_id};
 use common::{AARCH64, ARM32, Arch, X86_64, assert_same_dump, compile, gnu_link, must, our_link};
 
 /// Links `inputs` with both linkers in `dir` and compares the dumps.
@@ -81,11 +75,8 @@ fn check_same_with(
         mask_arm_attributes: arch.name == "arm32",
         ..opts
     };
-    let mut g = dump(&std::fs::read(&gnu).expect("read GNU output"), opts);
+    let g = dump(&std::fs::read(&gnu).expect("read GNU output"), opts);
     let o = dump(&std::fs::read(&ours).expect("read our output"), opts);
-    if arch.name == "arm32" {
-        drop_gnu_only_mapping_symbols(&mut g, &o);
-    }
     assert_same_dump(&g, &o, &context);
 }
 
@@ -547,11 +538,8 @@ fn payload_recipe(arch: Arch) {
         mask_arm_attributes: arch.name == "arm32",
         ..opts
     };
-    let mut g = dump(&std::fs::read(&gnu).expect("read"), opts);
+    let g = dump(&std::fs::read(&gnu).expect("read"), opts);
     let o = dump(&ours_bytes, opts);
-    if arch.name == "arm32" {
-        drop_gnu_only_mapping_symbols(&mut g, &o);
-    }
     assert_same_dump(
         &g,
         &o,

@@ -16,9 +16,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::dump::{
-    DumpOptions, drop_gnu_only_mapping_symbols, dump, recompute_build_id, stored_build_id,
-};
+use common::dump::{DumpOptions, dump, recompute_build_id, stored_build_id};
 use common::{ARCHES, Arch, assert_same_dump, gnu_link, must};
 use xsplice_testkit::{stand_in_xen, test_payload, workspace_root};
 
@@ -193,11 +191,8 @@ fn check_payload(arch: &Arch, m: &Manifest, xen: &Path) {
         mask_arm_attributes: arch.name == "arm32",
         ..DumpOptions::default()
     };
-    let mut g = dump(&std::fs::read(&gnu).expect("read"), opts);
+    let g = dump(&std::fs::read(&gnu).expect("read"), opts);
     let o = dump(&ours_bytes, opts);
-    if arch.name == "arm32" {
-        drop_gnu_only_mapping_symbols(&mut g, &o);
-    }
     assert_same_dump(
         &g,
         &o,

@@ -330,27 +330,3 @@ pub fn recompute_build_id(data: &[u8]) -> [u8; 20] {
     }
     hasher.finalize().into()
 }
-
-/// Removes from `gnu` the `$d` mapping symbols that `ours` lacks: GNU's arm32
-/// backend adds `$d` at the start of input data sections that carry no
-/// mapping symbol, and we do not synthesize symbols.
-pub fn drop_gnu_only_mapping_symbols(gnu: &mut Vec<String>, ours: &[String]) {
-    let mut available: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for l in ours {
-        if l.starts_with("local $d ") {
-            *available.entry(l.as_str()).or_default() += 1;
-        }
-    }
-    gnu.retain(|l| {
-        if !l.starts_with("local $d ") {
-            return true;
-        }
-        match available.get_mut(l.as_str()) {
-            Some(n) if *n > 0 => {
-                *n -= 1;
-                true
-            }
-            _ => false,
-        }
-    });
-}
