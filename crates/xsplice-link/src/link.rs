@@ -140,6 +140,146 @@ pub(crate) struct Linked<'d> {
 }
 
 const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
+const SHT_ARM_EXIDX: u32 = 0x7000_0001;
+const R_ARM_PREL31: u32 = 42;
+const EXIDX_CANTUNWIND: u32 = 1;
+
+/// GNU's arm32 unwind-table coverage, which runs under `-r` too: walking the
+/// code sections in output order, a non-empty input code section without an
+/// `.ARM.exidx` entry that follows code with unwind entries gets an
+/// EXIDX_CANTUNWIND entry, appended to the last unwind table seen and
+/// pointing at the end of the code that table covers, so that unwinding
+/// stops there. Returns the new entries' PREL31 relocations as (output
+/// table, offset, output section of the code).
+fn arm_exidx_coverage(
+    objects: &[Object<'_>],
+    sections: &mut [OutSection<'_>],
+    placement: &mut Placement,
+) -> Vec<(usize, u64, usize)> {
+    // The unwind table of each input code section.
+    let mut table_of: HashMap<(usize, usize), usize> = HashMap::default();
+    for (oi, obj) in objects.iter().enumerate() {
+        for (si, sec) in obj.sections.iter().enumerate() {
+            if sec.sh_type == SHT_ARM_EXIDX && placement[oi][si].is_some() {
+                table_of.insert((oi, sec.link as usize), si);
+            }
+        }
+    }
+    // Entries to add: (table (object, section), code (object, section)).
+    let mut additions: Vec<((usize, usize), (usize, usize))> = Vec::new();
+    let mut last: Option<((usize, usize), (usize, usize))> = None;
+    let mut last_kind = 0u8;
+    // GNU lists the code sections input by input, then sorts them by
+    // address; under `-r` every output section starts at 0, so the order is
+    // by offset in the output section, ties kept in input order.
+    let mut code: Vec<(u64, usize, usize)> = Vec::new();
+    for (oi, row) in placement.iter().enumerate() {
+        for (si, place) in row.iter().enumerate() {
+            if let Some((out, offset)) = *place {
+                if sections[out].flags & elf::SHF_EXECINSTR.0 != 0 {
+                    code.push((offset, oi, si));
+                }
+            }
+        }
+    }
+    code.sort_by_key(|c| c.0);
+    for &(_, oi, si) in &code {
+        let sec = &objects[oi].sections[si];
+        match table_of.get(&(oi, si)) {
+            None => {
+                if let Some((table, code)) = last {
+                    if last_kind != 0 && sec.size != 0 {
+                        additions.push((table, code));
+                        last_kind = 0;
+                    }
+                }
+            }
+            Some(&ti) => {
+                let data = objects[oi].sections[ti].data;
+                for entry in data.chunks_exact(8) {
+                    let second = u32::from_le_bytes([entry[4], entry[5], entry[6], entry[7]]);
+                    last_kind = if second == EXIDX_CANTUNWIND {
+                        0
+                    } else if second & 0x8000_0000 != 0 {
+                        1
+                    } else {
+                        2
+                    };
+                }
+                last = Some(((oi, ti), (oi, si)));
+            }
+        }
+    }
+    if additions.is_empty() {
+        return Vec::new();
+    }
+    // Grow the tables, then lay their output sections out again.
+    /// An input section: (object, section).
+    type InSec = (usize, usize);
+    let mut grown: HashMap<InSec, Vec<(u64, InSec)>> = HashMap::default();
+    for (table, code) in &additions {
+        grown.entry(*table).or_default().push((0, *code));
+    }
+    let mut touched = Vec::new();
+    for (&(oi, ti), entries) in &mut grown {
+        let Some((out, _)) = placement[oi][ti] else {
+            continue;
+        };
+        let os = &mut sections[out];
+        let Some(part) = os.parts.iter_mut().find(|p| p.src == Some((oi, ti))) else {
+            continue;
+        };
+        let mut data = match &part.data {
+            PartData::Borrowed(d) => d.to_vec(),
+            PartData::Owned(d) | PartData::BuildId(d) => d.clone(),
+            PartData::Zero => continue,
+        };
+        for entry in entries.iter_mut() {
+            entry.0 = data.len() as u64;
+            let (coi, csi) = entry.1;
+            let end = placement[coi][csi].map_or(0, |p| p.1) + objects[coi].sections[csi].size;
+            data.extend_from_slice(&(end as u32 & 0x7fff_ffff).to_le_bytes());
+            data.extend_from_slice(&EXIDX_CANTUNWIND.to_le_bytes());
+        }
+        part.data = PartData::Owned(data);
+        touched.push(out);
+    }
+    touched.sort_unstable();
+    touched.dedup();
+    for out in touched {
+        let os = &mut sections[out];
+        let mut size = 0u64;
+        for part in &mut os.parts {
+            let offset = size.next_multiple_of(part.align.max(1));
+            part.offset = offset;
+            if let Some((oi, si)) = part.src {
+                if let Some(p) = placement[oi][si].as_mut() {
+                    p.1 = offset;
+                }
+            }
+            size = offset
+                + match &part.data {
+                    PartData::Borrowed(d) => d.len(),
+                    PartData::Owned(d) | PartData::BuildId(d) => d.len(),
+                    PartData::Zero => 0,
+                } as u64;
+        }
+        os.size = size;
+    }
+    let mut relocs = Vec::new();
+    for ((oi, ti), entries) in grown {
+        let Some((out, base)) = placement[oi][ti] else {
+            continue;
+        };
+        for (offset, (coi, csi)) in entries {
+            if let Some((code_out, _)) = placement[coi][csi] {
+                relocs.push((out, base + offset, code_out));
+            }
+        }
+    }
+    relocs.sort_unstable();
+    relocs
+}
 
 /// Where an input section went: (output section, offset), or discarded.
 type Placement = Vec<Vec<Option<(usize, u64)>>>;
@@ -504,6 +644,12 @@ pub(crate) fn link<'d>(
         }
     }
 
+    let cantunwind = if machine == elf::EM_ARM.0 {
+        arm_exidx_coverage(objects, &mut sections, &mut placement)
+    } else {
+        Vec::new()
+    };
+
     // 2. Symbols.
     let symbols = resolve_symbols(objects, &placement, &discards.kept)?;
 
@@ -610,6 +756,16 @@ pub(crate) fn link<'d>(
         sections.iter_mut().find(|s| s.name == b".tdata"),
     ) {
         tdata.align = tdata.align.max(a);
+    }
+
+    for &(exidx, offset, target) in &cantunwind {
+        let sym = sections[target].symbol;
+        sections[exidx].relocs.push(Reloc {
+            offset,
+            sym,
+            r_type: R_ARM_PREL31,
+            addend: 0,
+        });
     }
 
     // GNU sorts each output section's relocations by offset (stable).

@@ -13,11 +13,7 @@
 //!    output, because the `objcopy -I binary` note objects have no
 //!    `.note.GNU-stack` and GNU assumes an executable stack; our generated
 //!    sections are data and do not change the marker.
-//! 4. arm32 libc only: `.ARM.exidx*` sections, their relocations and
-//!    mapping symbols are not compared. GNU inserts EXIDX_CANTUNWIND entries
-//!    for code without unwind entries; we copy the tables unchanged.
-//!    (Xen does not use the unwind tables of a payload.)
-//! 5. arm32 only: `.ARM.attributes` contents are not compared. GNU merges
+//! 4. arm32 only: `.ARM.attributes` contents are not compared. GNU merges
 //!    build attributes tag by tag; we keep the first input's, which is what
 //!    GNU's merge gives when all inputs were built alike. Xen ignores them.
 
@@ -304,6 +300,78 @@ fn gnu_properties_aarch64() {
     );
 }
 
+/// arm32 unwind-table coverage: code without `.ARM.exidx` entries after code
+/// with them gets an EXIDX_CANTUNWIND entry from GNU, also under `-r`, in
+/// merged `.text` and across `-ffunction-sections` output sections.
+#[test]
+fn arm_exidx_coverage() {
+    let arch = ARM32;
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let unwind = ["-O2", "-funwind-tables"];
+    let split = ["-O2", "-funwind-tables", "-ffunction-sections"];
+    let bare = |name: &str, section: &str, sym: &str| {
+        let src = format!(
+            "\t.section {section},\"ax\",%progbits\n\t.globl {sym}\n{sym}:\tbx lr\n\t.section .note.GNU-stack,\"\",%progbits\n"
+        );
+        compile(&arch, d, name, &src, &[])
+    };
+    let u1 = compile(
+        &arch,
+        d,
+        "u1.c",
+        "int u1a(int x) { return x + 1; }\nint u1b(int x) { return x * 3; }\n",
+        &unwind,
+    );
+    let u2 = bare("u2.s", ".text", "u2");
+    let u2b = bare("u2b.s", ".text", "u2b");
+    let u3 = compile(
+        &arch,
+        d,
+        "u3.c",
+        "int u3(int x) { return x - 1; }\n",
+        &unwind,
+    );
+    let v1 = compile(
+        &arch,
+        d,
+        "v1.c",
+        "int v1a(int x) { return x + 1; }\nint v1b(int x) { return x * 3; }\n",
+        &split,
+    );
+    let v2 = bare("v2.s", ".text.v2", "v2");
+    let v3 = compile(
+        &arch,
+        d,
+        "v3.c",
+        "int v3(int x) { return x - 1; }\n",
+        &split,
+    );
+    let orders: [&[&PathBuf]; 8] = [
+        &[&u2, &u1, &u3],
+        &[&u1, &u2],
+        &[&u1, &u2, &u2b, &u3],
+        &[&u1, &u3, &u2],
+        &[&v1, &v2, &v3],
+        &[&v1, &u2, &v3],
+        &[&u1, &v2],
+        &[&u1, &v1, &u2, &v2, &u3, &v3],
+    ];
+    for (i, order) in orders.iter().enumerate() {
+        let inputs: Vec<PathBuf> = order.iter().map(|p| (*p).clone()).collect();
+        check_same(
+            &arch,
+            d,
+            &format!("exidx{i}"),
+            &inputs,
+            DumpOptions::default(),
+        );
+    }
+}
+
 /// More than 65280 sections: SHN_XINDEX in symbols, e_shnum = 0, e_shstrndx = SHN_XINDEX.
 #[test]
 fn many_sections_x86_64() {
@@ -367,10 +435,7 @@ fn libc(arch: Arch) {
     let Some(members) = libc_members(&arch, dir.path()) else {
         return;
     };
-    let opts = DumpOptions {
-        skip_arm_exidx: arch.name == "arm32",
-        ..DumpOptions::default()
-    };
+    let opts = DumpOptions::default();
     check_same(&arch, dir.path(), "libc-all", &members, opts);
     let every_seventh: Vec<PathBuf> = members.iter().step_by(7).cloned().collect();
     check_same(&arch, dir.path(), "libc-7th", &every_seventh, opts);

@@ -25,8 +25,6 @@ use sha1::{Digest, Sha1};
 pub struct DumpOptions {
     /// Replace the build-id descriptor by a placeholder.
     pub mask_build_id: bool,
-    /// Leave out `.ARM.exidx*` sections, their relocations and symbols.
-    pub skip_arm_exidx: bool,
     /// Leave out the SHF_EXECINSTR flag of `.note.GNU-stack`.
     pub ignore_stack_exec: bool,
     /// Mask the contents of `.ARM.attributes`.
@@ -77,7 +75,6 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_else(|| format!("#{i}"))
     };
-    let skip_section = |i: usize| opts.skip_arm_exidx && name_of(i).starts_with(".ARM.exidx");
     let symtab = sections
         .symbols(e, data, elf::SHT_SYMTAB)
         .expect("symbol table");
@@ -110,7 +107,6 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
             elf::SHT_SYMTAB_SHNDX,
         ]
         .contains(&t)
-            || skip_section(index.0)
         {
             continue;
         }
@@ -175,9 +171,6 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
                     .ok()
                     .flatten()
                     .map_or(0, |s| s.0);
-                if skip_section(s) {
-                    continue;
-                }
                 name_of(s)
             }
         };
@@ -213,7 +206,7 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
     for (_, shdr) in sections.enumerate() {
         let target = shdr.sh_info(e) as usize;
         let t = shdr.sh_type(e);
-        if (t != elf::SHT_REL && t != elf::SHT_RELA) || skip_section(target) {
+        if t != elf::SHT_REL && t != elf::SHT_RELA {
             continue;
         }
         let target_name = name_of(target);
