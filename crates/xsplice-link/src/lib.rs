@@ -15,6 +15,7 @@
 //! of first appearance rather than GNU's hash-table order.
 
 mod arm;
+mod bfdhash;
 mod ehframe;
 mod error;
 mod hash;

@@ -9,7 +9,7 @@ use object::elf;
 
 use crate::hash::FxHashMap as HashMap;
 use crate::read::{Object, Reloc, Section};
-use crate::{LinkError, LinkOptions, ehframe, order, property};
+use crate::{LinkError, LinkOptions, bfdhash, ehframe, order, property};
 
 /// An output section.
 pub(crate) struct OutSection<'d> {
@@ -1308,17 +1308,26 @@ fn resolve_symbols<'d>(
             map[oi][i] = SymMap::Out(g);
         }
     }
-    // Global slots come after the locals.
+    // Global slots come after the locals, in GNU's hash-table order.
+    let names: Vec<&[u8]> = globals
+        .iter()
+        .map(|g| objects[g.obj].symbols[g.sym].name)
+        .collect();
+    let order = bfdhash::traversal_order(&names);
+    let mut rank = vec![0usize; order.len()];
+    for (pos, &g) in order.iter().enumerate() {
+        rank[g] = pos;
+    }
     for (oi, obj) in objects.iter().enumerate() {
         for (i, s) in obj.symbols.iter().enumerate().skip(1) {
             if s.bind() != elf::STB_LOCAL.0 {
                 if let SymMap::Out(g) = map[oi][i] {
-                    map[oi][i] = SymMap::Out(num_locals + g);
+                    map[oi][i] = SymMap::Out(num_locals + rank[g]);
                 }
             }
         }
     }
-    for g in &globals {
+    for g in order.iter().map(|&g| &globals[g]) {
         let s = &objects[g.obj].symbols[g.sym];
         let (section, value, size, info) = match g.strength {
             Strength::Undef => {

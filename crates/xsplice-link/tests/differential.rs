@@ -3,9 +3,10 @@
 //! `common::dump`.
 //!
 //! Accepted differences, each applied only where it arises:
-//! 1. Global symbols are compared sorted: GNU emits them in BFD hash-table
-//!    order, we in order of first appearance. Indices, offsets and string
-//!    table layout are not compared at all (layout, not meaning).
+//! 1. File offsets, indices and the layout of the string tables are not
+//!    compared (layout, not meaning): GNU shares string suffixes and
+//!    deduplicates names, we do not. Symbols are compared in table order,
+//!    globals included (we reproduce GNU's hash-table order).
 //! 2. Build-id descriptors are masked: each linker hashes its own bytes, and
 //!    the layouts differ (1). Instead each file's stored build-id is checked
 //!    against a recomputation with GNU's algorithm, on GNU's output too.

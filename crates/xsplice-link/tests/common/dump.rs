@@ -9,8 +9,8 @@
 //! the linker, so it can catch the linker's mistakes.
 //!
 //! What it deliberately leaves out, each being layout rather than meaning:
-//! file offsets, section indices, symbol indices, the order of global
-//! symbols (sorted here), and the contents of `.symtab`, `.strtab`,
+//! file offsets, section indices, symbol indices (symbols are listed in
+//! table order and named), and the contents of `.symtab`, `.strtab`,
 //! `.shstrtab` and relocation sections (their meaning is dumped instead).
 
 use std::fmt::Write as _;
@@ -158,7 +158,7 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
         lines.push(line);
     }
 
-    // Symbols: section symbols and locals in order, globals sorted.
+    // Symbols in symbol-table order: section symbols, locals, globals.
     let mut globals = Vec::new();
     for (index, sym) in symtab.enumerate().skip(1) {
         let section = match sym.st_shndx(e) {
@@ -199,7 +199,6 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
             globals.push(line);
         }
     }
-    globals.sort();
     lines.extend(globals);
 
     // Relocations, by target section.
