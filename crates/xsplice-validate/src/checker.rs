@@ -358,6 +358,23 @@ impl<'a, 'e> Checker<'a, 'e> {
                 Some(t) => t.payload_base(),
                 None => 0,
             });
+        // On arm the 2 MiB window holds every loaded payload together.
+        if let Some(t) = self.env.target
+            && matches!(self.arch, Some(Arch::Aarch64 | Arch::Arm32))
+            && block <= 2 << 20
+            && !self.env.loaded.is_empty()
+        {
+            let used = self.load_address.saturating_sub(t.payload_base());
+            if used.saturating_add(block) > 2 << 20 {
+                self.error(
+                    CheckId::C41,
+                    Location::file(),
+                    format!(
+                        "the payload needs {block:#x} bytes of memory and the loaded payloads use {used:#x}: more than the 2 MiB arm payload window"
+                    ),
+                );
+            }
+        }
         self.payload = Some(Payload {
             arch: self.arch.unwrap_or(Arch::X86_64),
             class: self.class,

@@ -29,6 +29,8 @@ enum Env {
     FarAway,
     /// After a loaded payload with the same build-id.
     SameBuildId,
+    /// After loaded payloads that fill the arm window but for one page.
+    WindowFull,
 }
 
 struct Mutant {
@@ -432,6 +434,12 @@ fn arm_mutants(arch: &str) -> Vec<Mutant> {
             sh(b, ".comment", "sh_size", 2 << 20)
         }),
         m("big-endian arm payload", "V-01", Static, |b| b[5] = 2),
+        m(
+            "arm window full of loaded payloads",
+            "C-41",
+            WindowFull,
+            |_| {},
+        ),
     ];
     if arch == "aarch64" {
         v.extend([
@@ -602,6 +610,16 @@ fn run_corpus(arch: &'static str, mutants: Vec<Mutant>) -> Option<Outcome> {
                     },
                 ],
                 load_address: None,
+            },
+            Env::WindowFull => Environment {
+                target: Some(&image),
+                // Stacked on the target's build-id, so depends still holds.
+                loaded: vec![LoadedPayload {
+                    name: "big".into(),
+                    build_id: xen_id.clone(),
+                    new_symbols: Vec::new(),
+                }],
+                load_address: Some(image.payload_base() + (2 << 20) - 0x1000),
             },
         };
         let report = validate(&bytes, &opts, &env);
