@@ -11,7 +11,15 @@ use xsplice_symbols::nm::{self, Field, Format, Input, InputError, Options, Sort}
 
 /// List symbols from ELF files, exactly as GNU nm 2.40 does under LC_ALL=C.
 #[derive(Parser)]
-#[command(name = "xsplice-nm", version, infer_long_args = true)]
+#[command(
+    name = "xsplice-nm",
+    version,
+    infer_long_args = true,
+    after_help = "Long options may be abbreviated while unambiguous (`--defined`).\n\
+                  Exit status: the number of files that could not be read or were not \
+                  recognised, as with GNU nm (0 when all were listed). With --lookup: 0 \
+                  found, 1 not found, undefined or ambiguous, 2 unreadable file or usage error."
+)]
 struct Cli {
     /// Also list debugging symbols (STT_FILE and STT_SECTION).
     #[arg(short = 'a', long = "debug-syms", action = ArgAction::SetTrue)]

@@ -10,6 +10,16 @@
 //! Inputs arrive as bytes (or as the reason a file could not be read);
 //! output goes to two writers. The exit status is GNU's: the number of
 //! command-line files that could not be read or recognised.
+//!
+//! Not covered: `-D` (dynamic symbols), demangling, `--size-sort` and the
+//! other options build scripts do not use; thin archives (their members
+//! live in other files, and this module reads bytes only); objects only a
+//! linker plugin understands (LTO IR), which GNU nm hands to its plugins;
+//! non-ELF formats GNU BFD also reads (PE, srec, ...). Target rules follow
+//! the file's machine, as the target's own nm does (ARM and AArch64
+//! mapping symbols hidden, ARM Thumb bit cleared), not the host nm's
+//! generic view of foreign files; small-data letters (`g`, `s`, `G`, `S`)
+//! of MIPS and PowerPC are not produced.
 
 use std::io::{self, Write};
 
@@ -414,9 +424,9 @@ impl Renderer<'_, '_> {
                 s.spawn(|| bsd_lines(&mut second, b, width, print_size));
                 bsd_lines(first, a, width, print_size);
             });
-            self.buf.extend_from_slice(&second);
-            second.clear();
             self.flush()?;
+            self.out.write_all(&second)?;
+            second.clear();
         }
         Ok(())
     }
@@ -561,23 +571,39 @@ fn bsd_lines(buf: &mut Vec<u8>, entries: &[Entry<'_>], width: usize, print_size:
 
 /// Lower-case hex, zero-padded to `width` digits (more if needed).
 fn push_hex(buf: &mut Vec<u8>, v: u64, width: usize) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // All sixteen digits at once, two per byte from a table, then the
+    // leading zeros beyond `width` (and beyond the value) are dropped.
+    let digits = hex16(v);
     let needed = if v == 0 {
         1
     } else {
         16 - (v.leading_zeros() as usize) / 4
     };
     let n = needed.max(width);
-    let start = buf.len();
-    buf.resize(start + n, b'0');
-    let mut x = v;
-    for slot in buf[start..].iter_mut().rev() {
-        *slot = DIGITS[(x & 0xf) as usize];
-        x >>= 4;
-        if x == 0 {
-            break;
-        }
+    if n <= 16 {
+        buf.extend_from_slice(&digits[16 - n..]);
+    } else {
+        buf.resize(buf.len() + n - 16, b'0');
+        buf.extend_from_slice(&digits);
     }
+}
+
+fn hex16(v: u64) -> [u8; 16] {
+    const PAIRS: [[u8; 2]; 256] = {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [DIGITS[i >> 4], DIGITS[i & 0xf]];
+            i += 1;
+        }
+        t
+    };
+    let mut out = [0u8; 16];
+    for (i, byte) in v.to_be_bytes().iter().enumerate() {
+        out[2 * i..2 * i + 2].copy_from_slice(&PAIRS[*byte as usize]);
+    }
+    out
 }
 
 fn sort_entries(entries: &mut [Entry<'_>], sort: Sort, reverse: bool) {
@@ -595,22 +621,26 @@ fn name_key_at(name: &[u8], offset: usize) -> u64 {
     name_key(name.get(offset..).unwrap_or(&[]))
 }
 
-/// Stable byte-order sort by name, as an MSD radix sort with 8-byte
-/// digits: sort by the first eight bytes (integer compares, no pointer
-/// chasing into the string table), then re-sort each run of equal digits
-/// by the next eight bytes, and so on. Comparison sorts spend most of
-/// their time on cache misses in the string table, since mangled names
-/// share long prefixes; this touches each name once per digit instead.
-/// Stable at every level, so equal names keep table order, as with GNU.
+/// Byte-order sort by name that keeps table order among equal names, as
+/// GNU nm's does, written as an MSD radix sort: sort by the first sixteen
+/// bytes (integer compares, no pointer chasing into the string table),
+/// then each run of equal prefixes by the next eight bytes, and so on,
+/// with small runs finished by one comparison sort. Comparison sorts spend
+/// most of their time on cache misses in the string table, since mangled
+/// names share long prefixes; this touches each name about once per digit.
+/// Every sort breaks ties by symbol index, so unstable (in-place) sorts
+/// give the stable order.
 fn sort_by_name(entries: &mut [Entry<'_>], reverse: bool) {
     if entries.len() < PARALLEL_MIN {
         sort_by_name_here(entries, reverse);
         return;
     }
-    // Two halves sorted completely on two threads, then one stable merge
-    // on whole names (left wins ties). The keys were reused as digits, so
-    // the merge compares the names themselves.
+    // Split around the median in place (no copy, no merge), sort both
+    // sides on two threads, then re-sort the one run of equal sixteen-byte
+    // prefixes that may straddle the split.
     let mid = entries.len() / 2;
+    entries.select_nth_unstable_by_key(mid, |e| rank(e.key, e.key2, e.index, reverse));
+    let prefix = (entries[mid].key, entries[mid].key2);
     {
         let (left, right) = entries.split_at_mut(mid);
         std::thread::scope(|s| {
@@ -618,19 +648,39 @@ fn sort_by_name(entries: &mut [Entry<'_>], reverse: bool) {
             sort_by_name_here(right, reverse);
         });
     }
+    // The refinement reused `key` as a deeper digit: compare on the name.
+    let same = |e: &Entry<'_>| (name_key(e.name), e.key2) == prefix;
+    let mut a = mid;
+    while a > 0 && same(&entries[a - 1]) {
+        a -= 1;
+    }
+    if a < mid {
+        let mut b = mid;
+        while b < entries.len() && same(&entries[b]) {
+            b += 1;
+        }
+        let straddle = &mut entries[a..b];
+        for e in straddle.iter_mut() {
+            e.key = name_key(e.name);
+        }
+        sort_by_name_here(straddle, reverse);
+    }
+}
+
+/// Sort key of the first level: the sixteen-byte prefix (bit-inverted for
+/// a reverse sort), then the symbol index, which is unique and in table
+/// order. So unstable sorts, which need no scratch memory, give exactly
+/// the order of a stable one.
+fn rank(key: u64, key2: u64, index: u32, reverse: bool) -> (u64, u64, u32) {
     if reverse {
-        merge_halves(entries, mid, &|a, b| b.name.cmp(a.name));
+        (!key, !key2, index)
     } else {
-        merge_halves(entries, mid, &|a, b| a.name.cmp(b.name));
+        (key, key2, index)
     }
 }
 
 fn sort_by_name_here(entries: &mut [Entry<'_>], reverse: bool) {
-    if reverse {
-        entries.sort_by_key(|e| std::cmp::Reverse((e.key, e.key2)));
-    } else {
-        entries.sort_by_key(|e| (e.key, e.key2));
-    }
+    entries.sort_unstable_by_key(|e| rank(e.key, e.key2, e.index, reverse));
     let mut i = 0;
     while i < entries.len() {
         let first = (entries[i].key, entries[i].key2);
@@ -667,8 +717,9 @@ fn refine(entries: &mut [Entry<'_>], offset: usize, reverse: bool) {
     }
 }
 
-/// `run` agrees on every byte before `offset`: sort it by the digit at
-/// `offset`, unless all its names are identical.
+/// `run` agrees on every byte before `offset` and is in table order where
+/// names are equal: sort it by the rest of the names, unless all its names
+/// are identical. Ties are broken by symbol index (table order).
 fn refine_run(run: &mut [Entry<'_>], offset: usize, reverse: bool) {
     if run.len() < 2 {
         return;
@@ -679,22 +730,18 @@ fn refine_run(run: &mut [Entry<'_>], offset: usize, reverse: bool) {
     // prefixes of a hundred bytes and more.
     if run.len() <= SMALL_RUN {
         let rest = |e: &Entry<'_>| -> usize { e.name.len().min(offset) };
-        if reverse {
-            run.sort_by(|a, b| b.name[rest(b)..].cmp(&a.name[rest(a)..]));
-        } else {
-            run.sort_by(|a, b| a.name[rest(a)..].cmp(&b.name[rest(b)..]));
-        }
+        run.sort_unstable_by(|a, b| {
+            let by_name = a.name[rest(a)..].cmp(&b.name[rest(b)..]);
+            let by_name = if reverse { by_name.reverse() } else { by_name };
+            by_name.then(a.index.cmp(&b.index))
+        });
         return;
     }
     if run.iter().any(|e| e.name.len() > offset) {
         for e in run.iter_mut() {
             e.key = name_key_at(e.name, offset);
         }
-        if reverse {
-            run.sort_by_key(|e| std::cmp::Reverse(e.key));
-        } else {
-            run.sort_by_key(|e| e.key);
-        }
+        run.sort_unstable_by_key(|e| (if reverse { !e.key } else { e.key }, e.index));
         refine(run, offset, reverse);
     }
 }
@@ -861,6 +908,8 @@ mod tests {
         check(0x1a, 16, "000000000000001a");
         check(0x1_2345_6789, 8, "123456789");
         check(u64::MAX, 0, "ffffffffffffffff");
+        check(0xdead_beef, 20, "000000000000deadbeef");
+        check(0x0123_4567_89ab_cdef, 16, "0123456789abcdef");
     }
 }
 
