@@ -106,3 +106,72 @@ mod tests {
         assert_eq!(order, expected);
     }
 }
+
+/// Lays out a string table the way BFD's ELF string tables do: each
+/// distinct string once, a string that is the tail of another stored inside
+/// it (the host being the next string in reversed-string order), the others
+/// in order of first insertion after the leading NUL. Returns the table and
+/// the offset of each input string (0 for the empty string).
+pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
+    use crate::hash::FxHashMap;
+    // Distinct strings in insertion order.
+    let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
+    let mut distinct: Vec<&[u8]> = Vec::new();
+    let ids: Vec<Option<usize>> = strings
+        .iter()
+        .map(|&s| {
+            if s.is_empty() {
+                return None;
+            }
+            Some(*index.entry(s).or_insert_with(|| {
+                distinct.push(s);
+                distinct.len() - 1
+            }))
+        })
+        .collect();
+    // Sort by reversed string; a tail sorts just before the strings ending with it.
+    let mut sorted: Vec<usize> = (0..distinct.len()).collect();
+    sorted.sort_by(|&a, &b| {
+        let (x, y) = (distinct[a], distinct[b]);
+        x.iter().rev().cmp(y.iter().rev())
+    });
+    let mut host: Vec<Option<usize>> = vec![None; distinct.len()];
+    let mut current: Option<usize> = None;
+    for &i in sorted.iter().rev() {
+        match current {
+            Some(c) if distinct[c].ends_with(distinct[i]) => host[i] = Some(c),
+            _ => current = Some(i),
+        }
+    }
+    let mut data = vec![0u8];
+    let mut offset = vec![0u32; distinct.len()];
+    for (i, s) in distinct.iter().enumerate() {
+        if host[i].is_none() {
+            offset[i] = data.len() as u32;
+            data.extend_from_slice(s);
+            data.push(0);
+        }
+    }
+    for i in 0..distinct.len() {
+        if let Some(h) = host[i] {
+            offset[i] = offset[h] + (distinct[h].len() - distinct[i].len()) as u32;
+        }
+    }
+    (
+        data,
+        ids.iter().map(|id| id.map_or(0, |i| offset[i])).collect(),
+    )
+}
+
+#[cfg(test)]
+mod strtab_tests {
+    use super::*;
+
+    #[test]
+    fn tails_share_and_duplicates_merge() {
+        let (data, offs) =
+            string_table(&[b".symtab", b".text", b".rela.text", b"a", b".text", b""]);
+        assert_eq!(data, b"\0.symtab\0.rela.text\0a\0");
+        assert_eq!(offs, [1, 14, 9, 20, 14, 0]);
+    }
+}

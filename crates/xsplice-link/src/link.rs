@@ -32,6 +32,9 @@ pub(crate) struct OutSection<'d> {
     /// For a `.group`: the signature symbol (input) and members (output indices).
     pub group: Option<Group>,
     pub key: (usize, u8),
+    /// Position in GNU's section list (creation order breaks ties), which
+    /// orders the section-name table; differs from `key` for groups.
+    pub list_key: (usize, u8, usize),
     /// Merged away (a `.note.gnu.property` the inputs disagree on).
     pub dropped: bool,
     /// Final index in the section header table (set by `write`).
@@ -60,6 +63,7 @@ impl OutSection<'_> {
             rel_patches: Vec::new(),
             group: None,
             key,
+            list_key: (0, 0, 0),
             dropped: false,
             index: 0,
             rel_index: 0,
@@ -433,6 +437,7 @@ pub(crate) fn link<'d>(
                         rel_patches: Vec::new(),
                         group: None,
                         key: order::sort_key(machine, sec.name, t, sec.flags, unique),
+                        list_key: (0, 0, 0),
                         dropped: false,
                         index: 0,
                         rel_index: 0,
@@ -607,6 +612,15 @@ pub(crate) fn link<'d>(
             os.flags =
                 (os.flags & !(elf::SHF_ALLOC.0 | elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0)) | flags;
         }
+    }
+
+    for (i, s) in sections.iter_mut().enumerate() {
+        let (rank, orphan) = if s.group.is_some() {
+            order::orphan_key(machine, &s.name, s.sh_type, s.flags)
+        } else {
+            s.key
+        };
+        s.list_key = (rank, orphan, i);
     }
 
     // Final order: stable sort by key keeps creation (first appearance) order within a class.

@@ -153,6 +153,13 @@ pub(crate) fn sort_key(
             return (rank + 1, 0);
         }
     }
+    orphan_key(machine, name, sh_type, flags)
+}
+
+/// Sort key of an orphan section placed by its flags. Section groups are
+/// placed this way in GNU's section list, which decides the order of the
+/// section-name table, even though their headers are then moved first.
+pub(crate) fn orphan_key(machine: u16, name: &[u8], sh_type: u32, flags: u64) -> (usize, u8) {
     let anchor = orphan_anchor(name, sh_type, flags);
     match anchor.and_then(|a| script_rank(machine, a.as_bytes())) {
         Some(rank) => (rank + 1, 1),

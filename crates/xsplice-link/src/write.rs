@@ -18,7 +18,7 @@ use sha1::{Digest, Sha1};
 
 use crate::link::{Linked, PartData, SymSection};
 use crate::read::Object;
-use crate::{LinkError, arm};
+use crate::{LinkError, arm, bfdhash};
 
 const SHN_LORESERVE: u32 = 0xff00;
 
@@ -54,21 +54,6 @@ impl Enc {
 /// A string table: NUL first, then each string with its NUL.
 struct Strtab {
     data: Vec<u8>,
-}
-
-impl Strtab {
-    fn new() -> Self {
-        Strtab { data: vec![0] }
-    }
-    fn add(&mut self, s: &[u8]) -> u32 {
-        if s.is_empty() {
-            return 0;
-        }
-        let o = self.data.len() as u32;
-        self.data.extend_from_slice(s);
-        self.data.push(0);
-        o
-    }
 }
 
 /// A symbol's section: a reserved SHN_* value or a real section index.
@@ -125,57 +110,70 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::
     let shstrtab_index = strtab_index + 1;
     let shnum = shstrtab_index + 1;
 
-    // Strings.
-    let mut shstr = Strtab::new();
-    let mut strtab = Strtab::new();
-    // A relocation section's name `.rela<name>` also serves, from its
-    // fifth (or fourth) byte on, as its target's name.
-    let sec_names: Vec<(u32, u32)> = l
+    // Strings, laid out as BFD does (shared tails, no duplicates), in
+    // GNU's insertion order: the three table names, then each section's
+    // name followed by its relocation section's, in GNU's section-list
+    // order (groups by their flags, not first), then `.symtab_shndx`.
+    let rel_names: Vec<Vec<u8>> = l
         .sections
         .iter()
         .map(|s| {
-            if s.relocs.is_empty() {
-                return (shstr.add(&s.name), 0);
-            }
             let prefix: &[u8] = if s.rela { b".rela" } else { b".rel" };
-            let r = shstr.data.len() as u32;
-            shstr.data.extend_from_slice(prefix);
-            shstr.add(&s.name);
-            (r + prefix.len() as u32, r)
+            [prefix, &s.name[..]].concat()
         })
         .collect();
-    let symtab_name = shstr.add(b".symtab");
+    let mut names: Vec<&[u8]> = vec![b".symtab", b".strtab", b".shstrtab"];
+    let mut listed: Vec<usize> = (0..l.sections.len()).collect();
+    listed.sort_by_key(|&i| l.sections[i].list_key);
+    let mut slot = vec![(0usize, 0usize); l.sections.len()];
+    for &i in &listed {
+        let s = &l.sections[i];
+        slot[i].0 = names.len();
+        names.push(&s.name);
+        if !s.relocs.is_empty() {
+            slot[i].1 = names.len();
+            names.push(&rel_names[i]);
+        }
+    }
+    // `.symtab_shndx`, when needed, is named last.
+    let shndx_slot = names.len();
+    if needs_shndx {
+        names.push(b".symtab_shndx");
+    }
+    let (shstr_data, name_offsets) = bfdhash::string_table(&names);
+    let symtab_name = name_offsets[0];
+    let strtab_name = name_offsets[1];
+    let shstrtab_name = name_offsets[2];
     let shndx_name = if needs_shndx {
-        shstr.add(b".symtab_shndx")
+        name_offsets[shndx_slot]
     } else {
         0
     };
-    let strtab_name = shstr.add(b".strtab");
-    let shstrtab_name = shstr.add(b".shstrtab");
-    // Symbol names are appended without sharing: deduplicating tens of
-    // thousands of names costs more than the bytes it saves.
-    strtab
-        .data
-        .reserve(l.symbols.iter().map(|s| s.name.len() + 1).sum());
-    let sym_names: Vec<u32> = l
-        .symbols
+    let sec_names: Vec<(u32, u32)> = l
+        .sections
         .iter()
-        .map(|s| {
-            if s.name.is_empty() {
-                return 0;
-            }
-            let o = strtab.data.len() as u32;
-            strtab.data.extend_from_slice(s.name);
-            strtab.data.push(0);
-            o
+        .enumerate()
+        .map(|(i, s)| {
+            let rel = if s.relocs.is_empty() {
+                0
+            } else {
+                name_offsets[slot[i].1]
+            };
+            (name_offsets[slot[i].0], rel)
         })
         .collect();
+    let shstr = Strtab { data: shstr_data };
+    let sym_strings: Vec<&[u8]> = l.symbols.iter().map(|s| s.name).collect();
+    let (strtab_data, sym_names) = bfdhash::string_table(&sym_strings);
+    let strtab = Strtab { data: strtab_data };
 
     // Layout.
     let mut off = ehsize;
     let mut sec_off = Vec::with_capacity(l.sections.len());
     for s in &l.sections {
         if s.sh_type == elf::SHT_NOBITS.0 {
+            // No bytes, but GNU still aligns the offset (and the next one).
+            off = off.next_multiple_of(s.align.max(1));
             sec_off.push(off);
             continue;
         }
