@@ -116,7 +116,8 @@ pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
     use crate::hash::FxHashMap;
     // Distinct strings in insertion order.
     let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
-    let mut distinct: Vec<&[u8]> = Vec::new();
+    index.reserve(strings.len());
+    let mut distinct: Vec<&[u8]> = Vec::with_capacity(strings.len());
     let ids: Vec<Option<usize>> = strings
         .iter()
         .map(|&s| {
@@ -131,10 +132,7 @@ pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
         .collect();
     // Sort by reversed string; a tail sorts just before the strings ending with it.
     let mut sorted: Vec<usize> = (0..distinct.len()).collect();
-    sorted.sort_by(|&a, &b| {
-        let (x, y) = (distinct[a], distinct[b]);
-        x.iter().rev().cmp(y.iter().rev())
-    });
+    sorted.sort_unstable_by(|&a, &b| reversed_cmp(distinct[a], distinct[b]));
     let mut host: Vec<Option<usize>> = vec![None; distinct.len()];
     let mut current: Option<usize> = None;
     for &i in sorted.iter().rev() {
@@ -161,6 +159,19 @@ pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
         data,
         ids.iter().map(|id| id.map_or(0, |i| offset[i])).collect(),
     )
+}
+
+/// Compares two strings from their last byte backwards; a tail sorts
+/// before the longer string ending with it.
+fn reversed_cmp(x: &[u8], y: &[u8]) -> std::cmp::Ordering {
+    let n = x.len().min(y.len());
+    let (xt, yt) = (&x[x.len() - n..], &y[y.len() - n..]);
+    for i in (0..n).rev() {
+        if xt[i] != yt[i] {
+            return xt[i].cmp(&yt[i]);
+        }
+    }
+    x.len().cmp(&y.len())
 }
 
 #[cfg(test)]

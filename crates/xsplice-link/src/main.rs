@@ -31,9 +31,9 @@ struct Args {
     /// Add `KEY=VALUE` to `.modinfo` (repeatable, kept in order).
     #[arg(long, value_name = "KEY=VALUE")]
     modinfo: Vec<String>,
-    /// Payload ABI: `livepatch-v2` (default), `livepatch-v1`, `xsplice` or `xsplice-v4`; sets section names and `.funcs` flags.
-    #[arg(long, value_name = "NAME", default_value = "livepatch-v2")]
-    abi: xsplice_abi::Abi,
+    /// Payload ABI: `livepatch-v2` (default), `livepatch-v1`, `xsplice` or `xsplice-v4`; sets section names and `.funcs` flags. Without any payload option the link is a plain `ld -r`.
+    #[arg(long, value_name = "NAME")]
+    abi: Option<xsplice_abi::Abi>,
     /// Target Xen release (e.g. `4.18.0`); decides whether `.funcs` stays writable. Default: the newest release of the ABI.
     #[arg(long, value_name = "VERSION")]
     xen: Option<xsplice_abi::XenVersion>,
@@ -96,7 +96,7 @@ fn run(args: &Args) -> Result<()> {
         .collect::<Option<Vec<_>>>()
         .context("--modinfo takes KEY=VALUE")?;
     let payload = PayloadOptions {
-        abi: args.abi,
+        abi: args.abi.unwrap_or(xsplice_abi::Abi::LivepatchV2),
         xen: args.xen,
         depends: note(&args.depends)?,
         xen_depends: note(&args.xen_depends)?,
@@ -107,7 +107,14 @@ fn run(args: &Args) -> Result<()> {
         strip_debug: args.strip_debug,
         ..LinkOptions::default()
     };
-    xsplice_link::payload_sections(&payload, &mut opts)?;
+    let is_payload = args.abi.is_some()
+        || args.xen.is_some()
+        || payload.depends.is_some()
+        || payload.xen_depends.is_some()
+        || !payload.modinfo.is_empty();
+    if is_payload {
+        xsplice_link::payload_sections(&payload, &mut opts)?;
+    }
     let data = args
         .inputs
         .iter()
