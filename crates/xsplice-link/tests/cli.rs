@@ -396,6 +396,13 @@ fn abi_names_and_funcs_flags() {
             _ => None,
         }
     };
+    // Without payload options the link is a plain `ld -r`: flags as compiled.
+    let (code, err) = link_in(d, &["-o", "plain.o", "func.o", "payload.o"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        flags_of("plain.o", ".livepatch.funcs"),
+        Some(elf::SHF_ALLOC.0 | elf::SHF_WRITE.0)
+    );
     let (code, err) = link_in(
         d,
         &["-o", "v2.o", "--depends", "xen-syms", "func.o", "payload.o"],
