@@ -39,7 +39,11 @@ pub enum SimError {
     Usage { line: usize, message: String },
 }
 
-fn describe(d: &Death) -> String {
+/// How the hypervisor process ended, in a few words.
+pub(crate) fn describe(d: &Death) -> String {
+    if let Some(m) = &d.panic {
+        return format!("panic: {m}");
+    }
     if d.hung {
         return "it stopped answering and was killed".into();
     }

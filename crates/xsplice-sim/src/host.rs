@@ -60,6 +60,9 @@ pub struct Death {
     pub addr: Option<u64>,
     /// True when the parent killed it because a call did not return.
     pub hung: bool,
+    /// The hypervisor panicked with this message (the simulator then
+    /// stopped the process).
+    pub panic: Option<String>,
 }
 
 /// The name of a signal, `SIGSEGV` etc.
@@ -176,6 +179,24 @@ mod imp {
         /// How the child died, if it did.
         pub fn death(&self) -> Option<&Death> {
             self.dead.as_ref()
+        }
+
+        /// How long a call may run.
+        pub fn timeout(&self) -> Duration {
+            self.timeout
+        }
+
+        /// Kills the child as the hypervisor's `panic()` stops the machine,
+        /// recording `message` as the cause.
+        pub fn panic(&mut self, message: String) {
+            if self.dead.is_none() {
+                // SAFETY: `pid` is our own child and has not been reaped yet.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+                let mut d = self.reap();
+                d.signal = None;
+                d.panic = Some(message);
+                self.dead = Some(d);
+            }
         }
 
         /// Maps `len` zeroed bytes read-write at exactly `addr`.
@@ -308,6 +329,7 @@ mod imp {
                 pc: None,
                 addr: None,
                 hung: false,
+                panic: None,
             }))
         }
 
@@ -321,6 +343,7 @@ mod imp {
                 pc: None,
                 addr: None,
                 hung: false,
+                panic: None,
             };
             if r == self.pid {
                 if libc::WIFSIGNALED(status) {
@@ -563,6 +586,12 @@ mod unsupported {
             })
         }
         pub fn death(&self) -> Option<&Death> {
+            match self._never {}
+        }
+        pub fn timeout(&self) -> Duration {
+            match self._never {}
+        }
+        pub fn panic(&mut self, _: String) {
             match self._never {}
         }
         pub fn map(&mut self, _: u64, _: u64) -> Result<(), SimError> {

@@ -28,6 +28,8 @@ use crate::loader;
 const NAME_SIZE: usize = 128;
 /// `LIVEPATCH_MAX_SIZE` (C-05).
 const MAX_PAYLOAD: usize = 2 << 20;
+/// How many function states fit in the hooks' page after its 8-byte header.
+const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
 
 /// A payload's state (`XEN_LIVEPATCH_STATE_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +153,8 @@ pub struct Hypervisor<'x> {
     xen: Option<XenVersion>,
     /// What the hypervisor logged during the last operation.
     console: Vec<String>,
+    /// How and when the hypervisor died, for the commands that follow.
+    crash_note: Option<String>,
 }
 
 /// The validator's view of the running hypervisor: the image's symbols and
@@ -222,7 +226,33 @@ impl<'x> Hypervisor<'x> {
             next_base: scratch + 4 * PAGE,
             xen,
             console: Vec::new(),
+            crash_note: None,
         })
+    }
+
+    /// Boots a fresh copy of the image in a new process, with no payloads,
+    /// after a crash or at any time (the old process, if alive, is killed).
+    pub fn restart(&mut self) -> Result<(), SimError> {
+        let timeout = self.host.borrow().timeout();
+        let fresh = Hypervisor::boot(&self.image.file, self.image.data, self.xen, timeout)?;
+        *self = fresh;
+        Ok(())
+    }
+
+    /// Records the command during which the hypervisor died.
+    pub fn note_crash(&mut self, command: &str) {
+        if self.crash_note.is_some() {
+            return;
+        }
+        let how = self
+            .death()
+            .map_or_else(|| "it crashed".to_string(), |d| crate::error::describe(&d));
+        self.crash_note = Some(format!("it died during `{command}` ({how})"));
+    }
+
+    /// How and when the hypervisor died, once a command has noted it.
+    pub fn crash_note(&self) -> Option<&str> {
+        self.crash_note.as_deref()
     }
 
     /// Takes what the hypervisor logged since the last call.
@@ -509,14 +539,99 @@ impl<'x> Hypervisor<'x> {
         Ok(())
     }
 
-    /// The scratch stand-in for `struct payload *` passed to the single
-    /// hooks: its layout is hypervisor-internal, so hooks get zeroed memory.
+    /// The page passed as `struct payload *` to the hooks that take one
+    /// (pre-/post- and action hooks).
+    ///
+    /// Xen's `struct payload` is hypervisor-internal and its layout changes
+    /// between releases, so the simulator gives hooks a page of its own,
+    /// laid out as follows (ours, not Xen's; little-endian):
+    ///
+    /// | offset | type | field |
+    /// |---|---|---|
+    /// | 0 | `u32` | `nfuncs`: number of `.funcs` entries (at most 1022 are shown) |
+    /// | 4 | `u32` | reserved, 0 |
+    /// | 8 + 4·i | `u32` | `applied[i]`: 1 if function `i` is patched, else 0 (Xen's `LIVEPATCH_FUNC_APPLIED` / `NOT_APPLIED`) |
+    ///
+    /// `applied[i]` plays the part of Xen's `payload->fstate[i].applied`
+    /// (4.19+; `funcs[i].applied` in earlier v2 releases, which the
+    /// simulator does not read): an action hook must set it for every
+    /// function, and the simulator reads it back after the hook (C-128).
     fn payload_arg(&self) -> u64 {
         self.scratch + PAGE
     }
 
-    fn call_hook(&self, addr: u64) -> Result<i32, SimError> {
+    /// Writes payload `i`'s function states into the hooks' page.
+    fn publish_fstate(&self, i: usize) -> Result<(), SimError> {
+        let funcs = &self.payloads[i].funcs;
+        let n = funcs.len().min(FSTATE_MAX);
+        let mut page = Vec::with_capacity(8 + 4 * n);
+        page.extend_from_slice(&(n as u32).to_le_bytes());
+        page.extend_from_slice(&0u32.to_le_bytes());
+        for f in &funcs[..n] {
+            page.extend_from_slice(&u32::from(f.applied).to_le_bytes());
+        }
+        self.host.borrow_mut().write(self.payload_arg(), &page)
+    }
+
+    /// Reads back what a hook left in the page's `applied[]`.
+    fn collect_fstate(&mut self, i: usize) -> Result<(), SimError> {
+        let n = self.payloads[i].funcs.len().min(FSTATE_MAX);
+        let bytes = self.host.borrow_mut().read(self.payload_arg() + 8, 4 * n)?;
+        for (f, w) in self.payloads[i].funcs.iter_mut().zip(bytes.chunks_exact(4)) {
+            f.applied = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) != 0;
+        }
+        Ok(())
+    }
+
+    /// Calls a hook that takes `struct payload *` for payload `i`.
+    fn call_hook(&self, i: usize, addr: u64) -> Result<i32, SimError> {
+        self.publish_fstate(i)?;
         Ok(self.call(addr, &[self.payload_arg()])? as u32 as i32)
+    }
+
+    /// C-128: after an apply (or the apply of a replace) every function
+    /// must be applied when rc is 0 and none otherwise; after a revert the
+    /// reverse. Anything else makes Xen panic, and so the simulated
+    /// hypervisor dies here.
+    fn check_consistent(
+        &mut self,
+        i: usize,
+        applying: bool,
+        rc: Option<Errno>,
+    ) -> Result<(), Fail> {
+        let want = applying == rc.is_none();
+        let p = &self.payloads[i];
+        let Some(bad) = p.funcs.iter().find(|f| f.applied != want) else {
+            return Ok(());
+        };
+        let state = |a: bool| if a { "APPLIED" } else { "NOT APPLIED" };
+        let outcome = match rc {
+            None => "succeeded".to_string(),
+            Some(e) => format!("failed with {}", e.name()),
+        };
+        let (pname, fname) = (p.name.clone(), bad.name.clone().unwrap_or_default());
+        self.log(
+            &pname,
+            format!(
+                "function `{fname}` is {} after the {} {outcome}; every function must be {}",
+                state(bad.applied),
+                if applying { "apply" } else { "revert" },
+                state(want)
+            ),
+        );
+        let message = format!("livepatch: payload `{pname}` is left partially applied");
+        let mut host = self.host.borrow_mut();
+        host.panic(message);
+        let death = host.death().cloned();
+        drop(host);
+        Err(Fail::Crash(SimError::Crashed(death.unwrap_or(Death {
+            signal: None,
+            exit_code: None,
+            pc: None,
+            addr: None,
+            hung: false,
+            panic: None,
+        }))))
     }
 
     /// Writes `bytes` over live code at `addr`, making the page writable
@@ -618,14 +733,6 @@ impl<'x> Hypervisor<'x> {
         Ok(())
     }
 
-    /// Marks every function applied or not, after an action hook ran
-    /// instead of the native code (the hook cannot reach our fstate).
-    fn mark(&mut self, i: usize, applied: bool) {
-        for f in &mut self.payloads[i].funcs {
-            f.applied = applied;
-        }
-    }
-
     /// Expectations on the live bytes (C-123).
     fn check_expectations(&mut self, i: usize) -> Result<(), Fail> {
         let name = self.payloads[i].name.clone();
@@ -715,7 +822,7 @@ impl<'x> Hypervisor<'x> {
         }
         self.check_expectations(i)?;
         if let Some(h) = self.payloads[i].hook(Hook::PreApply) {
-            let rc = self.call_hook(h)?;
+            let rc = self.call_hook(i, h)?;
             if rc != 0 {
                 let e = Errno::from_rc(rc);
                 self.payloads[i].rc = Some(e);
@@ -723,8 +830,9 @@ impl<'x> Hypervisor<'x> {
             }
         }
         let rc = self.apply_action(i)?;
+        self.check_consistent(i, true, rc)?;
         if let Some(h) = self.payloads[i].hook(Hook::PostApply) {
-            self.call(h, &[self.payload_arg()])?;
+            self.call_hook(i, h)?;
         }
         self.finish_apply(i, rc);
         Ok(())
@@ -733,10 +841,9 @@ impl<'x> Hypervisor<'x> {
     /// The apply action: the payload's apply hook, or the native apply.
     fn apply_action(&mut self, i: usize) -> Result<Option<Errno>, Fail> {
         if let Some(h) = self.payloads[i].hook(Hook::Apply) {
-            let rc = self.call_hook(h)?;
-            let ok = rc == 0;
-            self.mark(i, ok);
-            return Ok((!ok).then(|| Errno::from_rc(rc)));
+            let rc = self.call_hook(i, h)?;
+            self.collect_fstate(i)?;
+            return Ok((rc != 0).then(|| Errno::from_rc(rc)));
         }
         match self.native_apply(i) {
             Ok(()) => Ok(None),
@@ -777,7 +884,7 @@ impl<'x> Hypervisor<'x> {
             return Err(Fail::Xen(Errno::Ebusy));
         }
         if let Some(h) = self.payloads[i].hook(Hook::PreRevert) {
-            let rc = self.call_hook(h)?;
+            let rc = self.call_hook(i, h)?;
             if rc != 0 {
                 let e = Errno::from_rc(rc);
                 self.payloads[i].rc = Some(e);
@@ -785,8 +892,9 @@ impl<'x> Hypervisor<'x> {
             }
         }
         let rc = self.revert_action(i)?;
+        self.check_consistent(i, false, rc)?;
         if let Some(h) = self.payloads[i].hook(Hook::PostRevert) {
-            self.call(h, &[self.payload_arg()])?;
+            self.call_hook(i, h)?;
         }
         self.finish_revert(i, rc);
         Ok(())
@@ -794,10 +902,9 @@ impl<'x> Hypervisor<'x> {
 
     fn revert_action(&mut self, i: usize) -> Result<Option<Errno>, Fail> {
         if let Some(h) = self.payloads[i].hook(Hook::Revert) {
-            let rc = self.call_hook(h)?;
-            let ok = rc == 0;
-            self.mark(i, !ok);
-            return Ok((!ok).then(|| Errno::from_rc(rc)));
+            let rc = self.call_hook(i, h)?;
+            self.collect_fstate(i)?;
+            return Ok((rc != 0).then(|| Errno::from_rc(rc)));
         }
         match self.native_revert(i) {
             Ok(()) => Ok(None),
@@ -852,6 +959,7 @@ impl<'x> Hypervisor<'x> {
         for other in self.applied.clone().into_iter().rev() {
             let j = self.find(&other)?;
             let rc = self.revert_action(j)?;
+            self.check_consistent(j, false, rc)?;
             self.finish_revert(j, rc);
             if rc.is_some() {
                 self.payloads[i].rc = Some(Errno::Einval);
@@ -868,6 +976,7 @@ impl<'x> Hypervisor<'x> {
             }
         }
         let rc = self.apply_action(i)?;
+        self.check_consistent(i, true, rc)?;
         self.finish_apply(i, rc);
         Ok(())
     }

@@ -45,6 +45,8 @@ pub struct NamedRange {
 /// The parsed image.
 pub struct Image<'x> {
     pub file: String,
+    /// The image's bytes, to boot it again.
+    pub data: &'x [u8],
     pub syms: XenImage<'x>,
     pub segments: Vec<Segment>,
     /// Function and object symbols sorted by address.
@@ -141,6 +143,7 @@ impl<'x> Image<'x> {
         ranges.sort_by(|a, b| (a.addr, &a.name).cmp(&(b.addr, &b.name)));
         Ok(Image {
             file: file.to_string(),
+            data,
             syms,
             segments,
             ranges,

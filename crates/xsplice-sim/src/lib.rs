@@ -37,7 +37,10 @@ pub use errno::Errno;
 pub use error::SimError;
 pub use host::Death;
 pub use hv::{Fail, Hypervisor, Listed, State};
-pub use session::{Command, FileReader, Line, Output, Status, load_name, parse_line, parse_words};
+pub use session::{
+    Command, FileReader, Line, Output, Status, Tool, load_name, parse_line, parse_words,
+    payload_abi,
+};
 
 use xsplice_abi::XenVersion;
 
@@ -85,9 +88,13 @@ pub fn parse_script(text: &str) -> Result<Vec<Line>, SimError> {
 /// Boots the image `xen` (the `xen-syms` called `file`) and runs `lines`,
 /// reading payloads through `files` and writing the tools' output.
 ///
+/// The output takes the form of the tool of the release being emulated
+/// ([`session_tool`]).
+///
 /// Returns the worst status: [`Status::Ok`] when every command succeeded.
 /// A command that fails does not stop the session; after a crash every
-/// further command reports that the hypervisor is not running.
+/// further command reports that the hypervisor is not running, until a
+/// `restart`.
 pub fn run_session(
     file: &str,
     xen: &[u8],
@@ -97,9 +104,10 @@ pub fn run_session(
     output: &mut Output<'_>,
 ) -> Result<Status, SimError> {
     let mut hv = Hypervisor::boot(file, xen, opts.xen, opts.timeout)?;
+    let tool = session_tool(lines, opts, files);
     let mut worst = Status::Ok;
     for line in lines {
-        let status = session::run_line(&mut hv, line, files, output).map_err(io_error)?;
+        let status = session::run_line(&mut hv, line, tool, files, output).map_err(io_error)?;
         worst = match (worst, status) {
             (Status::Crashed, _) | (_, Status::Crashed) => Status::Crashed,
             (Status::Ok, s) => s,
@@ -107,6 +115,24 @@ pub fn run_session(
         };
     }
     Ok(worst)
+}
+
+/// The tool a session speaks as: that of the release `opts.xen` when given;
+/// otherwise that of the newest release loading the ABI of the first payload
+/// the script uploads (read through `files`); the newest tool when there is
+/// none or it is not a payload.
+pub fn session_tool(lines: &[Line], opts: &Options, files: &mut FileReader<'_>) -> Tool {
+    if let Some(v) = &opts.xen {
+        return Tool::for_release(v);
+    }
+    let first = lines.iter().find_map(|l| match &l.command {
+        Command::Upload { file, .. } | Command::Load { file, .. } => Some(file),
+        _ => None,
+    });
+    first
+        .and_then(|f| files(f).ok())
+        .and_then(|bytes| payload_abi(&bytes))
+        .map_or(Tool::XenLivepatchMetadata, Tool::for_abi)
 }
 
 fn io_error(source: io::Error) -> SimError {

@@ -1,6 +1,7 @@
 //! Commands as a person types them, and the output of the hypervisor's
-//! tools: `xen-livepatch` for the live-patch commands (spec §5.3: its
-//! exact lines, errno numbers and messages) and `xl info` for `info`.
+//! tools: the live-patch tool of the release being emulated ([`Tool`]:
+//! `xen-xsplice` in the seed's era, `xen-livepatch` from 4.7 on, spec §5.3:
+//! its exact lines, errno numbers and messages) and `xl info` for `info`.
 //!
 //! A line may be written as in the seed's transcript: a leading `$`, the
 //! tool name (`xen-livepatch`, `xen-xsplice`, `xl`) and a trailing
@@ -10,7 +11,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use xsplice_abi::Abi;
+use xsplice_abi::{Abi, XenVersion};
 
 use crate::errno::Errno;
 use crate::error::SimError;
@@ -38,6 +39,9 @@ pub enum Command {
     Info,
     /// `hooks`: the stand-in's hook log (see `test-payloads/xen/README.md`).
     Hooks,
+    /// `restart`: boots a fresh copy of the image, with no payloads. Ours,
+    /// not Xen's: a real host reboots after a crash.
+    Restart,
 }
 
 /// A command and the `| grep WORD` filter on its output, if any.
@@ -119,15 +123,89 @@ pub fn parse_words(words: &[&str]) -> Result<Command, String> {
         ["list"] => Command::List,
         ["info"] => Command::Info,
         ["hooks"] => Command::Hooks,
+        ["restart"] => Command::Restart,
         [] => return Err("empty command".into()),
         _ => {
             return Err(format!(
-                "unrecognised command `{}` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info or hooks)",
+                "unrecognised command `{}` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info, hooks or restart)",
                 words.join(" ")
             ));
         }
     };
     Ok(c)
+}
+
+/// The live-patch tool of the release a session emulates, which decides
+/// how the session's output looks.
+///
+/// What is established and what is ours:
+/// - `XenXsplice` (the seed's series and 4.7.0-rc1..rc4, spec §0 and the
+///   note at the end of §5.3). The seed's transcript shows the `list` header
+///   and separator of the later tool, rows with the state two columns after
+///   the 40-column name and no `|`, `Performing revert: completed`,
+///   `Performing unload: completed`, and nothing printed by a successful
+///   `load`. Those lines are reproduced verbatim. Our reconstruction, where
+///   the seed shows nothing: `Performing apply: ...` and
+///   `Performing replace: ...` by analogy; `Performing upload: ...` for an
+///   explicit upload; a failing step of `load` printing its own line; the
+///   `failed` word, the `Error <n>: <message>` line, `Nothing to list` and
+///   the wrong-state messages taken from the later tool.
+/// - `XenLivepatch` (4.7 to 4.13): the §5.3 tool with the two-column
+///   `ID | status` list (the §5.3 historical note).
+/// - `XenLivepatchMetadata` (4.14 and later): the §5.3 tool as specified,
+///   with the metadata column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tool {
+    XenXsplice,
+    XenLivepatch,
+    XenLivepatchMetadata,
+}
+
+impl Tool {
+    /// The tool shipped with Xen `v`.
+    pub fn for_release(v: &XenVersion) -> Tool {
+        match Abi::for_xen(v) {
+            Some(abi) => Tool::for_abi(abi),
+            None if *v < XenVersion::rc(4, 7, 0, 1) => Tool::XenXsplice,
+            None => Tool::XenLivepatchMetadata,
+        }
+    }
+
+    /// The tool of the newest release that loads `abi` (the seed's series
+    /// for `xsplice-v4`).
+    pub fn for_abi(abi: Abi) -> Tool {
+        match abi {
+            Abi::XspliceV4 | Abi::Xsplice => Tool::XenXsplice,
+            Abi::LivepatchV1 => Tool::XenLivepatch,
+            Abi::LivepatchV2 => Tool::XenLivepatchMetadata,
+        }
+    }
+
+    /// The tool's command name.
+    pub fn command(self) -> &'static str {
+        match self {
+            Tool::XenXsplice => "xen-xsplice",
+            Tool::XenLivepatch | Tool::XenLivepatchMetadata => "xen-livepatch",
+        }
+    }
+}
+
+/// The ABI of a payload file, told from its section names and the version
+/// byte of its first `.funcs` entry; `None` when the file is not a payload.
+pub fn payload_abi(file: &[u8]) -> Option<Abi> {
+    let elf = xsplice_symbols::ElfFile::parse(file).ok()?;
+    let names: Vec<&str> = elf
+        .sections()
+        .iter()
+        .filter_map(|s| std::str::from_utf8(s.name).ok())
+        .collect();
+    let version = elf
+        .sections()
+        .iter()
+        .find(|s| s.name == b".xsplice.funcs" || s.name == b".livepatch.funcs")
+        .and_then(|s| elf.section_data(s))
+        .and_then(|d| d.get(32).copied());
+    Abi::detect(names, version).ok()
 }
 
 /// Where a session writes: the tools' standard output and standard error.
@@ -236,24 +314,34 @@ impl Action {
 }
 
 /// Runs one command line against `hv`, writing what the tools print.
+///
+/// `tool` decides the output's form. An echoed line that was written as a
+/// transcript line (a leading `$`) is echoed as written, so a replayed
+/// transcript reads like its original.
 pub fn run_line(
     hv: &mut Hypervisor<'_>,
     line: &Line,
+    tool: Tool,
     files: &mut FileReader<'_>,
     output: &mut Output<'_>,
 ) -> io::Result<Status> {
     if output.echo {
-        let tool = match line.command {
-            Command::Info => "xl",
-            Command::Hooks => "xsplice-sim",
-            _ => "xen-livepatch",
+        let echoed = if line.text.starts_with('$') {
+            line.text.clone()
+        } else {
+            let program = match line.command {
+                Command::Info => "xl",
+                Command::Hooks | Command::Restart => "xsplice-sim",
+                _ => tool.command(),
+            };
+            let mut words = command_words(&line.command);
+            words.insert(0, program.to_string());
+            let mut echoed = format!("$ {}", words.join(" "));
+            if let Some(g) = &line.grep {
+                echoed.push_str(&format!(" | grep {g}"));
+            }
+            echoed
         };
-        let mut words = command_words(&line.command);
-        words.insert(0, tool.to_string());
-        let mut echoed = format!("$ {}", words.join(" "));
-        if let Some(g) = &line.grep {
-            echoed.push_str(&format!(" | grep {g}"));
-        }
         writeln!(output.out, "{echoed}")?;
     }
     let events = RefCell::new(Vec::new());
@@ -265,12 +353,32 @@ pub fn run_line(
         events: &events,
         err: true,
     };
-    let status = match hv.death() {
-        Some(_) => {
-            writeln!(err, "the hypervisor is not running (it crashed earlier)")?;
+    let status = match (&line.command, hv.death()) {
+        (Command::Restart, _) => match hv.restart() {
+            Ok(()) => {
+                writeln!(out, "booted a fresh hypervisor image")?;
+                Status::Ok
+            }
+            Err(e) => {
+                writeln!(err, "{e}")?;
+                Status::Crashed
+            }
+        },
+        (_, Some(_)) => {
+            let cause = hv.crash_note().unwrap_or("it crashed");
+            writeln!(
+                err,
+                "the hypervisor is not running: {cause}; `restart` boots a fresh image"
+            )?;
             Status::Crashed
         }
-        None => run_command(hv, &line.command, files, &mut out, &mut err)?,
+        (c, None) => {
+            let status = run_command(hv, c, tool, files, &mut out, &mut err)?;
+            if hv.death().is_some() {
+                hv.note_crash(&command_words(c).join(" "));
+            }
+            status
+        }
     };
     for l in hv.take_console() {
         writeln!(err, "{l}")?;
@@ -319,39 +427,50 @@ fn command_words(c: &Command) -> Vec<String> {
         Command::List => vec!["list".into()],
         Command::Info => vec!["info".into()],
         Command::Hooks => vec!["hooks".into()],
+        Command::Restart => vec!["restart".into()],
     }
 }
 
 fn run_command(
     hv: &mut Hypervisor<'_>,
     c: &Command,
+    tool: Tool,
     files: &mut FileReader<'_>,
     out: &mut Stream<'_>,
     err: &mut Stream<'_>,
 ) -> io::Result<Status> {
     match c {
-        Command::Upload { name, file } => upload(hv, name, file, files, out, err),
+        Command::Upload { name, file } => upload(hv, tool, name, file, files, out, err),
         Command::Load { file, nodeps } => {
             let name = load_name(file);
-            match upload(hv, &name, file, files, out, err)? {
+            let mark = out.events.borrow().len();
+            match upload(hv, tool, &name, file, files, out, err)? {
                 Status::Ok => {}
                 other => return Ok(other),
             }
-            match action(hv, Action::Apply(*nodeps), &name, out, err)? {
-                Status::Ok => Ok(Status::Ok),
+            match action(hv, tool, Action::Apply(*nodeps), &name, out, err)? {
+                Status::Ok => {
+                    // The seed's transcript shows nothing after a load that worked.
+                    if tool == Tool::XenXsplice {
+                        out.events.borrow_mut().truncate(mark);
+                    }
+                    Ok(Status::Ok)
+                }
                 Status::Crashed => Ok(Status::Crashed),
                 failed => {
                     // As the tool does: try to unload what it uploaded.
-                    action(hv, Action::Unload, &name, out, err)?;
+                    action(hv, tool, Action::Unload, &name, out, err)?;
                     Ok(failed)
                 }
             }
         }
-        Command::Apply { name, nodeps } => action(hv, Action::Apply(*nodeps), name, out, err),
-        Command::Revert { name } => action(hv, Action::Revert, name, out, err),
-        Command::Replace { name } => action(hv, Action::Replace, name, out, err),
-        Command::Unload { name } => action(hv, Action::Unload, name, out, err),
-        Command::List => list(hv, out).map(|()| Status::Ok),
+        Command::Apply { name, nodeps } => action(hv, tool, Action::Apply(*nodeps), name, out, err),
+        Command::Revert { name } => action(hv, tool, Action::Revert, name, out, err),
+        Command::Replace { name } => action(hv, tool, Action::Replace, name, out, err),
+        Command::Unload { name } => action(hv, tool, Action::Unload, name, out, err),
+        Command::List => list(hv, tool, out).map(|()| Status::Ok),
+        // Handled by `run_line`, whether or not the hypervisor runs.
+        Command::Restart => Ok(Status::Ok),
         Command::Info => match hv.info() {
             Ok(text) => {
                 out.write_all(text.as_bytes())?;
@@ -383,6 +502,7 @@ pub fn load_name(file: &std::path::Path) -> String {
 
 fn upload(
     hv: &mut Hypervisor<'_>,
+    tool: Tool,
     name: &str,
     file: &std::path::Path,
     files: &mut FileReader<'_>,
@@ -401,7 +521,10 @@ fn upload(
             return Ok(Status::Failed);
         }
     };
-    write!(out, "Uploading {}... ", file.display())?;
+    match tool {
+        Tool::XenXsplice => write!(out, "Performing upload: ")?,
+        _ => write!(out, "Uploading {}... ", file.display())?,
+    }
     match hv.upload(name, &bytes) {
         Ok(()) => {
             writeln!(out, "completed")?;
@@ -421,6 +544,7 @@ fn upload(
 
 fn action(
     hv: &mut Hypervisor<'_>,
+    tool: Tool,
     a: Action,
     name: &str,
     out: &mut Stream<'_>,
@@ -459,7 +583,10 @@ fn action(
         )?;
         return Ok(Status::Failed);
     }
-    write!(out, "{} {name}... ", a.verb())?;
+    match tool {
+        Tool::XenXsplice => write!(out, "Performing {}: ", a.name())?,
+        _ => write!(out, "{} {name}... ", a.verb())?,
+    }
     let r = match a {
         Action::Apply(nodeps) => hv.apply(name, nodeps),
         Action::Revert => hv.revert(name),
@@ -505,15 +632,16 @@ fn action(
     Ok(Status::Ok)
 }
 
-fn list(hv: &Hypervisor<'_>, out: &mut Stream<'_>) -> io::Result<()> {
+fn list(hv: &Hypervisor<'_>, tool: Tool, out: &mut Stream<'_>) -> io::Result<()> {
     let rows = hv.list();
     if rows.is_empty() {
         writeln!(out, "Nothing to list")?;
         return Ok(());
     }
-    // The metadata column came with 4.14 (§5.3); a session of older ABIs
-    // only shows what their tool showed.
-    let metadata = rows.iter().any(|r| r.abi == Abi::LivepatchV2);
+    // The metadata column came with 4.14 (§5.3).
+    let metadata = tool == Tool::XenLivepatchMetadata;
+    // The seed's rows: the state two columns after the name, no `|`.
+    let bar = if tool == Tool::XenXsplice { "  " } else { "| " };
     if metadata {
         writeln!(out, "{:<40}| status     | metadata", " ID")?;
         writeln!(out, "{}+------------+---------------", "-".repeat(40))?;
@@ -522,7 +650,7 @@ fn list(hv: &Hypervisor<'_>, out: &mut Stream<'_>) -> io::Result<()> {
         writeln!(out, "{}+------------", "-".repeat(40))?;
     }
     for r in rows {
-        write!(out, "{:<40}| {}", r.name, r.state.name())?;
+        write!(out, "{:<40}{bar}{}", r.name, r.state.name())?;
         let rc =
             r.rc.map(|e| format!(" ({}, {})", e.number(), e.message()))
                 .unwrap_or_default();
@@ -540,14 +668,19 @@ fn list(hv: &Hypervisor<'_>, out: &mut Stream<'_>) -> io::Result<()> {
 
 /// Reports the death of the hypervisor process, naming the faulting code.
 fn crashed(
-    hv: &Hypervisor<'_>,
+    hv: &mut Hypervisor<'_>,
     e: SimError,
     _out: &mut Stream<'_>,
     err: &mut Stream<'_>,
 ) -> io::Result<Status> {
+    for l in hv.take_console() {
+        writeln!(err, "{l}")?;
+    }
     match e {
         SimError::Crashed(d) => {
-            if d.hung {
+            if let Some(m) = &d.panic {
+                writeln!(err, "(XEN) PANIC: {m}")?;
+            } else if d.hung {
                 writeln!(err, "(XEN) the hypervisor stopped answering and was killed")?;
             } else if let (Some(sig), Some(pc)) = (d.signal, d.pc) {
                 let addr = d.addr.unwrap_or(0);
@@ -618,6 +751,7 @@ mod tests {
         check("replace p", "replace p");
         check("unload p", "unload p");
         check("hooks", "hooks");
+        check("restart", "restart");
         check("   # a comment", "nothing");
         check("", "nothing");
     }
@@ -626,7 +760,7 @@ mod tests {
     fn malformed_lines() {
         check(
             "apply",
-            "error: unrecognised command `apply` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info or hooks)",
+            "error: unrecognised command `apply` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info, hooks or restart)",
         );
         check("apply p --force", "error: unexpected arguments `--force`");
         check(
@@ -635,8 +769,23 @@ mod tests {
         );
         check(
             "revert a b",
-            "error: unrecognised command `revert a b` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info or hooks)",
+            "error: unrecognised command `revert a b` (expected upload NAME FILE, load FILE [--nodeps], apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list, info, hooks or restart)",
         );
+    }
+
+    #[test]
+    fn each_release_has_its_tool() {
+        let tool = |v: &str| Tool::for_release(&v.parse().expect("a version"));
+        assert_eq!(tool("4.6"), Tool::XenXsplice);
+        assert_eq!(tool("4.7.0-rc1"), Tool::XenXsplice);
+        assert_eq!(tool("4.7.0-rc4"), Tool::XenXsplice);
+        assert_eq!(tool("4.7.0-rc5"), Tool::XenLivepatch);
+        assert_eq!(tool("4.13"), Tool::XenLivepatch);
+        assert_eq!(tool("4.14.0"), Tool::XenLivepatchMetadata);
+        assert_eq!(tool("4.30"), Tool::XenLivepatchMetadata);
+        assert_eq!(Tool::XenXsplice.command(), "xen-xsplice");
+        assert_eq!(Tool::XenLivepatch.command(), "xen-livepatch");
+        assert_eq!(payload_abi(b"not an elf file"), None);
     }
 
     #[test]

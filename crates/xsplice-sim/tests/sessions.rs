@@ -38,8 +38,8 @@ fn xen() -> Option<&'static Vec<u8>> {
 
 /// Reads `xen_<name>.<suffix>` as the suite's payload `<name>` for `abi`,
 /// built on demand; `bad_world`, `loop_world`, `cet_world`,
-/// `action_world`, `veto_world` and `static_world` come from this crate's
-/// fixtures.
+/// `action_world`, `veto_world`, `static_world` and `lazy_world` come from
+/// this crate's fixtures.
 fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
     let stem = load_name(file);
     let name = stem.strip_prefix("xen_").unwrap_or(&stem);
@@ -50,6 +50,7 @@ fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
         "action_world",
         "veto_world",
         "static_world",
+        "lazy_world",
     ]
     .contains(&name)
     {
@@ -166,6 +167,22 @@ fn snapshot(name: &str, text: &str) {
     insta::assert_snapshot!(name, text);
 }
 
+/// The `list` row of an applied payload, as the ABI's tool prints it.
+fn applied_row(abi: Abi, name: &str) -> String {
+    match abi {
+        Abi::XspliceV4 | Abi::Xsplice => format!("{name:<40}  APPLIED"),
+        _ => format!("{name:<40}| APPLIED"),
+    }
+}
+
+/// The line of an apply that failed, as the ABI's tool prints it.
+fn apply_failed(abi: Abi, name: &str) -> String {
+    match abi {
+        Abi::XspliceV4 | Abi::Xsplice => "Performing apply: failed".to_string(),
+        _ => format!("Applying {name}... failed"),
+    }
+}
+
 /// The seed's use case, as its transcript shows it, for every ABI.
 const SEED: &str = "
 info
@@ -198,11 +215,160 @@ fn seed_session_for_every_abi() {
             "{abi}:\n{text}"
         );
         assert!(
-            text.contains("xen_hello_world                         | APPLIED"),
+            text.contains(&applied_row(abi, "xen_hello_world")),
             "{text}"
         );
         snapshot(&format!("seed_{abi}"), &text);
     }
+}
+
+/// The seed's use case exactly as its transcript (commit message of
+/// `[PATCH v4 18/34]`) shows it: the commands as typed, then what the
+/// tools printed. The payload path is the seed's; the session's file
+/// reader resolves it to the suite's payload, so nothing is read from there.
+const SEED_TRANSCRIPT: &str = "\
+$xen-xsplice load /usr/lib/debug/xen_hello_world.xsplice
+$xen-xsplice list
+ ID                                     | status
+----------------------------------------+------------
+xen_hello_world                           APPLIED
+$xl info | grep extra
+xen_extra              : Hello World
+$xen-xsplice revert xen_hello_world
+Performing revert: completed
+$xen-xsplice unload xen_hello_world
+Performing unload: completed
+$xl info | grep extra
+xen_extra              : -unstable
+";
+
+#[test]
+fn the_seed_transcript_replays_verbatim_in_its_era() {
+    let commands: String = SEED_TRANSCRIPT
+        .lines()
+        .filter(|l| l.starts_with('$'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    // The seed's series and 4.7.0-rc1..rc4 both shipped `xen-xsplice`.
+    for abi in [Abi::XspliceV4, Abi::Xsplice] {
+        let Some((text, status)) = session(abi, &commands) else {
+            return;
+        };
+        assert_eq!(status, Status::Ok, "{abi}:\n{text}");
+        assert_eq!(text, SEED_TRANSCRIPT, "{abi}");
+    }
+}
+
+#[test]
+fn each_era_speaks_with_its_tool() {
+    let script = "upload xen_hello_world xen_hello_world{ext}\napply xen_hello_world\nlist\nrevert xen_hello_world\n";
+    for (abi, lines) in [
+        (
+            Abi::XspliceV4,
+            [
+                "$ xen-xsplice upload xen_hello_world xen_hello_world.xsplice",
+                "Performing upload: completed",
+                "Performing apply: completed",
+                "xen_hello_world                           APPLIED",
+            ],
+        ),
+        (
+            Abi::LivepatchV1,
+            [
+                "$ xen-livepatch upload xen_hello_world xen_hello_world.livepatch",
+                "Uploading xen_hello_world.livepatch... completed",
+                "Applying xen_hello_world... completed",
+                "xen_hello_world                         | APPLIED",
+            ],
+        ),
+        (
+            Abi::LivepatchV2,
+            [
+                "$ xen-livepatch upload xen_hello_world xen_hello_world.livepatch",
+                "Uploading xen_hello_world.livepatch... completed",
+                "Applying xen_hello_world... completed",
+                "xen_hello_world                         | APPLIED    | ",
+            ],
+        ),
+    ] {
+        let Some((text, status)) = session(abi, script) else {
+            return;
+        };
+        assert_eq!(status, Status::Ok, "{abi}:\n{text}");
+        for l in lines {
+            assert!(
+                text.lines().any(|t| t.starts_with(l)),
+                "{abi}: no line {l:?} in\n{text}"
+            );
+        }
+        let header = text
+            .lines()
+            .find(|l| l.starts_with(" ID"))
+            .expect("a header");
+        assert_eq!(
+            header.ends_with("| metadata"),
+            abi == Abi::LivepatchV2,
+            "{abi}: {header:?}"
+        );
+    }
+    // A release given explicitly decides the tool: 4.13 has no metadata column.
+    let Some(image) = xen() else { return };
+    let opts = Options {
+        echo: true,
+        xen: Some("4.13".parse().expect("a xen version")),
+        ..Options::default()
+    };
+    let (text, _) = session_with(
+        image,
+        Abi::LivepatchV1,
+        "load xen_hello_world{ext}\nlist\n",
+        &opts,
+    );
+    assert!(
+        text.contains(" ID                                     | status\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_inconsistent_action_hook_panics_the_hypervisor() {
+    let script = "
+load xen_lazy_world.livepatch
+list
+info | grep extra
+restart
+info | grep extra
+list
+load xen_action_world.livepatch
+list
+revert xen_action_world
+";
+    let Some((text, status)) = session(Abi::LivepatchV2, script) else {
+        return;
+    };
+    assert_eq!(status, Status::Crashed, "{text}");
+    assert!(text.contains("Applying xen_lazy_world... failed"), "{text}");
+    assert!(
+        text.contains("(XEN) PANIC: livepatch: payload `xen_lazy_world` is left partially applied"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "the hypervisor is not running: it died during `load xen_lazy_world.livepatch`"
+        ),
+        "{text}"
+    );
+    // After the restart, a consistent action hook applies and reverts.
+    assert!(text.contains("booted a fresh hypervisor image"), "{text}");
+    assert!(
+        text.contains("xen_action_world                        | APPLIED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Reverting xen_action_world... completed"),
+        "{text}"
+    );
+    snapshot("lazy_world_livepatch-v2", &text);
 }
 
 #[test]
@@ -235,7 +401,7 @@ info | grep extra
             "{abi}:\n{text}"
         );
         assert!(
-            text.contains("Applying xen_bye_world... failed"),
+            text.contains(&apply_failed(abi, "xen_bye_world")),
             "{abi}:\n{text}"
         );
         snapshot(&format!("stacking_{abi}"), &text);
@@ -402,7 +568,7 @@ fn a_payload_for_another_image_is_refused() {
             assert!(text.contains("[C-38]"), "{text}");
         } else {
             assert!(
-                text.contains("Applying xen_hello_world... failed"),
+                text.contains(&apply_failed(abi, "xen_hello_world")),
                 "{abi}:\n{text}"
             );
         }
