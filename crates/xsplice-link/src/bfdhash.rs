@@ -113,52 +113,63 @@ mod tests {
 /// in order of first insertion after the leading NUL. Returns the table and
 /// the offset of each input string (0 for the empty string).
 pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
-    use crate::hash::FxHashMap;
-    // Distinct strings in insertion order.
-    let mut index: FxHashMap<&[u8], usize> = FxHashMap::default();
-    index.reserve(strings.len());
-    let mut distinct: Vec<&[u8]> = Vec::with_capacity(strings.len());
-    let ids: Vec<Option<usize>> = strings
-        .iter()
-        .map(|&s| {
-            if s.is_empty() {
-                return None;
-            }
-            Some(*index.entry(s).or_insert_with(|| {
-                distinct.push(s);
-                distinct.len() - 1
-            }))
-        })
+    // One sort by reversed string (ties by position) both finds duplicates,
+    // which become adjacent, and puts every tail just before the strings
+    // ending with it. No hashing needed.
+    let mut sorted: Vec<u32> = (0..strings.len() as u32)
+        .filter(|&i| !strings[i as usize].is_empty())
         .collect();
-    // Sort by reversed string; a tail sorts just before the strings ending with it.
-    let mut sorted: Vec<usize> = (0..distinct.len()).collect();
-    sorted.sort_unstable_by(|&a, &b| reversed_cmp(distinct[a], distinct[b]));
-    let mut host: Vec<Option<usize>> = vec![None; distinct.len()];
-    let mut current: Option<usize> = None;
-    for &i in sorted.iter().rev() {
+    sorted.sort_unstable_by(|&a, &b| {
+        reversed_cmp(strings[a as usize], strings[b as usize]).then(a.cmp(&b))
+    });
+    // The first (earliest) of equal strings represents them all.
+    const NONE: u32 = u32::MAX;
+    let mut rep = vec![NONE; strings.len()];
+    let mut reps: Vec<u32> = Vec::with_capacity(sorted.len());
+    for (k, &i) in sorted.iter().enumerate() {
+        match k.checked_sub(1).map(|p| sorted[p]) {
+            Some(prev) if strings[prev as usize] == strings[i as usize] => {
+                rep[i as usize] = rep[prev as usize]
+            }
+            _ => {
+                rep[i as usize] = i;
+                reps.push(i);
+            }
+        }
+    }
+    // From the end of that order, a string that is the tail of the current
+    // host lives inside it; any other becomes the host.
+    let mut host = vec![NONE; strings.len()];
+    let mut current: Option<u32> = None;
+    for &i in reps.iter().rev() {
         match current {
-            Some(c) if distinct[c].ends_with(distinct[i]) => host[i] = Some(c),
+            Some(c) if strings[c as usize].ends_with(strings[i as usize]) => host[i as usize] = c,
             _ => current = Some(i),
         }
     }
-    let mut data = vec![0u8];
-    let mut offset = vec![0u32; distinct.len()];
-    for (i, s) in distinct.iter().enumerate() {
-        if host[i].is_none() {
+    // Hosts get their places in order of first insertion.
+    let mut data = Vec::with_capacity(1 + strings.iter().map(|s| s.len() + 1).sum::<usize>());
+    data.push(0u8);
+    let mut offset = vec![0u32; strings.len()];
+    for (i, s) in strings.iter().enumerate() {
+        if rep[i] == i as u32 && host[i] == NONE {
             offset[i] = data.len() as u32;
             data.extend_from_slice(s);
             data.push(0);
         }
     }
-    for i in 0..distinct.len() {
-        if let Some(h) = host[i] {
-            offset[i] = offset[h] + (distinct[h].len() - distinct[i].len()) as u32;
+    let mut out = vec![0u32; strings.len()];
+    for (i, s) in strings.iter().enumerate() {
+        if s.is_empty() {
+            continue;
         }
+        let r = rep[i] as usize;
+        out[i] = match host[r] {
+            NONE => offset[r],
+            h => offset[h as usize] + (strings[h as usize].len() - s.len()) as u32,
+        };
     }
-    (
-        data,
-        ids.iter().map(|id| id.map_or(0, |i| offset[i])).collect(),
-    )
+    (data, out)
 }
 
 /// Compares two strings from their last byte backwards; a tail sorts
