@@ -1214,7 +1214,8 @@ fn resolve_symbols<'d>(
     }
     let num_locals = out.len();
 
-    // Globals: resolve by name, first appearance order.
+    // Globals: resolve by name, numbered in order of first appearance (the
+    // order GNU inserts them into its hash table; output order comes later).
     let mut globals: Vec<Global> = Vec::new();
     let mut by_name: HashMap<&[u8], usize> = HashMap::default();
     by_name.reserve(objects.iter().map(|o| o.symbols.len()).sum::<usize>() / 2);

@@ -3,9 +3,9 @@
 //! The file layout follows GNU `ld -r`: ELF header, section contents in
 //! section order, `.symtab`, `.strtab`, the relocation sections, `.shstrtab`,
 //! then the section header table. Each relocation section's header follows
-//! its target's; `.symtab`, `.strtab` and `.shstrtab` come last. Everything
-//! is a function of the inputs and options only, so the output is
-//! reproducible.
+//! its target's; `.symtab`, `.strtab` and `.shstrtab` come last; string
+//! tables are laid out as BFD lays them out. Everything is a function of
+//! the inputs and options only, so the output is reproducible.
 //!
 //! The encoder is a few lines per structure on a pre-sized buffer rather than
 //! `object::write::elf::Writer`, because the build-id hash needs exact control
