@@ -28,6 +28,8 @@ use crate::loader;
 const NAME_SIZE: usize = 128;
 /// `LIVEPATCH_MAX_SIZE` (C-05).
 const MAX_PAYLOAD: usize = 2 << 20;
+/// Validator checks that Xen itself does not make (see `upload`).
+const ADVICE_ONLY: [&str; 4] = ["V-02", "V-03", "V-04", "V-06"];
 /// How many function states fit in the hooks' page after its 8-byte header.
 const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
 
@@ -95,6 +97,10 @@ struct LivePayload {
     build_id: Vec<u8>,
     depends: Vec<u8>,
     modinfo: Option<Vec<u8>>,
+    /// Address of the `.funcs` entries in payload memory, and whether
+    /// they are read-only.
+    funcs_at: Option<u64>,
+    funcs_ro: bool,
     info: LoadedPayload,
     symbols: Vec<NamedRange>,
 }
@@ -355,6 +361,98 @@ impl<'x> Hypervisor<'x> {
         }
     }
 
+    /// Releases before the fstate change keep each function's state in the
+    /// payload's own `.funcs` entries (`opaque`, `applied`; §0, §1.7 d).
+    fn writes_funcs(&self, abi: Abi) -> bool {
+        self.release_for(abi)
+            .is_none_or(|v| abi.hypervisor_writes_funcs(&v))
+    }
+
+    /// Only 4.18.0 both writes into `.funcs` and patches without clearing
+    /// CR0.WP or relaxing rodata, so a read-only `.funcs` page-faults there
+    /// (§0, §4; 4.17.3 and 4.18.1 have the fstate backport).
+    fn faults_on_ro_funcs(&self, abi: Abi) -> bool {
+        abi == Abi::LivepatchV2
+            && self
+                .release_for(abi)
+                .is_some_and(|v| (v.major, v.minor, v.patch.unwrap_or(0)) == (4, 18, 0))
+    }
+
+    /// The address of field `field` of `.funcs` entry `j` of payload `i`
+    /// in payload memory, on releases that keep state there.
+    fn funcs_field(&self, i: usize, j: usize, field: &str) -> Option<(u64, usize)> {
+        let p = &self.payloads[i];
+        if !self.writes_funcs(p.abi) {
+            return None;
+        }
+        let layout = p.abi.layout(Arch::X86_64.word_size());
+        let f = layout.field(field)?;
+        Some((p.funcs_at? + (j * layout.size + f.offset) as u64, f.size))
+    }
+
+    /// What a pre-fstate hypervisor stores in `.funcs` entry `j` when it
+    /// patches (`applied` and the undo bytes in `opaque`) or restores it.
+    fn store_func_state(&mut self, i: usize, j: usize, applied: bool) -> Result<(), Fail> {
+        let mut writes = Vec::new();
+        if let Some((at, _)) = self.funcs_field(i, j, "applied") {
+            writes.push((at, vec![u8::from(applied)]));
+        }
+        if applied && let Some((at, size)) = self.funcs_field(i, j, "opaque") {
+            let mut undo = self.payloads[i].funcs[j].saved.clone();
+            undo.truncate(size);
+            writes.push((at, undo));
+        }
+        for (at, bytes) in writes {
+            self.write_payload_data(i, at, &bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Writes into payload `i`'s own data as the hypervisor does while
+    /// patching: a read-only page is written through (CR0.WP cleared, or
+    /// rodata relaxed) except on 4.18.0, where it page-faults and Xen dies.
+    fn write_payload_data(&mut self, i: usize, at: u64, bytes: &[u8]) -> Result<(), Fail> {
+        let (ro, abi) = (self.payloads[i].funcs_ro, self.payloads[i].abi);
+        if !ro {
+            self.host.borrow_mut().write(at, bytes)?;
+            return Ok(());
+        }
+        if self.faults_on_ro_funcs(abi) {
+            let name = self.payloads[i].name.clone();
+            let message = format!(
+                "FATAL PAGE FAULT: write to read-only {} of payload `{name}` at {at:#x}",
+                abi.funcs_section()
+            );
+            return Err(self.panic(message));
+        }
+        let (start, end) = (at & !(PAGE - 1), page_up(at + bytes.len() as u64));
+        let mut host = self.host.borrow_mut();
+        host.protect(start, end - start, Prot::Rw)?;
+        host.write(at, bytes)?;
+        host.protect(start, end - start, Prot::Ro)?;
+        Ok(())
+    }
+
+    /// The hypervisor panics: the process is stopped and reported dead.
+    fn panic(&mut self, message: String) -> Fail {
+        let mut host = self.host.borrow_mut();
+        host.panic(message);
+        let death = host.death().cloned();
+        Fail::Crash(SimError::Crashed(death.unwrap_or(Death {
+            signal: None,
+            exit_code: None,
+            pc: None,
+            addr: None,
+            hung: false,
+            panic: None,
+        })))
+    }
+
+    /// The address of the `.funcs` entries of a loaded payload.
+    pub fn funcs_address(&self, name: &str) -> Option<u64> {
+        self.payloads.iter().find(|p| p.name == name)?.funcs_at
+    }
+
     /// `safe_to_reapply` is enforced from 4.8 on (§0, §1.3).
     fn checks_reapply(&self, abi: Abi) -> bool {
         self.release_for(abi)
@@ -430,11 +528,16 @@ impl<'x> Hypervisor<'x> {
             );
         }
         // The hypervisor's own refusals; C-123 (depends, expectations) is
-        // checked at APPLY, and the seed's series had no version byte.
+        // checked at APPLY, and the seed's series had no version byte. The
+        // validator's advice about what a loaded payload will do (V-02
+        // hypervisor-owned bytes not zero, V-03 read-only `.funcs`, V-04
+        // long names, V-06 old_size) is no refusal: Xen loads such payloads
+        // and the simulator shows the consequence.
         let refusal = report.findings.iter().find(|f| {
             let id = f.check.as_str();
             f.severity == xsplice_validate::Severity::Error
                 && id != "C-123"
+                && !ADVICE_ONLY.contains(&id)
                 && !(detected == Some(Abi::XspliceV4) && id == "C-92")
         });
         if let Some(f) = refusal {
@@ -533,6 +636,8 @@ impl<'x> Hypervisor<'x> {
             build_id,
             depends,
             modinfo,
+            funcs_at: placed.funcs_offset.map(|o| base + o),
+            funcs_ro: placed.funcs_ro,
             info,
             symbols: placed.symbols,
         });
@@ -553,9 +658,12 @@ impl<'x> Hypervisor<'x> {
     /// | 8 + 4·i | `u32` | `applied[i]`: 1 if function `i` is patched, else 0 (Xen's `LIVEPATCH_FUNC_APPLIED` / `NOT_APPLIED`) |
     ///
     /// `applied[i]` plays the part of Xen's `payload->fstate[i].applied`
-    /// (4.19+; `funcs[i].applied` in earlier v2 releases, which the
-    /// simulator does not read): an action hook must set it for every
-    /// function, and the simulator reads it back after the hook (C-128).
+    /// (4.19+, and the 4.17.3 and 4.18.1 backports): an action hook must set
+    /// it for every function, and the simulator reads it back after the hook
+    /// (C-128). Releases before the fstate change keep the state in the
+    /// entry's own `applied` byte instead (v2 entries, §1.7 d): there the
+    /// simulator reads that byte, as those releases do, and the page only
+    /// shows the current states.
     fn payload_arg(&self) -> u64 {
         self.scratch + PAGE
     }
@@ -573,9 +681,21 @@ impl<'x> Hypervisor<'x> {
         self.host.borrow_mut().write(self.payload_arg(), &page)
     }
 
-    /// Reads back what a hook left in the page's `applied[]`.
+    /// Reads back what a hook left in the page's `applied[]`, or, on
+    /// releases before the fstate change, in each entry's `applied` byte.
     fn collect_fstate(&mut self, i: usize) -> Result<(), SimError> {
-        let n = self.payloads[i].funcs.len().min(FSTATE_MAX);
+        let n = self.payloads[i].funcs.len();
+        let in_funcs: Vec<Option<u64>> = (0..n)
+            .map(|j| self.funcs_field(i, j, "applied").map(|(at, _)| at))
+            .collect();
+        if in_funcs.iter().all(Option::is_some) && n > 0 {
+            for (j, at) in in_funcs.into_iter().enumerate() {
+                let b = self.host.borrow_mut().read(at.unwrap_or(0), 1)?;
+                self.payloads[i].funcs[j].applied = b.first().is_some_and(|&b| b != 0);
+            }
+            return Ok(());
+        }
+        let n = n.min(FSTATE_MAX);
         let bytes = self.host.borrow_mut().read(self.payload_arg() + 8, 4 * n)?;
         for (f, w) in self.payloads[i].funcs.iter_mut().zip(bytes.chunks_exact(4)) {
             f.applied = u32::from_le_bytes([w[0], w[1], w[2], w[3]]) != 0;
@@ -620,18 +740,7 @@ impl<'x> Hypervisor<'x> {
             ),
         );
         let message = format!("livepatch: payload `{pname}` is left partially applied");
-        let mut host = self.host.borrow_mut();
-        host.panic(message);
-        let death = host.death().cloned();
-        drop(host);
-        Err(Fail::Crash(SimError::Crashed(death.unwrap_or(Death {
-            signal: None,
-            exit_code: None,
-            pc: None,
-            addr: None,
-            hung: false,
-            panic: None,
-        }))))
+        Err(self.panic(message))
     }
 
     /// Writes `bytes` over live code at `addr`, making the page writable
@@ -680,6 +789,13 @@ impl<'x> Hypervisor<'x> {
         let abi = self.payloads[i].abi;
         let endbr = self.skips_endbr(abi);
         for j in 0..self.payloads[i].funcs.len() {
+            // Pre-fstate releases trust the `applied` byte in the entry, even
+            // one a builder left non-zero (§8 item 10).
+            if let Some((at, _)) = self.funcs_field(i, j, "applied")
+                && self.read(at, 1)?.first().is_some_and(|&b| b != 0)
+            {
+                self.payloads[i].funcs[j].applied = true;
+            }
             let f = self.payloads[i].funcs[j].clone();
             if f.applied {
                 let n = f.name.clone().unwrap_or_default();
@@ -713,6 +829,7 @@ impl<'x> Hypervisor<'x> {
             live.saved = saved;
             live.patch_offset = offset;
             live.applied = true;
+            self.store_func_state(i, j, true)?;
         }
         Ok(())
     }
@@ -726,6 +843,7 @@ impl<'x> Hypervisor<'x> {
             }
             self.write_code(f.old_addr + f.patch_offset, &f.saved)?;
             self.payloads[i].funcs[j].applied = false;
+            self.store_func_state(i, j, false)?;
         }
         for hook in self.payloads[i].hooks_of(Hook::Unload) {
             self.call(hook, &[])?;
@@ -854,6 +972,7 @@ impl<'x> Hypervisor<'x> {
                     if f.applied {
                         self.write_code(f.old_addr + f.patch_offset, &f.saved)?;
                         self.payloads[i].funcs[j].applied = false;
+                        self.store_func_state(i, j, false)?;
                     }
                 }
                 Ok(Some(e))

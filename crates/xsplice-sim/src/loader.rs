@@ -44,6 +44,10 @@ pub struct Placed {
     /// True if a non-empty rw section other than `.funcs` exists
     /// (`safe_to_reapply`, §1.3).
     pub has_rw_data: bool,
+    /// Offset of the `.funcs` section in the block, and whether it lies in
+    /// the read-only region, for releases that write into the entries.
+    pub funcs_offset: Option<u64>,
+    pub funcs_ro: bool,
 }
 
 const SHN_ABS: u16 = 0xfff1;
@@ -174,6 +178,7 @@ pub fn place(
     let word = arch.word_size();
     let mut funcs = Vec::new();
     let mut func_names = Vec::new();
+    let (mut funcs_offset, mut funcs_ro) = (None, false);
     if let Some(i) = payload
         .sections
         .iter()
@@ -181,6 +186,8 @@ pub fn place(
         && let Some(off) = payload.block_offset(i)
     {
         let size = payload.sections[i].size as usize;
+        funcs_offset = Some(off);
+        funcs_ro = payload.sections[i].region() == Some(Region::Ro);
         let entry = abi.entry_size(word);
         let section = &bytes[off as usize..off as usize + size];
         for chunk in section.chunks_exact(entry) {
@@ -239,6 +246,8 @@ pub fn place(
         hooks,
         symbols,
         has_rw_data,
+        funcs_offset,
+        funcs_ro,
     })
 }
 

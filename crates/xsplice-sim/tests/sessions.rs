@@ -916,3 +916,133 @@ fn payloads_reach_image_statics_by_file_qualified_name() {
         "hooklog.c#emit was not called"
     );
 }
+
+/// The section header offset, file offset and size of section `name` of
+/// an ELF64 little-endian file.
+fn section_of(file: &[u8], name: &str) -> (usize, usize, usize) {
+    let u16_at = |o: usize| u16::from_le_bytes([file[o], file[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(file[o..o + 8].try_into().unwrap()) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes(file[o..o + 4].try_into().unwrap()) as usize;
+    let (shoff, shentsize, shnum, shstrndx) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e));
+    let strtab = u64_at(shoff + shstrndx * shentsize + 0x18);
+    (0..shnum)
+        .map(|i| shoff + i * shentsize)
+        .find(|&h| {
+            let at = strtab + u32_at(h);
+            file[at..].split(|&b| b == 0).next() == Some(name.as_bytes())
+        })
+        .map(|h| (h, u64_at(h + 0x18), u64_at(h + 0x20)))
+        .unwrap_or_else(|| panic!("no section {name}"))
+}
+
+/// Boots the image as Xen `release`, uploads and applies `file` as
+/// `xen_hello_world`, and returns the hypervisor and the outcome.
+fn apply_as<'x>(
+    image: &'x [u8],
+    release: &str,
+    file: &[u8],
+) -> (Hypervisor<'x>, Result<(), xsplice_sim::Fail>) {
+    let xen = Some(release.parse().expect("a xen version"));
+    let mut hv =
+        Hypervisor::boot("xen-syms", image, xen, std::time::Duration::from_secs(5)).expect("boot");
+    if let Err(e) = hv.upload("xen_hello_world", file) {
+        panic!("upload as {release}: {e:?}: {:?}", hv.take_console());
+    }
+    let r = hv.apply("xen_hello_world", false);
+    (hv, r)
+}
+
+/// v2 entry fields (§1.7): `opaque` at 33 (31 bytes), `applied` at 64.
+const OPAQUE: u64 = 33;
+const APPLIED: u64 = 64;
+
+#[test]
+fn releases_before_fstate_keep_the_state_in_the_funcs_entries() {
+    let Some(image) = xen() else { return };
+    let file =
+        payload(Abi::LivepatchV2, Path::new("xen_hello_world.livepatch")).expect("hello_world");
+    // 4.14.0 writes `applied` and the undo bytes into the entry.
+    let (mut hv, r) = apply_as(image, "4.14.0", &file);
+    r.expect("apply as 4.14.0");
+    let old = hv.symbol("xen_extra_version").expect("xen_extra_version");
+    let funcs = hv.funcs_address("xen_hello_world").expect("funcs");
+    let live = hv.read_memory(old, 5).expect("readable");
+    assert_eq!(live[0], 0xe9, "patched: {live:02x?}");
+    assert_eq!(hv.read_memory(funcs + APPLIED, 1), Some(vec![1]));
+    let undo = hv.read_memory(funcs + OPAQUE, 5).expect("readable");
+    hv.revert("xen_hello_world").expect("revert");
+    assert_eq!(
+        hv.read_memory(old, 5),
+        Some(undo),
+        "opaque held the original bytes"
+    );
+    assert_eq!(hv.read_memory(funcs + APPLIED, 1), Some(vec![0]));
+    // 4.19 keeps its state privately: the entry stays as loaded.
+    let (hv, r) = apply_as(image, "4.19", &file);
+    r.expect("apply as 4.19");
+    let funcs = hv.funcs_address("xen_hello_world").expect("funcs");
+    assert_eq!(hv.read_memory(funcs + OPAQUE, 32), Some(vec![0; 32]));
+}
+
+#[test]
+fn a_stale_applied_byte_makes_4_14_skip_the_function() {
+    let Some(image) = xen() else { return };
+    let mut file =
+        payload(Abi::LivepatchV2, Path::new("xen_hello_world.livepatch")).expect("hello_world");
+    let (_, off, _) = section_of(&file, ".livepatch.funcs");
+    file[off + APPLIED as usize] = 1;
+    let (mut hv, r) = apply_as(image, "4.14.0", &file);
+    r.expect("apply as 4.14.0");
+    assert_eq!(
+        hv.get("xen_hello_world").ok(),
+        Some((xsplice_sim::State::Applied, None))
+    );
+    let info = hv.info().expect("info");
+    assert!(
+        info.contains("xen_extra              : -unstable"),
+        "{info}"
+    );
+    // 4.19 ignores the byte (it is padding there) and patches.
+    let (mut hv, r) = apply_as(image, "4.19", &file);
+    r.expect("apply as 4.19");
+    let info = hv.info().expect("info");
+    assert!(
+        info.contains("xen_extra              : Hello World"),
+        "{info}"
+    );
+}
+
+#[test]
+fn a_read_only_funcs_section_page_faults_on_4_18_0_only() {
+    let Some(image) = xen() else { return };
+    let mut file =
+        payload(Abi::LivepatchV2, Path::new("xen_hello_world.livepatch")).expect("hello_world");
+    let (hdr, _, _) = section_of(&file, ".livepatch.funcs");
+    file[hdr + 8] &= !1; // sh_flags: clear SHF_WRITE
+    let (hv, r) = apply_as(image, "4.18.0", &file);
+    match r {
+        Err(xsplice_sim::Fail::Crash(_)) => {}
+        other => panic!("4.18.0 must page-fault, got {other:?}"),
+    }
+    let death = hv.death().expect("the hypervisor died");
+    let panic = death.panic.expect("a panic");
+    assert!(
+        panic.starts_with("FATAL PAGE FAULT: write to read-only .livepatch.funcs"),
+        "{panic}"
+    );
+    // 4.17.0 clears CR0.WP and writes through; 4.18.1 has the fstate backport.
+    for release in ["4.17.0", "4.18.1"] {
+        let (mut hv, r) = apply_as(image, release, &file);
+        r.unwrap_or_else(|e| panic!("{release}: {e:?}"));
+        let info = hv.info().expect("info");
+        assert!(info.contains("Hello World"), "{release}: {info}");
+        let funcs = hv.funcs_address("xen_hello_world").expect("funcs");
+        let applied = u8::from(release == "4.17.0");
+        assert_eq!(
+            hv.read_memory(funcs + APPLIED, 1),
+            Some(vec![applied]),
+            "{release}"
+        );
+    }
+}
