@@ -839,6 +839,9 @@ impl<'x> Hypervisor<'x> {
         for j in 0..self.payloads[i].funcs.len() {
             let f = self.payloads[i].funcs[j].clone();
             if !f.applied || f.old_addr == 0 {
+                // C-127: skipped with a warning.
+                let (p, n) = (self.payloads[i].name.clone(), f.name.unwrap_or_default());
+                self.log(&p, format!("{n} is not applied, skipped"));
                 continue;
             }
             self.write_code(f.old_addr + f.patch_offset, &f.saved)?;

@@ -8,11 +8,16 @@
 //! resolution, relocation, page permissions), then applied with the
 //! hypervisor's rules: build-id dependencies, expectations on the live
 //! bytes, hooks in order, `e9 rel32` trampolines after ENDBR64, LIFO revert,
-//! replace and unload. Commands and their output mirror `xen-livepatch`
-//! and `xl info` (spec §5.3), so the seed's session replays as written.
+//! replace and unload, and the C-128 consistency check after action hooks.
+//! Commands and their output mirror the live-patch tool of the emulated
+//! release (`xen-xsplice` or `xen-livepatch`, spec §5.3) and `xl info`, so
+//! the seed's session replays as written and prints the seed's lines.
 //!
 //! A payload that faults kills only the child process; the session reports
-//! the signal and the faulting address by symbol.
+//! the signal and the faulting address by symbol. A hypervisor panic (an
+//! inconsistent action hook, a page fault on read-only `.funcs` in 4.18.0)
+//! stops the child the same way. Later commands say the hypervisor is not
+//! running, until `restart` boots a fresh image.
 //!
 //! Only x86-64 Linux hosts run x86-64 images natively; elsewhere
 //! [`Hypervisor::boot`] fails with [`SimError::UnsupportedHost`].

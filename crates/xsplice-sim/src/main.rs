@@ -16,8 +16,13 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 /// Commands mirror `xen-livepatch`: upload NAME FILE, load FILE [--nodeps],
 /// apply NAME [--nodeps], revert NAME, replace NAME, unload NAME, list; and
 /// `info` prints the `xl info` version lines of the running image, `hooks`
-/// its hook log. Give one command as arguments, several separated by `;`, or
-/// a script with one command per line (`--script FILE`, or `-` for standard input).
+/// its hook log, `restart` boots a fresh image (ours, not Xen's: after a
+/// crash every other command reports that the hypervisor is not running).
+/// Output follows the tool of the emulated release: `xen-xsplice` for the
+/// seed's era, `xen-livepatch` with two columns for 4.7 to 4.13, with the
+/// metadata column from 4.14. Give one command as arguments, several
+/// separated by `;`, or a script with one command per line (`--script FILE`,
+/// or `-` for standard input).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
