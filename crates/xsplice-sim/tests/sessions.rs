@@ -38,8 +38,8 @@ fn xen() -> Option<&'static Vec<u8>> {
 
 /// Reads `xen_<name>.<suffix>` as the suite's payload `<name>` for `abi`,
 /// built on demand; `bad_world`, `loop_world`, `cet_world`,
-/// `action_world`, `veto_world`, `static_world` and `lazy_world` come from
-/// this crate's fixtures.
+/// `action_world`, `veto_world`, `static_world`, `lazy_world` and
+/// `sticky_world` come from this crate's fixtures.
 fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
     let stem = load_name(file);
     let name = stem.strip_prefix("xen_").unwrap_or(&stem);
@@ -51,6 +51,7 @@ fn payload(abi: Abi, file: &Path) -> io::Result<Vec<u8>> {
         "veto_world",
         "static_world",
         "lazy_world",
+        "sticky_world",
     ]
     .contains(&name)
     {
@@ -369,6 +370,44 @@ revert xen_action_world
         "{text}"
     );
     snapshot("lazy_world_livepatch-v2", &text);
+}
+
+#[test]
+fn an_inconsistent_revert_hook_panics_at_revert_and_replace() {
+    let script = "
+load xen_sticky_world.livepatch
+list
+revert xen_sticky_world
+hooks
+restart
+load xen_sticky_world.livepatch
+upload xen_replace_world xen_replace_world.livepatch
+replace xen_replace_world
+list
+";
+    let Some((text, status)) = session(Abi::LivepatchV2, script) else {
+        return;
+    };
+    assert_eq!(status, Status::Crashed, "{text}");
+    assert!(
+        text.contains("xen_sticky_world                        | APPLIED"),
+        "{text}"
+    );
+    let panic = "(XEN) PANIC: livepatch: payload `xen_sticky_world` is left partially applied";
+    assert_eq!(
+        text.matches(panic).count(),
+        2,
+        "revert and replace:\n{text}"
+    );
+    assert!(
+        text.contains("function `xen_extra_version` is APPLIED after the revert succeeded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("it died during `replace xen_replace_world`"),
+        "{text}"
+    );
+    snapshot("sticky_world_livepatch-v2", &text);
 }
 
 #[test]
@@ -739,6 +778,24 @@ fn the_binary_replays_a_script_from_standard_input() {
     let (code, text) = run(&["frobnicate"], "");
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("unrecognised command `frobnicate`"), "{text}");
+    // An xsplice-v4 payload: the seed's tool and lines; `restart` in between.
+    let v4 = xsplice_testkit::test_payload("hello_world", "xsplice-v4", "x86_64").expect("payload");
+    let v4 = v4.display();
+    let script = format!(
+        "$xen-xsplice load {v4}\nrestart\n$xen-xsplice load {v4}\n$xen-xsplice revert xen_hello_world\n"
+    );
+    let (code, text) = run(&["--echo", "--script", "-"], &script);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "$xen-xsplice load {v4}\n$ xsplice-sim restart\nbooted a fresh hypervisor image\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("$xen-xsplice revert xen_hello_world\nPerforming revert: completed\n"),
+        "{text}"
+    );
 }
 
 #[test]
