@@ -439,6 +439,20 @@ fn run_command(
     out: &mut Stream<'_>,
     err: &mut Stream<'_>,
 ) -> io::Result<Status> {
+    let nodeps = matches!(
+        c,
+        Command::Load { nodeps: true, .. } | Command::Apply { nodeps: true, .. }
+    );
+    if nodeps && tool != Tool::XenLivepatchMetadata {
+        // The flag and the tool's option came with 4.14 (§0); ours: the
+        // older tools' exact complaint is not recorded, so we name the reason.
+        writeln!(
+            err,
+            "{}: --nodeps needs xen 4.14 or later (LIVEPATCH_ACTION_APPLY_NODEPS)",
+            tool.command()
+        )?;
+        return Ok(Status::Failed);
+    }
     match c {
         Command::Upload { name, file } => upload(hv, tool, name, file, files, out, err),
         Command::Load { file, nodeps } => {

@@ -312,21 +312,27 @@ fn each_era_speaks_with_its_tool() {
             "{abi}: {header:?}"
         );
     }
-    // A release given explicitly decides the tool: 4.13 has no metadata column.
+    // A release given explicitly decides the tool: 4.13 has no metadata
+    // column, and no --nodeps.
     let Some(image) = xen() else { return };
     let opts = Options {
         echo: true,
         xen: Some("4.13".parse().expect("a xen version")),
         ..Options::default()
     };
-    let (text, _) = session_with(
+    let (text, status) = session_with(
         image,
         Abi::LivepatchV1,
-        "load xen_hello_world{ext}\nlist\n",
+        "load xen_hello_world{ext}\nlist\nupload bye xen_bye_world{ext}\napply bye --nodeps\n",
         &opts,
     );
     assert!(
         text.contains(" ID                                     | status\n"),
+        "{text}"
+    );
+    assert_eq!(status, Status::Failed, "{text}");
+    assert!(
+        text.contains("xen-livepatch: --nodeps needs xen 4.14 or later"),
         "{text}"
     );
 }
