@@ -416,8 +416,8 @@ impl Renderer<'_, '_> {
         // Large tables: format blocks in two halves on two threads, and
         // write each block before formatting the next, so memory stays
         // bounded by the block size.
-        let mut second = Vec::with_capacity(CHUNK);
-        for block in entries.chunks(PARALLEL_MIN) {
+        let mut second = Vec::new();
+        for block in entries.chunks(FORMAT_BLOCK) {
             let (a, b) = block.split_at(block.len() / 2);
             let first = &mut self.buf;
             std::thread::scope(|s| {
@@ -692,6 +692,11 @@ fn sort_by_name_here(entries: &mut [Entry<'_>], reverse: bool) {
         i = j;
     }
 }
+
+/// Lines formatted per block on two threads: small enough that the two
+/// block buffers stay a few hundred kilobytes (fresh memory costs a page
+/// fault per 4 KiB), large enough to pay for starting a thread.
+const FORMAT_BLOCK: usize = 8 * 1024;
 
 /// Runs of equal digits up to this size are finished with a comparison
 /// sort.
