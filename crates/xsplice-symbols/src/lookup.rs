@@ -23,8 +23,9 @@ impl<'data> ElfFile<'data> {
     /// Errors: [`Error::NotFound`]; [`Error::Undefined`] when the name is
     /// only referenced, never defined; [`Error::Ambiguous`] with every
     /// candidate (as `file#name` or `name`) when several definitions share
-    /// the name, for example two statics in different files, or a static
-    /// and a global.
+    /// the name, for example two statics in different files. When exactly
+    /// one of the definitions is global (or weak), the bare name means that
+    /// one, as in Xen's symbol table where statics are only `file#name`.
     pub fn lookup(&self, name: &str) -> Result<Symbol<'data>, Error> {
         let wanted = name.as_bytes();
         let mut found: Vec<Symbol<'data>> = Vec::new();
@@ -56,6 +57,12 @@ impl<'data> ElfFile<'data> {
         }
         if let Some(err) = self.symtab_error() {
             return Err(err.clone());
+        }
+        if found.len() > 1 {
+            let mut globals = found.iter().filter(|s| s.binding != STB_LOCAL);
+            if let (Some(global), None) = (globals.next(), globals.next()) {
+                return Ok(*global);
+            }
         }
         match found.len() {
             1 => Ok(found[0]),

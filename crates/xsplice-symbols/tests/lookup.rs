@@ -70,6 +70,14 @@ fn fixture() -> &'static [u8] {
             WSection::Section(bss),
         );
         add(
+            "entry",
+            4,
+            4,
+            SymbolKind::Text,
+            SymbolScope::Compilation,
+            WSection::Section(text),
+        );
+        add(
             "b.c",
             0,
             0,
@@ -152,6 +160,16 @@ fn ambiguous_lists_every_candidate() {
             candidates: vec!["a.c#helper".into(), "b.c#helper".into()],
         }
     );
+}
+
+#[test]
+fn a_global_wins_over_statics_of_the_same_name() {
+    // Xen names its statics `file#name`, so a bare name means the global.
+    let elf = ElfFile::parse(fixture()).unwrap();
+    let global = elf.lookup("entry").unwrap();
+    assert_eq!((global.value, global.size, global.binding), (16, 5, 1));
+    let local = elf.lookup("a.c#entry").unwrap();
+    assert_eq!((local.value, local.size, local.binding), (4, 4, 0));
 }
 
 #[test]
