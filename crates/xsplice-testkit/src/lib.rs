@@ -54,16 +54,26 @@ pub fn skip(reason: &str) {
 /// Path of a binary built from this workspace (`xsplice-nm`, `xsplice-link`, ...).
 ///
 /// Test executables live in `<target>/<profile>/deps/`; binaries one level up.
-/// If the binary has not been built yet (a single-package `cargo test -p`),
-/// it is built with the same cargo that runs the tests.
+/// `cargo test -p one-crate` does not rebuild other packages' binaries, so a
+/// binary found there may be stale: the first call for each name in a test
+/// process runs `cargo build --bin NAME` with the cargo that runs the tests
+/// (a no-op when it is fresh), so tests never run yesterday's linker.
 pub fn tool_binary(name: &str) -> PathBuf {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    static FRESH: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
     let exe = std::env::current_exe().expect("current test executable");
     let profile_dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("test executable in <target>/<profile>/deps");
     let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    let mut fresh = FRESH
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if !fresh.contains(name) {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.current_dir(workspace_root())
@@ -76,6 +86,7 @@ pub fn tool_binary(name: &str) -> PathBuf {
         }
         let status = cmd.status().expect("run cargo build");
         assert!(status.success(), "cargo build --bin {name} failed");
+        fresh.insert(name.to_owned());
     }
     path
 }
