@@ -4,7 +4,8 @@
 //! Four ABIs have existed (§0 of the payload-format specification):
 //! - `xsplice-v4`: the seed's patch series (March 2016, never released):
 //!   `.xsplice.funcs` with a 64-byte entry ending in `pad[32]`, so byte 32
-//!   (the later version byte) is 0 (§1.7 a);
+//!   (the later version byte) is 0 (§1.7 a). Its era is a
+//!   [`PatchSeries`], not a range of releases: see [`XSPLICE_V4_SERIES`];
 //! - `xsplice`: Xen 4.7.0-rc1..rc4: `.xsplice.*`, version 1 (§1.7 b);
 //! - `livepatch-v1`: Xen 4.7.0-rc5 (so 4.7.0) to 4.13: `.livepatch.*`,
 //!   version 1, load/unload hooks since 4.8;
@@ -28,11 +29,51 @@ pub const SHF_WRITE: u64 = 0x1;
 /// ELF `SHF_ALLOC`.
 pub const SHF_ALLOC: u64 = 0x2;
 
+/// A hypervisor patch series that loaded payloads but never shipped in a
+/// Xen release: the era of an ABI that [`Abi::xen_releases`] cannot name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatchSeries {
+    /// How people call it: `xSplice v4 series`.
+    pub name: &'static str,
+    /// When it was posted, `YYYY-MM-DD`.
+    pub posted: &'static str,
+}
+
+impl fmt::Display for PatchSeries {
+    /// `the xSplice v4 series (2016-03-15, unreleased)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the {} ({}, unreleased)", self.name, self.posted)
+    }
+}
+
+/// The hypervisor of the seed: the "xSplice v1 design and implementation"
+/// series, version 4 of the posting (34 patches, 2016-03-15), which was
+/// never released; the code merged for 4.7.0-rc1 added the version byte
+/// (§0).
+///
+/// What this era's loader required, and how sure we are:
+/// - established from the series itself (the seed's patch 18 and the thread
+///   overview): the 64-byte `struct xsplice_patch_func` ending in `pad[32]`
+///   (§1.7 a), the section name `.xsplice.funcs`, and, through patch 25
+///   ("build_id: Provide ld-embedded build-ids") and patch 29 ("xsplice:
+///   Stacking build-id dependency checking"), the `.note.gnu.build-id` and
+///   `.xsplice.depends` notes that 4.7.0-rc1 then made mandatory;
+/// - our reconstruction (§8 question 1: whether that prototype looked at
+///   `pad` at all is not known): `pad[32]` must be all zero, which is what
+///   the seed builds and what any later reader of byte 32 needs; every
+///   other rule is the 4.7.0-rc1 `xsplice` loader's, whose layout agrees
+///   with this one everywhere but byte 32.
+pub const XSPLICE_V4_SERIES: PatchSeries = PatchSeries {
+    name: "xSplice v4 series",
+    posted: "2016-03-15",
+};
+
 /// A payload ABI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Abi {
     /// The seed's series: `.xsplice.funcs`, `pad[32]` where the version byte
-    /// later went (§1.7 a). No released Xen accepts it (C-92).
+    /// later went (§1.7 a). Loaded by the unreleased xSplice v4 series
+    /// ([`XSPLICE_V4_SERIES`]); no released Xen accepts it (C-92).
     XspliceV4,
     /// Xen 4.7.0-rc1..rc4: `.xsplice.*`, version 1 (§0).
     Xsplice,
@@ -258,7 +299,8 @@ impl Abi {
     }
 
     /// The Xen releases that load this ABI (§0), or `None` for
-    /// `xsplice-v4`, which only the unreleased patch series accepted.
+    /// `xsplice-v4`, which only the unreleased patch series accepted (see
+    /// [`Abi::patch_series`]).
     /// The v2 range ends at the newest release the specification was checked
     /// against (4.22; no version 3 exists).
     pub fn xen_releases(self) -> Option<XenRange> {
@@ -279,7 +321,28 @@ impl Abi {
         }
     }
 
-    /// True if Xen `version` loads payloads of this ABI.
+    /// The unreleased patch series that loads this ABI, for the one ABI no
+    /// release loads: [`XSPLICE_V4_SERIES`] for `xsplice-v4`.
+    pub fn patch_series(self) -> Option<PatchSeries> {
+        match self {
+            Abi::XspliceV4 => Some(XSPLICE_V4_SERIES),
+            Abi::Xsplice | Abi::LivepatchV1 | Abi::LivepatchV2 => None,
+        }
+    }
+
+    /// Who loads this ABI, for people: the release range, or the patch
+    /// series (`the xSplice v4 series (2016-03-15, unreleased)`).
+    pub fn era(self) -> String {
+        match (self.xen_releases(), self.patch_series()) {
+            (Some(r), _) => format!("Xen {r}"),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => "no hypervisor".to_string(),
+        }
+    }
+
+    /// True if Xen `version` loads payloads of this ABI. Always false for
+    /// `xsplice-v4`: a version names a release, and every release reads its
+    /// byte 32 as version 0 (C-92).
     pub fn accepts_xen(self, version: &XenVersion) -> bool {
         self.xen_releases().is_some_and(|r| r.contains(version))
     }
@@ -416,14 +479,13 @@ mod tests {
     /// The canonical text dump of an ABI: everything a builder needs.
     fn dump(abi: Abi) -> String {
         let mut out = format!(
-            "{abi}: version {}, suffix {}, entry {}/{} bytes, xen {}, arches {}\n",
+            "{abi}: version {}, suffix {}, entry {}/{} bytes, {}, arches {}\n",
             abi.payload_version()
                 .map_or("none".to_string(), |v| v.to_string()),
             abi.file_suffix(),
             abi.entry_size(WordSize::W64),
             abi.entry_size(WordSize::W32),
-            abi.xen_releases()
-                .map_or("none released".to_string(), |r| r.to_string()),
+            abi.era(),
             abi.arches()
                 .iter()
                 .map(|a| a.name())
@@ -444,7 +506,7 @@ mod tests {
     fn abis() {
         check(
             Abi::XspliceV4,
-            r#"xsplice-v4: version none, suffix .xsplice, entry 64/52 bytes, xen none released, arches x86_64
+            r#"xsplice-v4: version none, suffix .xsplice, entry 64/52 bytes, the xSplice v4 series (2016-03-15, unreleased), arches x86_64
   .xsplice.funcs required
   .xsplice.depends required
   .note.gnu.build-id required
@@ -452,7 +514,7 @@ mod tests {
         );
         check(
             Abi::Xsplice,
-            r#"xsplice: version 1, suffix .xsplice, entry 64/52 bytes, xen 4.7.0-rc1..=4.7.0-rc4, arches x86_64
+            r#"xsplice: version 1, suffix .xsplice, entry 64/52 bytes, Xen 4.7.0-rc1..=4.7.0-rc4, arches x86_64
   .xsplice.funcs required
   .xsplice.depends required
   .note.gnu.build-id required
@@ -460,7 +522,7 @@ mod tests {
         );
         check(
             Abi::LivepatchV1,
-            r#"livepatch-v1: version 1, suffix .livepatch, entry 64/52 bytes, xen 4.7.0-rc5..=4.13, arches x86_64,aarch64,arm32
+            r#"livepatch-v1: version 1, suffix .livepatch, entry 64/52 bytes, Xen 4.7.0-rc5..=4.13, arches x86_64,aarch64,arm32
   .livepatch.funcs required
   .livepatch.depends required
   .note.gnu.build-id required
@@ -470,7 +532,7 @@ mod tests {
         );
         check(
             Abi::LivepatchV2,
-            r#"livepatch-v2: version 2, suffix .livepatch, entry 104/92 bytes, xen 4.14.0-rc1..=4.22, arches x86_64,aarch64,arm32
+            r#"livepatch-v2: version 2, suffix .livepatch, entry 104/92 bytes, Xen 4.14.0-rc1..=4.22, arches x86_64,aarch64,arm32
   .livepatch.funcs funcs-or-hooks
   .livepatch.depends required
   .livepatch.xen_depends required
@@ -518,6 +580,11 @@ mod tests {
     fn xen_releases_and_funcs_writability() {
         check_xen("4.6.0", None, false);
         check_xen("4.7.0-rc1", Some(Abi::Xsplice), true);
+        // No release number names the xSplice v4 series.
+        for v in ["4.6.0", "4.7.0-rc1", "4.7.0", "4.22"] {
+            assert!(!Abi::XspliceV4.accepts_xen(&v.parse().unwrap()), "{v}");
+        }
+        assert_eq!(Abi::Xsplice.patch_series(), None);
         check_xen("4.7.0-rc4", Some(Abi::Xsplice), true);
         check_xen("4.7.0-rc5", Some(Abi::LivepatchV1), true);
         check_xen("4.7.0", Some(Abi::LivepatchV1), true);

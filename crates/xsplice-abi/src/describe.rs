@@ -51,9 +51,11 @@ pub fn describe(abi: Abi, arch: Arch) -> String {
     let _ = writeln!(
         o,
         "  xen releases: {}",
-        abi.xen_releases()
-            .map_or("none (unreleased patch series)".to_string(), |r| r
-                .to_string())
+        match (abi.xen_releases(), abi.patch_series()) {
+            (Some(r), _) => r.to_string(),
+            (None, Some(series)) => format!("none; loaded only by {series}"),
+            (None, None) => "none".to_string(),
+        }
     );
     let _ = writeln!(o, "sections");
     for s in abi.special_sections() {

@@ -13,7 +13,8 @@
 //!
 //! Map of the crate:
 //! - [`abi`]: the four payload ABIs ([`Abi`]), their sections, versions and
-//!   the Xen releases that accept them, and detection from a payload's
+//!   the Xen releases that accept them (or, for `xsplice-v4`, the unreleased
+//!   [`PatchSeries`]), and detection from a payload's
 //!   section names;
 //! - [`layout`]: byte layouts of the `.funcs` entry per ABI and word size;
 //! - [`func`]: [`FuncEntry`] and [`Expectation`], encoded and decoded;
@@ -37,7 +38,7 @@ pub mod note;
 pub mod reloc;
 pub mod xen;
 
-pub use abi::Abi;
+pub use abi::{Abi, PatchSeries, XSPLICE_V4_SERIES};
 pub use arch::{Arch, ArchSection, PatchSite, WordSize};
 pub use describe::describe;
 pub use error::{AbiError, XenErrno};
