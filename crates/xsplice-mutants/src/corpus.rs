@@ -508,4 +508,3 @@ pub fn arm_mutants(arch: &str) -> Vec<Mutant> {
     }
     v
 }
-

@@ -37,7 +37,6 @@ pub struct Shdr {
     pub entsize: u64,
 }
 
-
 pub fn class(b: &[u8]) -> Class {
     if b[4] == 1 {
         Class::Elf32

@@ -10,5 +10,9 @@ use xsplice_validate::elf::Class;
 
 /// The ELF class of `b`, as the validator's reader names it.
 pub fn class(b: &[u8]) -> Class {
-    if b[4] == 1 { Class::Elf32 } else { Class::Elf64 }
+    if b[4] == 1 {
+        Class::Elf32
+    } else {
+        Class::Elf64
+    }
 }
