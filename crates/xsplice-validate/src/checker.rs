@@ -243,8 +243,11 @@ impl<'a, 'e> Checker<'a, 'e> {
             Some(Abi::Xsplice) => ReleaseSet::xsplice_rc(),
             Some(Abi::LivepatchV1) => ReleaseSet::series(7, 13),
             Some(Abi::LivepatchV2) => ReleaseSet::series(14, 22),
-            Some(Abi::XspliceV4) | None => ReleaseSet::NONE,
+            Some(Abi::XspliceV4) => ReleaseSet::xsplice_v4_series(),
+            None => ReleaseSet::NONE,
         };
+        // ARM came in 4.8; the xSplice v4 series, like every `.xsplice.*`
+        // hypervisor, was x86-64 only.
         let arch_releases = match Release::of(&arch.first_xen()) {
             Some(Release::Series(m)) => ReleaseSet::series(m, 22),
             _ => ReleaseSet::all(),
@@ -254,25 +257,23 @@ impl<'a, 'e> Checker<'a, 'e> {
             && !abi.accepts_xen(&v)
         {
             let want = Abi::for_xen(&v);
+            // Only the seed's layout needs saying why: it has no version
+            // byte, and every release reads its byte 32 as version 0.
+            let why = if abi == Abi::XspliceV4 {
+                ", which reads byte 32 of each entry as version 0"
+            } else {
+                ""
+            };
             self.error(
                 CheckId::C92,
                 Location::file(),
                 format!(
-                    "payload is {abi}, but Xen {v} loads {}",
+                    "payload is {abi}, but Xen {v} loads {}{why}",
                     want.map_or("no payload ABI".to_string(), |a| a.to_string())
                 ),
             );
         }
-        if self.abi == Some(Abi::XspliceV4) {
-            self.error(
-                CheckId::C92,
-                Location::section(".xsplice.funcs"),
-                "version byte 0: the pre-merge xsplice layout, which no released Xen accepts"
-                    .into(),
-            );
-        }
         if let Some(abi) = self.abi
-            && abi != Abi::XspliceV4
             && abi_releases.intersect(arch_releases).is_empty()
         {
             self.error(
@@ -284,11 +285,20 @@ impl<'a, 'e> Checker<'a, 'e> {
         self.releases = self
             .releases
             .intersect(abi_releases.union(if self.abi.is_none() {
-                ReleaseSet::all()
+                ReleaseSet::released()
             } else {
                 ReleaseSet::NONE
             }))
             .intersect(arch_releases);
+        // The seed's own layout, checked against its own era's rules: fine
+        // for the series it was written for, refused by every release.
+        if self.releases.contains(Release::XspliceV4Series) {
+            self.warning(
+                CheckId::V07,
+                Location::section(".xsplice.funcs"),
+                "the xSplice v4 series layout (pad[32], no version byte): no released Xen loads it; 4.7.0-rc1 and later read byte 32 as version 0 and refuse it with C-92".into(),
+            );
+        }
         if let Some(v) = self.xen
             && self.releases.is_empty()
             && !self.findings.iter().any(|f| f.check == CheckId::C92)

@@ -12,7 +12,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::release::{Release, ReleaseSet};
+use crate::release::{Release, ReleaseSet, accepted_by_text};
 
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -150,6 +150,8 @@ checks! {
     V04 "V-04" Payload "symbol name longer than the hypervisor keeps";
     V05 "V-05" Payload "payload ABI not recognised";
     V06 "V-06" Target "old_size differs from the size of the target function";
+    V07 "V-07" Payload "xsplice-v4 layout: loaded by the unreleased xSplice v4 series only";
+    V08 "V-08" Payload "xsplice-v4 pad[32] is not zero";
 }
 
 impl fmt::Display for CheckId {
@@ -301,14 +303,7 @@ pub fn write_text(
             format!("{n} {w}s")
         }
     };
-    let accepted = if summary.accepted_by.is_empty() {
-        "no Xen release".to_string()
-    } else {
-        format!(
-            "Xen {}",
-            ReleaseSet::from_iter(summary.accepted_by.iter().copied())
-        )
-    };
+    let accepted = accepted_by_text(summary.accepted_by.iter().copied().collect());
     writeln!(
         out,
         "{file}: {}, {}; accepted by {accepted}",

@@ -199,14 +199,7 @@ fn render(p: &Payload, report: &Report, env: &Environment<'_>) -> String {
         let _ = writeln!(o, "  {n} @ {off:#x}");
     }
     let s = &report.summary;
-    let accepted = if s.accepted_by.is_empty() {
-        "no Xen release".to_string()
-    } else {
-        format!(
-            "Xen {}",
-            s.accepted_by.iter().copied().collect::<crate::ReleaseSet>()
-        )
-    };
+    let accepted = crate::release::accepted_by_text(s.accepted_by.iter().copied().collect());
     let plural = |n: usize, w: &str| {
         if n == 1 {
             format!("{n} {w}")

@@ -47,6 +47,15 @@
 //! those releases drop out of [`Summary::accepted_by`] even for a warning
 //! (a feature an older release of the same ABI lacks).
 //!
+//! The seed's own ABI, `xsplice-v4` (`pad[32]`, no version byte), is
+//! checked against the rules of its own era, the unreleased xSplice v4
+//! series (`xsplice_abi::XSPLICE_V4_SERIES`, the pseudo-release
+//! [`Release::XspliceV4Series`]): the 4.7.0-rc1 rules where the layouts
+//! agree, `pad[32]` all zero (V-08, our reconstruction), and one warning,
+//! V-07, that no released Xen loads it. The summary then reads "accepted by
+//! the xSplice v4 series (unreleased); no released Xen". With `--xen` naming
+//! any release the payload is refused with C-92, as that release would.
+//!
 //! [`inspect`] writes the canonical, deterministic dump of what a payload
 //! means (the `xsplice-inspect` tool and the snapshot tests use it).
 //!

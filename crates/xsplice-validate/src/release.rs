@@ -5,6 +5,12 @@
 //! candidates of 4.7.0 as one extra member, because the rules the validator
 //! applies change at series boundaries (§0). Stable point releases that got
 //! backports are named in messages where they matter, not modelled.
+//!
+//! One member is no release at all: the xSplice v4 patch series of March
+//! 2016 (`xsplice_abi::XSPLICE_V4_SERIES`), the only hypervisor that loads
+//! `xsplice-v4` payloads. It is in [`ReleaseSet::all`] so that rules meant
+//! for every hypervisor reach it, but never in [`ReleaseSet::released`], and
+//! no `--xen` version names it.
 
 use std::fmt;
 
@@ -14,11 +20,16 @@ use xsplice_abi::XenVersion;
 /// One member of a [`ReleaseSet`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Release {
+    /// The unreleased xSplice v4 series (2016-03-15), the seed's hypervisor.
+    XspliceV4Series,
     /// 4.7.0-rc1 to 4.7.0-rc4, the only hypervisors that read `.xsplice.*` names.
     XspliceRc,
     /// The `4.minor` series.
     Series(u8),
 }
+
+/// The bit of the xSplice v4 series, above every release's.
+const V4_BIT: u32 = 1 << 31;
 
 /// The first and last `4.x` series the validator knows.
 pub const FIRST_MINOR: u8 = 7;
@@ -30,14 +41,17 @@ impl Release {
         match self {
             Release::XspliceRc => 1,
             Release::Series(m) => 1 << (m - FIRST_MINOR + 1),
+            Release::XspliceV4Series => V4_BIT,
         }
     }
 
-    /// The release as a [`XenVersion`]; the rc range is its first rc.
-    pub fn version(self) -> XenVersion {
+    /// The release as a [`XenVersion`]; the rc range is its first rc. The
+    /// xSplice v4 series has no version number.
+    pub fn version(self) -> Option<XenVersion> {
         match self {
-            Release::XspliceRc => XenVersion::rc(4, 7, 0, 1),
-            Release::Series(m) => XenVersion::series(4, m),
+            Release::XspliceV4Series => None,
+            Release::XspliceRc => Some(XenVersion::rc(4, 7, 0, 1)),
+            Release::Series(m) => Some(XenVersion::series(4, m)),
         }
     }
 
@@ -56,6 +70,7 @@ impl Release {
 impl fmt::Display for Release {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Release::XspliceV4Series => f.write_str("xSplice v4 series (unreleased)"),
             Release::XspliceRc => f.write_str("4.7.0-rc1..rc4"),
             Release::Series(m) => write!(f, "4.{m}"),
         }
@@ -76,9 +91,19 @@ impl ReleaseSet {
     /// No release.
     pub const NONE: ReleaseSet = ReleaseSet(0);
 
-    /// Every known release.
+    /// Every known hypervisor: the releases and the xSplice v4 series.
     pub fn all() -> ReleaseSet {
+        ReleaseSet(Self::released().0 | V4_BIT)
+    }
+
+    /// Every known release (not the xSplice v4 series).
+    pub fn released() -> ReleaseSet {
         ReleaseSet((1u32 << (LAST_MINOR - FIRST_MINOR + 2)) - 1)
+    }
+
+    /// Only the xSplice v4 series.
+    pub fn xsplice_v4_series() -> ReleaseSet {
+        ReleaseSet(V4_BIT)
     }
 
     /// The `4.x` series from `first` to `last` inclusive (no rc member).
@@ -114,7 +139,8 @@ impl ReleaseSet {
 
     /// Members in release order.
     pub fn iter(self) -> impl Iterator<Item = Release> {
-        std::iter::once(Release::XspliceRc)
+        [Release::XspliceV4Series, Release::XspliceRc]
+            .into_iter()
             .chain((FIRST_MINOR..=LAST_MINOR).map(Release::Series))
             .filter(move |r| self.contains(*r))
     }
@@ -139,6 +165,9 @@ impl fmt::Display for ReleaseSet {
             return f.write_str("none");
         }
         let mut parts = Vec::new();
+        if self.contains(Release::XspliceV4Series) {
+            parts.push(Release::XspliceV4Series.to_string());
+        }
         if self.contains(Release::XspliceRc) {
             parts.push(Release::XspliceRc.to_string());
         }
@@ -160,6 +189,19 @@ impl fmt::Display for ReleaseSet {
             m += 1;
         }
         f.write_str(&parts.join(", "))
+    }
+}
+
+/// The summary's "accepted by" words: `Xen 4.14-4.22`, `no Xen release`,
+/// or, for the seed's ABI, `the xSplice v4 series (unreleased); no released
+/// Xen`.
+pub fn accepted_by_text(set: ReleaseSet) -> String {
+    let released = set.intersect(ReleaseSet::released());
+    match (set.contains(Release::XspliceV4Series), released.is_empty()) {
+        (false, true) => "no Xen release".to_string(),
+        (false, false) => format!("Xen {released}"),
+        (true, true) => "the xSplice v4 series (unreleased); no released Xen".to_string(),
+        (true, false) => format!("the xSplice v4 series (unreleased) and Xen {released}"),
     }
 }
 
@@ -187,6 +229,31 @@ mod tests {
             "4.8-4.10, 4.12",
         );
         assert!(ReleaseSet::all().contains(Release::Series(22)));
+        check(
+            ReleaseSet::xsplice_v4_series().union(ReleaseSet::xsplice_rc()),
+            "xSplice v4 series (unreleased), 4.7.0-rc1..rc4",
+        );
+        check(ReleaseSet::released(), "4.7.0-rc1..rc4, 4.7-4.22");
+        check(
+            ReleaseSet::all(),
+            "xSplice v4 series (unreleased), 4.7.0-rc1..rc4, 4.7-4.22",
+        );
+    }
+
+    #[test]
+    fn acceptance_words() {
+        let check = |set: ReleaseSet, expect: &str| assert_eq!(accepted_by_text(set), expect);
+        check(ReleaseSet::NONE, "no Xen release");
+        check(ReleaseSet::series(14, 22), "Xen 4.14-4.22");
+        check(
+            ReleaseSet::xsplice_v4_series(),
+            "the xSplice v4 series (unreleased); no released Xen",
+        );
+        assert_eq!(
+            ReleaseSet::all().iter().next(),
+            Some(Release::XspliceV4Series)
+        );
+        assert!(!ReleaseSet::released().contains(Release::XspliceV4Series));
     }
 
     #[test]

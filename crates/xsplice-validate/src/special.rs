@@ -315,12 +315,21 @@ impl Checker<'_, '_> {
                 );
             }
             let nop = new_v.is_zero();
-            if matches!(abi, Abi::Xsplice | Abi::LivepatchV1) && (nop || e.new_size == 0) {
+            if matches!(abi, Abi::XspliceV4 | Abi::Xsplice | Abi::LivepatchV1)
+                && (nop || e.new_size == 0)
+            {
+                let who = if abi == Abi::XspliceV4 {
+                    "the xSplice v4 series refuses"
+                } else {
+                    "Xen 4.7 refuses"
+                };
                 self.warning_on(
-                    ReleaseSet::xsplice_rc().union(ReleaseSet::series(7, 7)),
+                    ReleaseSet::xsplice_v4_series()
+                        .union(ReleaseSet::xsplice_rc())
+                        .union(ReleaseSet::series(7, 7)),
                     C::C93,
                     loc(if nop { "new_addr" } else { "new_size" }),
-                    "Xen 4.7 refuses new_addr or new_size 0 (NOP mode came in 4.8)".into(),
+                    format!("{who} new_addr or new_size 0 (NOP mode came in 4.8)"),
                 );
             }
             match arch {
@@ -385,7 +394,26 @@ impl Checker<'_, '_> {
             }
             // Bytes the hypervisor owns: build them as zero (§1.7).
             let opaque = e.opaque.iter().any(|&b| b != 0);
-            if abi != Abi::XspliceV4 && (opaque || e.pad.iter().any(|&b| b != 0)) {
+            if abi == Abi::XspliceV4 {
+                // `pad[32]` is `version` and `opaque` here. Whether the
+                // series' loader looked at it is not known (§8 question 1);
+                // we hold it to zero, as the seed builds it, and byte 32
+                // must read as version 0 for the ABI to be told apart.
+                if let Some(k) = std::iter::once(e.version)
+                    .chain(e.opaque)
+                    .position(|b| b != 0)
+                {
+                    self.error(
+                        C::V08,
+                        Location::in_section(name, field("pad") + k as u64)
+                            .with_symbol(label.clone()),
+                        format!(
+                            "pad[{k}] is {:#04x}: the xSplice v4 entry's pad[32] must be zero",
+                            if k == 0 { e.version } else { e.opaque[k - 1] }
+                        ),
+                    );
+                }
+            } else if opaque || e.pad.iter().any(|&b| b != 0) {
                 self.warning(
                     C::V02,
                     loc("opaque"),
@@ -634,9 +662,12 @@ impl Checker<'_, '_> {
         // The entry size changed in 4.11 on x86: check each era separately.
         let eras: Vec<(ReleaseSet, u64)> = match arch {
             Arch::X86_64 => vec![
-                (ReleaseSet::xsplice_rc().union(ReleaseSet::series(7, 10)), {
-                    arch.alt_instr_size(Some(&xsplice_abi::XenVersion::series(4, 10))) as u64
-                }),
+                (
+                    ReleaseSet::xsplice_v4_series()
+                        .union(ReleaseSet::xsplice_rc())
+                        .union(ReleaseSet::series(7, 10)),
+                    { arch.alt_instr_size(Some(&xsplice_abi::XenVersion::series(4, 10))) as u64 },
+                ),
                 (ReleaseSet::series(11, 22), arch.alt_instr_size(None) as u64),
             ],
             _ => vec![(ReleaseSet::all(), arch.alt_instr_size(None) as u64)],
