@@ -193,14 +193,9 @@ pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
         )
     })?;
     if let Outcome::FailedAsExpected(id) = &built.outcome {
-        let why = if payload.manifest.expect_failure.is_some() {
-            "as its manifest expects"
-        } else {
-            "as expected: no released Xen loads the seed's pre-merge layout"
-        };
         writeln!(
             stdout,
-            "# {}: validation failed with {id}, {why}",
+            "# {}: validation failed with {id}, as its manifest expects",
             built.name
         )?;
     }
@@ -265,7 +260,10 @@ fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
         };
         let result = match build_payload(p, &req, &mut std::io::sink()) {
             Ok(b) => Ok(match b.outcome {
-                Outcome::Valid => "valid".to_owned(),
+                Outcome::Valid => match warning_ids(&b.report).as_slice() {
+                    [] => "valid".to_owned(),
+                    ids => format!("valid, warning {}", ids.join(", ")),
+                },
                 Outcome::FailedAsExpected(id) => format!("fails with {id}, as expected"),
             }),
             Err(e) => Err(e.to_string()),
@@ -369,4 +367,18 @@ fn set_mode_0644(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
         .with_context(|| format!("cannot set the mode of `{}`", path.display()))
+}
+
+/// The check ids of the warnings in a validation report (`warning[V-07]:`
+/// lines), sorted, once each; none when the report cannot be read.
+fn warning_ids(report: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(report).unwrap_or_default();
+    let mut ids: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning["))
+        .filter_map(|l| l.split_once(']').map(|(id, _)| id.to_owned()))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }

@@ -22,6 +22,6 @@ pub use lock::OutLock;
 pub use manifest::{Manifest, Payload, find_payload, parse_abi, suite};
 pub use pipeline::{
     Built, Outcome, Request, Tools, abi_macro, build_payload, compile_command, error_ids,
-    expected_failure, payload_file_name, payload_out_dir,
+    payload_file_name, payload_out_dir,
 };
 pub use standin::{StandIn, build_stand_in, stand_in_path};
