@@ -7,6 +7,9 @@
 //! The corpus builds its good fixture against the same stand-in hypervisor
 //! the simulator boots here, so the mutants get past the build-id check and
 //! reach the loader's later checks, placement, relocation and apply.
+//! Only x86-64 Linux hosts run the simulator (`unsupported_host.rs` covers
+//! the others).
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 use std::time::Duration;
 
