@@ -528,7 +528,10 @@ impl<'x> Hypervisor<'x> {
             );
         }
         // The hypervisor's own refusals; C-123 (depends, expectations) is
-        // checked at APPLY, and the seed's series had no version byte. The
+        // checked at APPLY. An `xsplice-v4` payload is checked against its
+        // own era, the xSplice v4 series, which loads it (V-07 is only a
+        // warning); with `--as-xen` naming a release, that release's C-92
+        // refuses it, as the real one would. The
         // validator's advice about what a loaded payload will do (V-02
         // hypervisor-owned bytes not zero, V-03 read-only `.funcs`, V-04
         // long names, V-06 old_size) is no refusal: Xen loads such payloads
@@ -538,7 +541,6 @@ impl<'x> Hypervisor<'x> {
             f.severity == xsplice_validate::Severity::Error
                 && id != "C-123"
                 && !ADVICE_ONLY.contains(&id)
-                && !(detected == Some(Abi::XspliceV4) && id == "C-92")
         });
         if let Some(f) = refusal {
             let errno = Errno::for_check(f.check.as_str(), &f.message);

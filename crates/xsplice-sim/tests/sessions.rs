@@ -906,6 +906,27 @@ fn a_release_refuses_the_abi_it_does_not_load() {
 }
 
 #[test]
+fn a_release_refuses_the_seeds_layout() {
+    // The seed's series loads its own payload (the transcript tests); a
+    // released hypervisor, even the first `.xsplice.*` one, reads byte 32
+    // as version 0 and refuses it.
+    let Some(image) = xen() else { return };
+    let opts = Options {
+        echo: true,
+        xen: Some("4.7.0-rc1".parse().expect("a xen version")),
+        ..Options::default()
+    };
+    let (text, status) = session_with(
+        image,
+        Abi::XspliceV4,
+        "upload xen_hello_world xen_hello_world{ext}\n",
+        &opts,
+    );
+    assert_eq!(status, Status::Failed, "{text}");
+    assert!(text.contains("[C-92]"), "{text}");
+}
+
+#[test]
 fn action_hooks_replace_the_native_patching_and_pre_hooks_veto() {
     let script = "
 load xen_action_world.livepatch
