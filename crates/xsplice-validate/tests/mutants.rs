@@ -11,6 +11,9 @@
 //! suite's `xsplice-v4` hello_world: that era's rules (V-07, V-08) cannot be
 //! reached from the `.livepatch.*` fixtures.
 
+mod common;
+
+use common::redact;
 use std::collections::BTreeSet;
 
 use xsplice_mutants::{Env, Mutant, arm_mutants, at, fixture, section, x86_mutants};
@@ -41,28 +44,6 @@ impl TargetImage for NoId<'_> {
     fn payload_base(&self) -> u64 {
         self.0.payload_base()
     }
-}
-
-/// Replaces every run of 16 or more hex digits with `<hex>`: build-ids and
-/// code bytes depend on the compiler version, the diagnostics do not.
-fn redact(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once('\n')) {
-        if c.is_ascii_hexdigit() {
-            run.push(c);
-            continue;
-        }
-        if run.len() >= 16 {
-            out.push_str("<hex>");
-        } else {
-            out.push_str(&run);
-        }
-        run.clear();
-        out.push(c);
-    }
-    out.pop();
-    out
 }
 
 struct Outcome {

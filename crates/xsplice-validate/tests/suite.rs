@@ -7,6 +7,9 @@
 //! the project's pipeline on demand; stacked payloads are validated after the
 //! payload they depend on, as the hypervisor would load them.
 
+mod common;
+
+use common::redact;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -57,28 +60,6 @@ fn manifests() -> Vec<Manifest> {
             expect_failure: v["expect_failure"].as_str().map(String::from),
         });
     }
-    out
-}
-
-/// Replaces runs of 16 or more hex digits (build-ids, code bytes) with
-/// `<hex>`: they depend on the compiler version, the dump's shape does not.
-fn redact(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once('\n')) {
-        if c.is_ascii_hexdigit() {
-            run.push(c);
-            continue;
-        }
-        if run.len() >= 16 {
-            out.push_str("<hex>");
-        } else {
-            out.push_str(&run);
-        }
-        run.clear();
-        out.push(c);
-    }
-    out.pop();
     out
 }
 
