@@ -30,7 +30,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::dump::{DumpOptions, dump, recompute_build_id, stored_build_id};
-use common::{AARCH64, ARM32, Arch, X86_64, assert_same_dump, compile, gnu_link, must, our_link};
+use common::{
+    AARCH64, ARM32, Arch, X86_64, assert_same_dump, binary_object, compile, gnu_link, must,
+    our_link,
+};
 
 /// Links `inputs` with both linkers in `dir` and compares the dumps.
 fn check_same(arch: &Arch, dir: &Path, label: &str, inputs: &[PathBuf], opts: DumpOptions) {
@@ -587,20 +590,8 @@ fn payload_recipe(arch: Arch) {
         "xen-syms",
         "note.bin",
     ]));
-    let binary = |input: &str, section: &str, out: &str| {
-        must(Command::new(arch.objcopy).current_dir(d).args([
-            "-I",
-            "binary",
-            "-O",
-            arch.bfd_target,
-            "-B",
-            arch.bfd_arch,
-            &format!("--rename-section=.data={section},alloc,load,readonly,data,contents"),
-            "-S",
-            input,
-            out,
-        ]));
-    };
+    let binary =
+        |input: &str, section: &str, out: &str| binary_object(&arch, d, input, section, out);
     binary("note.bin", ".livepatch.depends", "note.o");
     binary("note.bin", ".livepatch.xen_depends", "xen_note.o");
     std::fs::write(d.join("modinfo.bin"), b"LIVEPATCH=RULEZ\0").expect("write");

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::dump::{DumpOptions, dump, recompute_build_id, stored_build_id};
-use common::{ARCHES, Arch, assert_same_dump, gnu_link, must};
+use common::{ARCHES, Arch, assert_same_dump, binary_object, gnu_link, must};
 use xsplice_testkit::{stand_in_xen, test_payload, workspace_root};
 
 const ABI: &str = "livepatch-v2";
@@ -78,22 +78,6 @@ fn manifests() -> Vec<Manifest> {
         });
     }
     out
-}
-
-/// Turns `input` into an object holding it as `section`, as Xen's Makefile does.
-fn binary_object(arch: &Arch, dir: &Path, input: &str, section: &str, out: &str) {
-    must(Command::new(arch.objcopy).current_dir(dir).args([
-        "-I",
-        "binary",
-        "-O",
-        arch.bfd_target,
-        "-B",
-        arch.bfd_arch,
-        &format!("--rename-section=.data={section},alloc,load,readonly,data,contents"),
-        "-S",
-        input,
-        out,
-    ]));
 }
 
 fn check_payload(arch: &Arch, m: &Manifest, xen: &Path) {

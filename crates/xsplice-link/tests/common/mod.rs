@@ -185,3 +185,19 @@ pub fn assert_same_dump(gnu: &[String], ours: &[String], context: &str) {
         ours.len()
     );
 }
+
+/// Turns `input` into an object holding it as `section`, as Xen's Makefile does.
+pub fn binary_object(arch: &Arch, dir: &Path, input: &str, section: &str, out: &str) {
+    must(Command::new(arch.objcopy).current_dir(dir).args([
+        "-I",
+        "binary",
+        "-O",
+        arch.bfd_target,
+        "-B",
+        arch.bfd_arch,
+        &format!("--rename-section=.data={section},alloc,load,readonly,data,contents"),
+        "-S",
+        input,
+        out,
+    ]));
+}
