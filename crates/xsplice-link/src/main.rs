@@ -11,6 +11,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use xsplice_link::{Input, LinkOptions, PayloadOptions};
 
+mod heap;
+
 /// Link relocatable ELF objects like `ld -r`, deterministically, and add the
 /// sections of a Xen live-patch payload.
 #[derive(Parser)]
@@ -120,6 +122,7 @@ fn run(args: &Args) -> Result<()> {
         .iter()
         .map(|p| map(p))
         .collect::<Result<Vec<_>>>()?;
+    heap::prepare(data.iter().map(|d| d.len() as u64).sum());
     let inputs: Vec<Input<'_>> = args
         .inputs
         .iter()
@@ -142,7 +145,21 @@ fn run(args: &Args) -> Result<()> {
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut tmp, &out).context("cannot write the output")?;
+    // Renaming over an existing file makes some file systems (ext4's
+    // auto_da_alloc) flush the new data first, which costs more than a large
+    // link; like GNU ld, remove the old output instead. The output path
+    // never holds a partial file.
+    remove_old(&args.output)
+        .with_context(|| format!("cannot replace `{}`", args.output.display()))?;
     tmp.persist(&args.output)
         .with_context(|| format!("cannot write `{}`", args.output.display()))?;
     Ok(())
+}
+
+/// Removes a previous output file, if there is one.
+fn remove_old(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
 }

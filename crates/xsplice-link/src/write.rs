@@ -220,14 +220,10 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::
         what: "file size".into(),
     })?;
     let mut e = Enc {
-        buf: memmap2::MmapOptions::new()
-            .len(total.max(1))
-            .populate()
-            .map_anon()
-            .map_err(|e| LinkError::TooLarge {
-                bits,
-                what: format!("cannot allocate {total} bytes: {e}"),
-            })?,
+        buf: output_buffer(total).map_err(|e| LinkError::TooLarge {
+            bits,
+            what: format!("cannot allocate {total} bytes: {e}"),
+        })?,
         is_64,
     };
 
@@ -598,6 +594,25 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::
         map: e.buf,
         len: total,
     })
+}
+
+/// A zeroed buffer of `len` bytes, faulted in ahead of use: the output is
+/// written once, front to back, and page faults would dominate. A large one
+/// (a megabyte or more) asks for transparent huge pages first.
+fn output_buffer(len: usize) -> std::io::Result<memmap2::MmapMut> {
+    let mut options = memmap2::MmapOptions::new();
+    options.len(len.max(1));
+    if len < 1 << 20 {
+        return options.populate().map_anon();
+    }
+    let map = options.map_anon()?;
+    // Both are only advice: without them the pages fault in on first write.
+    #[cfg(target_os = "linux")]
+    {
+        let _ = map.advise(memmap2::Advice::HugePage);
+        let _ = map.advise(memmap2::Advice::PopulateWrite);
+    }
+    Ok(map)
 }
 
 /// Fills the padding between two input sections of a code section the way

@@ -440,3 +440,44 @@ fn abi_names_and_funcs_flags() {
     assert!(flags_of("xs.o", ".xsplice.depends").is_some());
     assert!(flags_of("xs.o", ".livepatch.depends").is_none());
 }
+
+#[test]
+fn replaces_an_existing_output_whole() {
+    let t = &TARGETS[0];
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_inputs(t, dir.path());
+    let fresh = link_payload(dir.path(), "fresh.livepatch");
+    // A longer stale file: nothing of it may survive.
+    std::fs::write(
+        dir.path().join("old.livepatch"),
+        vec![0xa5; fresh.len() * 2],
+    )
+    .expect("write");
+    assert!(link_payload(dir.path(), "old.livepatch") == fresh);
+    // Linking onto one of its own inputs reads the old contents first.
+    std::fs::copy(dir.path().join("func.o"), dir.path().join("self.o")).expect("copy");
+    let (code, err) = link_in(dir.path(), &["-o", "self.o", "self.o", "payload.o"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, err) = link_in(dir.path(), &["-o", "plain.o", "func.o", "payload.o"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read(dir.path().join("self.o")).expect("read")
+            == std::fs::read(dir.path().join("plain.o")).expect("read")
+    );
+    // A failed link leaves the previous output as it was.
+    let (code, _) = link_in(dir.path(), &["-o", "old.livepatch", "missing.o"]);
+    assert_eq!(code, 2);
+    assert!(std::fs::read(dir.path().join("old.livepatch")).expect("read") == fresh);
+    // An output path that is a directory is an error, and stays a directory.
+    std::fs::create_dir(dir.path().join("taken")).expect("mkdir");
+    let (code, err) = link_in(dir.path(), &["-o", "taken", "func.o", "payload.o"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot replace `taken`"), "{err}");
+    assert!(dir.path().join("taken").is_dir());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".xsplice-link"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
