@@ -116,12 +116,19 @@ pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
     // One sort by reversed string (ties by position) both finds duplicates,
     // which become adjacent, and puts every tail just before the strings
     // ending with it. No hashing needed.
-    let mut sorted: Vec<u32> = (0..strings.len() as u32)
+    // Each entry carries its last eight bytes as an integer that orders
+    // like the reversed string, so that most comparisons are one integer
+    // comparison (names hold no NUL, so zero padding sorts a tail first).
+    let mut keyed: Vec<(u64, u32)> = (0..strings.len() as u32)
         .filter(|&i| !strings[i as usize].is_empty())
+        .map(|i| (reversed_key(strings[i as usize]), i))
         .collect();
-    sorted.sort_unstable_by(|&a, &b| {
-        reversed_cmp(strings[a as usize], strings[b as usize]).then(a.cmp(&b))
+    keyed.sort_unstable_by(|&(ka, a), &(kb, b)| {
+        ka.cmp(&kb)
+            .then_with(|| reversed_cmp(strings[a as usize], strings[b as usize]))
+            .then(a.cmp(&b))
     });
+    let sorted: Vec<u32> = keyed.into_iter().map(|(_, i)| i).collect();
     // The first (earliest) of equal strings represents them all.
     const NONE: u32 = u32::MAX;
     let mut rep = vec![NONE; strings.len()];
@@ -172,6 +179,15 @@ pub(crate) fn string_table(strings: &[&[u8]]) -> (Vec<u8>, Vec<u32>) {
     (data, out)
 }
 
+/// The last (up to) eight bytes of `s`, last byte most significant.
+fn reversed_key(s: &[u8]) -> u64 {
+    s.iter()
+        .rev()
+        .take(8)
+        .enumerate()
+        .fold(0, |key, (k, &b)| key | u64::from(b) << (56 - 8 * k))
+}
+
 /// Compares two strings from their last byte backwards; a tail sorts
 /// before the longer string ending with it.
 fn reversed_cmp(x: &[u8], y: &[u8]) -> std::cmp::Ordering {
@@ -195,5 +211,28 @@ mod strtab_tests {
             string_table(&[b".symtab", b".text", b".rela.text", b"a", b".text", b""]);
         assert_eq!(data, b"\0.symtab\0.rela.text\0a\0");
         assert_eq!(offs, [1, 14, 9, 20, 14, 0]);
+    }
+
+    #[test]
+    fn key_orders_like_the_reversed_strings() {
+        let names: [&[u8]; 9] = [
+            b"a",
+            b"ba",
+            b"ab",
+            b"xyzabcdefgh",
+            b"abcdefgh",
+            b"bcdefgh",
+            b"\xffz",
+            b"z",
+            b".rela.text.f1",
+        ];
+        for x in names {
+            for y in names {
+                let by_key = reversed_key(x).cmp(&reversed_key(y));
+                if by_key.is_ne() {
+                    assert_eq!(by_key, reversed_cmp(x, y), "{x:?} {y:?}");
+                }
+            }
+        }
     }
 }
