@@ -47,6 +47,14 @@ pub enum LinkError {
         /// The file with the first definition.
         first: String,
     },
+    /// arm32 build attributes that cannot be merged (GNU ld refuses them too).
+    #[error("cannot merge build attributes of `{path}`: {detail}")]
+    Attributes {
+        /// The input being merged.
+        path: String,
+        /// The conflict, naming the other input concerned.
+        detail: String,
+    },
     /// A REL relocation whose implicit addend must change, of a type we cannot encode.
     #[error(
         "`{path}`: cannot adjust the implicit addend of relocation type {r_type} at {section}+{offset:#x}"

@@ -6,24 +6,27 @@
 //! whatever the host. The library takes input bytes and typed options and
 //! returns the output bytes; files belong to the binary.
 //!
-//! The output follows GNU `ld -r` down to the byte on x86_64 and aarch64
-//! (arm32 differs only in merged build attributes): same-named sections
-//! concatenated in input order at each input's alignment, GNU's section
-//! order (script sections, then orphans by class), one section symbol per
-//! output section, locals file by file, globals in GNU's hash-table order,
-//! relocations retargeted from input section symbols to output section
-//! symbols with their addends adjusted (in place for arm32 REL), COMDAT
-//! groups kept once per signature, and GNU's treatment of `.eh_frame`,
-//! `.note.gnu.property`, `.note.GNU-stack`, arm32 unwind tables and mapping
-//! symbols. Payload options add the sections of Xen's recipe on top.
+//! The output follows GNU `ld -r` down to the byte on x86_64, aarch64 and
+//! arm32: same-named sections concatenated in input order at each input's
+//! alignment, GNU's section order (script sections, then orphans by
+//! class), one section symbol per output section, locals file by file,
+//! globals in GNU's hash-table order, relocations retargeted from input
+//! section symbols to output section symbols with their addends adjusted
+//! (in place for arm32 REL), COMDAT groups kept once per signature, and
+//! GNU's treatment of `.eh_frame`, `.note.gnu.property`, `.note.GNU-stack`,
+//! arm32 build attributes (merged tag by tag, refused where GNU refuses
+//! them), unwind tables and mapping symbols. Payload options add the
+//! sections of Xen's recipe on top.
 //!
 //! Map: `read` parses inputs; `link` decides the output (with `order` for
 //! section placement, `ehframe`, `property`, `arm` for REL addends,
-//! `bfdhash` for GNU's symbol and string-table order); `write` lays out
-//! and encodes it and computes the build-id; `payload` turns payload
-//! options into generated sections and flags from `xsplice-abi`.
+//! `arm_attributes` for `.ARM.attributes`, `bfdhash` for GNU's symbol and
+//! string-table order); `write` lays out and encodes it and computes the
+//! build-id; `payload` turns payload options into generated sections and
+//! flags from `xsplice-abi`.
 
 mod arm;
+mod arm_attributes;
 mod bfdhash;
 mod ehframe;
 mod error;

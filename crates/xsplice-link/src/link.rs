@@ -9,7 +9,7 @@ use object::elf;
 
 use crate::hash::FxHashMap as HashMap;
 use crate::read::{Object, Reloc, Section};
-use crate::{LinkError, LinkOptions, bfdhash, ehframe, order, property};
+use crate::{LinkError, LinkOptions, arm_attributes, bfdhash, ehframe, order, property};
 
 /// An output section.
 pub(crate) struct OutSection<'d> {
@@ -328,7 +328,8 @@ pub(crate) fn link<'d>(
     let mut property_differs = false;
     let mut property_inputs: Vec<Option<&'d [u8]>> = vec![None; objects.len()];
     let mut property_src: Option<(usize, usize)> = None;
-    let mut attributes_seen = false;
+    let mut attributes_out: Option<usize> = None;
+    let mut attribute_inputs: Vec<arm_attributes::AttributeInput<'_>> = Vec::new();
 
     for (oi, obj) in objects.iter().enumerate() {
         let mut has_stack_note = false;
@@ -365,20 +366,18 @@ pub(crate) fn link<'d>(
                 continue;
             }
             if t == SHT_ARM_ATTRIBUTES && machine == elf::EM_ARM.0 {
-                // GNU merges build attributes tag by tag; inputs built with
-                // one compiler and one set of flags carry identical bytes,
-                // which merge to themselves. We keep the first input's.
-                if !attributes_seen {
-                    attributes_seen = true;
-                    let mut os = OutSection::new(sec.name.to_vec(), t, sec.flags, machine);
-                    os.size = sec.size;
-                    os.parts.push(Part {
-                        offset: 0,
-                        data: PartData::Borrowed(sec.data),
-                        src: None,
-                        align: 1,
-                    });
-                    sections.push(os);
+                // Merged tag by tag below; the output section takes the
+                // place of the first input's.
+                if attributes_out.is_none() {
+                    attributes_out = Some(sections.len());
+                    sections.push(OutSection::new(sec.name.to_vec(), t, sec.flags, machine));
+                }
+                match attribute_inputs.last_mut() {
+                    Some(a) if a.path == obj.path => a.sections.push(sec.data),
+                    _ => attribute_inputs.push(arm_attributes::AttributeInput {
+                        path: &obj.path,
+                        sections: vec![sec.data],
+                    }),
                 }
                 continue;
             }
@@ -540,6 +539,23 @@ pub(crate) fn link<'d>(
             if let Some((oi, si)) = property_src {
                 placement[oi][si] = None;
             }
+        }
+    }
+    // GNU merges arm32 build attributes tag by tag, and drops the section
+    // when nothing is left to say.
+    if let Some(a) = attributes_out {
+        let merged = arm_attributes::merge(&attribute_inputs)?;
+        let os = &mut sections[a];
+        if merged.is_empty() {
+            os.dropped = true;
+        } else {
+            os.size = merged.len() as u64;
+            os.parts.push(Part {
+                offset: 0,
+                data: PartData::Owned(merged),
+                src: None,
+                align: 1,
+            });
         }
     }
     if let Some(s) = stack_out {
