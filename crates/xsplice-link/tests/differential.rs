@@ -4,25 +4,19 @@
 //!
 //! Accepted differences, each applied only where it arises:
 //! 1. The dump leaves out file offsets, indices and string-table layout,
-//!    which are layout rather than meaning; on x86_64 and aarch64 the
-//!    outputs of plain links are in addition compared byte for byte, and
-//!    are identical to GNU's. Symbols are compared in table order, globals
+//!    which are layout rather than meaning; the outputs of plain links are
+//!    in addition compared byte for byte, and are identical to GNU's. Symbols are compared in table order, globals
 //!    included (we reproduce GNU's hash-table order).
 //! 2. Payload recipe only: build-id descriptors are masked. GNU hashes its
 //!    output before `objcopy` changes the `.livepatch.funcs` flags, and
 //!    links objcopy-made note objects; we hash the final payload. Each
 //!    file's stored build-id is checked against a recomputation with GNU's
 //!    algorithm instead, on GNU's output too. (Plain links with
-//!    `--build-id` on x86_64 and aarch64 give GNU's bytes, build-id
-//!    included.)
+//!    `--build-id` give GNU's bytes, build-id included.)
 //! 3. Payload recipe only: `.note.GNU-stack` may carry SHF_EXECINSTR in GNU's
 //!    output, because the `objcopy -I binary` note objects have no
 //!    `.note.GNU-stack` and GNU assumes an executable stack; our generated
 //!    sections are data and do not change the marker.
-//! 4. arm32 only: `.ARM.attributes` contents are not compared. GNU merges
-//!    build attributes tag by tag; we keep the first input's, which is what
-//!    GNU's merge gives when all inputs were built alike. Xen ignores them.
-//!    Where they differ, so does the build-id, which is then masked.
 
 mod common;
 
@@ -77,28 +71,21 @@ fn check_same_with(
             }
         }
     );
-    let opts = DumpOptions {
-        mask_arm_attributes: arch.name == "arm32",
-        ..opts
-    };
     let g = dump(&std::fs::read(&gnu).expect("read GNU output"), opts);
     let o = dump(&std::fs::read(&ours).expect("read our output"), opts);
     assert_same_dump(&g, &o, &context);
-    // Beyond meaning, x86_64 and aarch64 outputs are GNU's bytes exactly
-    // (arm32 differs in merged build attributes only).
-    if arch.name != "arm32" {
-        let (gb, ob) = (
-            std::fs::read(&gnu).expect("read"),
-            std::fs::read(&ours).expect("read"),
-        );
-        let first = gb.iter().zip(&ob).position(|(a, b)| a != b);
-        assert!(
-            gb == ob,
-            "outputs differ in bytes (sizes {:#x} and {:#x}, first difference at {first:#x?}) although their dumps agree\n{context}",
-            gb.len(),
-            ob.len()
-        );
-    }
+    // Beyond meaning, the outputs are GNU's bytes exactly.
+    let (gb, ob) = (
+        std::fs::read(&gnu).expect("read"),
+        std::fs::read(&ours).expect("read"),
+    );
+    let first = gb.iter().zip(&ob).position(|(a, b)| a != b);
+    assert!(
+        gb == ob,
+        "outputs differ in bytes (sizes {:#x} and {:#x}, first difference at {first:#x?}) although their dumps agree\n{context}",
+        gb.len(),
+        ob.len()
+    );
 }
 
 const A_C: &str = r#"
@@ -222,18 +209,13 @@ fn edge_cases(arch: Arch) {
         &["-S"],
         &["--strip-debug"],
     );
-    // The build-id: on x86_64 and aarch64 the bytes, hence the SHA-1, are
-    // GNU's; on arm32 the build attributes (4) differ, and so does the hash.
-    let id_opts = DumpOptions {
-        mask_build_id: arch.name == "arm32",
-        ..opts
-    };
+    // The build-id: the bytes, hence the SHA-1, are GNU's.
     check_same_with(
         &arch,
         dir.path(),
         "build-id",
         &objs,
-        id_opts,
+        opts,
         &["--build-id=sha1"],
         &["--build-id"],
     );
@@ -638,10 +620,6 @@ fn payload_recipe(arch: Arch) {
         ..DumpOptions::default()
     };
     let ours_bytes = std::fs::read(&ours).expect("read");
-    let opts = DumpOptions {
-        mask_arm_attributes: arch.name == "arm32",
-        ..opts
-    };
     let g = dump(&std::fs::read(&gnu).expect("read"), opts);
     let o = dump(&ours_bytes, opts);
     assert_same_dump(
@@ -680,4 +658,291 @@ fn payload_recipe_aarch64() {
 #[test]
 fn payload_recipe_arm32() {
     payload_recipe(ARM32);
+}
+
+/// Links `inputs` with both linkers: where GNU succeeds the outputs must be
+/// the same bytes (through `check_same`); where GNU refuses, we must refuse
+/// too, leave no output, and say why. Returns GNU's and our stderr when
+/// both refused.
+fn check_same_or_refused(
+    arch: &Arch,
+    dir: &Path,
+    label: &str,
+    inputs: &[PathBuf],
+) -> Option<(String, String)> {
+    let gnu = dir.join(format!("{label}.gnu.o"));
+    match gnu_link(arch, dir, &gnu, inputs, &[]) {
+        Ok(()) => {
+            check_same(arch, dir, label, inputs, DumpOptions::default());
+            None
+        }
+        Err(gnu_err) => {
+            let ours = dir.join(format!("{label}.ours.o"));
+            let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+            let (code, our_err) = our_link(dir, &ours, inputs, &[]).err().unwrap_or_else(|| {
+                panic!(
+                    "GNU ld refused but we linked\nGNU: {gnu_err}\ncd {} && {} -r -o {} {}",
+                    dir.display(),
+                    arch.ld,
+                    gnu.display(),
+                    names.join(" ")
+                )
+            });
+            assert_eq!(code, 1, "{our_err}");
+            assert!(
+                our_err.contains("cannot merge build attributes of"),
+                "GNU: {gnu_err}\nours: {our_err}"
+            );
+            assert!(!ours.exists(), "no output may be left behind");
+            Some((gnu_err, our_err))
+        }
+    }
+}
+
+/// arm32 objects built with differing flags, as a payload mixing objects
+/// from different builds would have them: each ordered pair, some triples,
+/// and objects without `.ARM.attributes` among them. `.ARM.attributes` is
+/// merged tag by tag like GNU (architecture and FPU to the larger,
+/// alignment and enum size by their rules), or refused where GNU refuses.
+#[test]
+fn arm_build_attributes_from_flags() {
+    let arch = ARM32;
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let variants: [(&str, &[&str]); 17] = [
+        ("default", &["-O2"]),
+        ("v7a", &["-O0", "-march=armv7-a+fp"]),
+        ("v8a", &["-O2", "-march=armv8-a+simd"]),
+        ("v7ve", &["-O2", "-march=armv7ve+simd"]),
+        ("thumb", &["-O2", "-mthumb"]),
+        ("arm", &["-Os", "-marm"]),
+        ("d16", &["-O2", "-mfpu=vfpv3-d16"]),
+        ("neon", &["-O2", "-mfpu=neon-vfpv4"]),
+        ("a15", &["-O3", "-mcpu=cortex-a15"]),
+        ("softfp", &["-O2", "-mfloat-abi=softfp"]),
+        ("soft-v6", &["-O2", "-mfloat-abi=soft", "-march=armv6"]),
+        ("short-enums", &["-O2", "-fshort-enums"]),
+        ("strict-align", &["-O2", "-mno-unaligned-access"]),
+        ("fp16", &["-O2", "-mfpu=neon-fp16", "-mfp16-format=ieee"]),
+        ("v7r", &["-O2", "-march=armv7-r+fp"]),
+        (
+            "v7m",
+            &["-O2", "-mfloat-abi=soft", "-march=armv7-m", "-mthumb"],
+        ),
+        ("short-wchar", &["-O2", "-fshort-wchar"]),
+    ];
+    // Floating point (so that the calling convention matters), enums,
+    // wchar_t and division.
+    let source = |n: usize| {
+        format!(
+            "enum e{n} {{ A{n}, B{n} }};\nenum e{n} ev{n} = B{n};\n\
+             double g{n}(double x) {{ return x * 2.5 + ev{n}; }}\n\
+             int f{n}(int a, int b) {{ return a / (b | 1); }}\n\
+             __WCHAR_TYPE__ w{n}[] = L\"wide\";\n"
+        )
+    };
+    let objs: Vec<PathBuf> = variants
+        .iter()
+        .enumerate()
+        .map(|(n, (name, flags))| compile(&arch, d, &format!("{name}.c"), &source(n), flags))
+        .collect();
+    let bare = d.join("bare.o");
+    must(
+        Command::new(arch.objcopy)
+            .current_dir(d)
+            .args(["--remove-section", ".ARM.attributes", "default.o"])
+            .arg(&bare),
+    );
+    let bare_src = compile(
+        &arch,
+        d,
+        "bare-src.c",
+        &source(99),
+        &["-O2", "-march=armv8-a+simd"],
+    );
+    must(
+        Command::new(arch.objcopy)
+            .current_dir(d)
+            .args(["--remove-section", ".ARM.attributes"])
+            .arg(&bare_src),
+    );
+    let mut refused = 0;
+    for (i, a) in objs.iter().enumerate() {
+        for (j, b) in objs.iter().enumerate() {
+            if i != j
+                && check_same_or_refused(&arch, d, &format!("pair{i}-{j}"), &[a.clone(), b.clone()])
+                    .is_some()
+            {
+                refused += 1;
+            }
+        }
+    }
+    // Hard-float against soft-float calls, v7-M against the A profile.
+    assert!(refused > 0, "some pairs must be refused");
+    let triples: [[&PathBuf; 3]; 8] = [
+        [&objs[0], &objs[2], &objs[7]],
+        [&objs[1], &objs[4], &objs[5]],
+        [&objs[6], &objs[7], &objs[8]],
+        [&objs[11], &objs[0], &objs[12]],
+        [&bare, &objs[2], &objs[13]],
+        [&objs[3], &bare, &objs[16]],
+        [&objs[16], &objs[0], &bare_src],
+        [&bare_src, &bare, &objs[9]],
+    ];
+    for (t, triple) in triples.iter().enumerate() {
+        let inputs: Vec<PathBuf> = triple.iter().map(|p| (*p).clone()).collect();
+        assert!(
+            check_same_or_refused(&arch, d, &format!("triple{t}"), &inputs).is_none(),
+            "triple {t} must link"
+        );
+    }
+    // Only objects without attributes: no `.ARM.attributes` at all.
+    check_same(
+        &arch,
+        d,
+        "bare",
+        &[bare.clone(), bare_src.clone()],
+        DumpOptions::default(),
+    );
+}
+
+/// The error for hard-float calls mixed with soft-float ones names both
+/// files, the way GNU ld does.
+#[test]
+fn arm_build_attributes_vfp_args_refused() {
+    let arch = ARM32;
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let src = "double h(double x) { return x / 3; }\n";
+    let hard = compile(&arch, d, "hard.c", src, &["-O2"]);
+    let soft = compile(&arch, d, "soft.c", src, &["-O2", "-mfloat-abi=softfp"]);
+    let (gnu, ours) =
+        check_same_or_refused(&arch, d, "hs", &[hard.clone(), soft.clone()]).expect("GNU refuses");
+    assert!(
+        gnu.contains("uses VFP register arguments") && gnu.contains("soft.o"),
+        "{gnu}"
+    );
+    let (h, s) = (hard.display(), soft.display());
+    let want = format!(
+        "cannot merge build attributes of `{s}`: `{h}` uses VFP register arguments, `{s}` does not"
+    );
+    assert!(ours.contains(&want), "{ours}");
+    let (_, ours) =
+        check_same_or_refused(&arch, d, "sh", &[soft.clone(), hard.clone()]).expect("GNU refuses");
+    let want = format!(
+        "cannot merge build attributes of `{h}`: `{h}` uses VFP register arguments, `{s}` does not"
+    );
+    assert!(ours.contains(&want), "{ours}");
+}
+
+/// Hand-written attributes: every tag with a merge rule of its own, the
+/// `Tag_CPU_arch` compatibility table (v6-M, v4T also compatible with
+/// v6-M, M against A profile), names, `Tag_conformance` and
+/// `Tag_nodefaults` (written first), optional tags GNU does not know (kept
+/// only where all inputs agree), mandatory ones (refused), the "gnu"
+/// vendor, and `.cpu`/`.fpu`/`.arch` directives.
+#[test]
+fn arm_build_attributes_from_assembly() {
+    let arch = ARM32;
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let cases: [(&str, &str); 18] = [
+        ("cpu-a9", ".cpu cortex-a9\n.fpu neon\n"),
+        ("arch-v8", ".arch armv8-a\n.fpu crypto-neon-fp-armv8\n"),
+        ("arch-v6m", ".arch armv6-m\n"),
+        (
+            "arch-v4t",
+            ".arch armv4t\n.eabi_attribute Tag_also_compatible_with, \"\\006\\013\"\n",
+        ),
+        ("arch-v7m", ".arch armv7-m\n"),
+        ("arch-v6", ".arch armv6\n.fpu vfpv2\n"),
+        (
+            "conform",
+            ".eabi_attribute Tag_conformance, \"2.09\"\n.eabi_attribute Tag_nodefaults, 0\n\
+             .eabi_attribute Tag_ABI_PCS_wchar_t, 2\n.eabi_attribute Tag_ABI_enum_size, 3\n",
+        ),
+        (
+            "conform-other",
+            ".eabi_attribute Tag_conformance, \"2.08\"\n.eabi_attribute Tag_ABI_enum_size, 1\n\
+             .eabi_attribute Tag_ABI_align_needed, 2\n.eabi_attribute Tag_ABI_align_preserved, 1\n",
+        ),
+        (
+            "abi-a",
+            ".eabi_attribute Tag_ABI_FP_denormal, 2\n.eabi_attribute Tag_ABI_PCS_GOT_use, 1\n\
+             .eabi_attribute Tag_ABI_PCS_RO_data, 1\n.eabi_attribute Tag_ABI_PCS_RW_data, 1\n\
+             .eabi_attribute Tag_ABI_optimization_goals, 2\n.eabi_attribute Tag_CPU_unaligned_access, 1\n\
+             .eabi_attribute Tag_DIV_use, 1\n.eabi_attribute Tag_Virtualization_use, 1\n",
+        ),
+        (
+            "abi-b",
+            ".eabi_attribute Tag_ABI_FP_denormal, 1\n.eabi_attribute Tag_ABI_PCS_GOT_use, 2\n\
+             .eabi_attribute Tag_ABI_PCS_RO_data, 0\n.eabi_attribute Tag_ABI_optimization_goals, 4\n\
+             .eabi_attribute Tag_DIV_use, 2\n.eabi_attribute Tag_Virtualization_use, 2\n\
+             .eabi_attribute Tag_MPextension_use, 1\n.eabi_attribute Tag_ABI_FP_16bit_format, 1\n",
+        ),
+        (
+            "fp-hardfp",
+            ".fpu vfpv3-d16\n.eabi_attribute Tag_ABI_HardFP_use, 1\n\
+             .eabi_attribute Tag_ABI_FP_number_model, 3\n.eabi_attribute Tag_ABI_VFP_args, 3\n",
+        ),
+        (
+            "fp-vfpv4",
+            ".fpu vfpv4\n.eabi_attribute Tag_ABI_HardFP_use, 2\n.eabi_attribute Tag_ABI_FP_16bit_format, 1\n",
+        ),
+        (
+            "optional-a",
+            ".eabi_attribute 71, \"x\"\n.eabi_attribute 100, 3\n.eabi_attribute 102, 1\n\
+             .gnu_attribute 4, 1\n",
+        ),
+        (
+            "optional-b",
+            ".eabi_attribute 71, \"x\"\n.eabi_attribute 100, 3\n.eabi_attribute 102, 2\n\
+             .gnu_attribute 4, 2\n.gnu_attribute 5, \"g\"\n",
+        ),
+        ("mandatory", ".eabi_attribute 60, 1\n"),
+        ("profile-m", ".eabi_attribute Tag_CPU_arch_profile, 'M'\n"),
+        ("fp16-alt", ".eabi_attribute Tag_ABI_FP_16bit_format, 2\n"),
+        (
+            "legacy-mp",
+            ".eabi_attribute 70, 1\n.eabi_attribute Tag_CPU_arch, 10\n",
+        ),
+    ];
+    let objs: Vec<PathBuf> = cases
+        .iter()
+        .map(|(name, body)| {
+            let src = format!("{body}\t.section .note.GNU-stack,\"\",%progbits\n");
+            compile(&arch, d, &format!("{name}.s"), &src, &[])
+        })
+        .collect();
+    let mut refused = 0;
+    for (i, a) in objs.iter().enumerate() {
+        check_same(
+            &arch,
+            d,
+            &format!("one{i}"),
+            &objs[i..=i],
+            DumpOptions::default(),
+        );
+        for (j, b) in objs.iter().enumerate() {
+            if i != j
+                && check_same_or_refused(&arch, d, &format!("asm{i}-{j}"), &[a.clone(), b.clone()])
+                    .is_some()
+            {
+                refused += 1;
+            }
+        }
+    }
+    assert!(refused > 0, "some pairs must be refused");
+    for (t, window) in objs.windows(3).enumerate() {
+        check_same_or_refused(&arch, d, &format!("asm-triple{t}"), window);
+    }
 }

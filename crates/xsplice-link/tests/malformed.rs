@@ -163,3 +163,82 @@ fn truncations_and_corruptions() {
         }
     }
 }
+
+/// An arm32 object whose `.ARM.attributes` holds `attributes`.
+fn arm_with_attributes(attributes: &[u8]) -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::Arm, Endianness::Little);
+    obj.flags = object::FileFlags::Elf {
+        os_abi: elf::OsAbi(0),
+        abi_version: 0,
+        e_flags: elf::EF_ARM_EABI_VER5,
+    };
+    let text = obj.section_id(StandardSection::Text);
+    obj.append_section_data(text, &[0u8; 4], 4);
+    let attr = obj.add_section(Vec::new(), b".ARM.attributes".to_vec(), SectionKind::Other);
+    obj.section_mut(attr).flags = object::SectionFlags::Elf {
+        sh_type: elf::SHT_ARM_ATTRIBUTES,
+        sh_flags: elf::SectionFlags(0),
+    };
+    obj.append_section_data(attr, attributes, 1);
+    obj.write().expect("write sample")
+}
+
+fn link_one(bytes: &[u8]) -> Result<(), String> {
+    let inputs = [Input {
+        name: "a.o".into(),
+        data: bytes,
+    }];
+    xsplice_link::link(&inputs, &LinkOptions::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Malformed build attributes are an error naming the file and the fault;
+/// no truncation or corruption of them panics.
+#[test]
+fn arm_attributes() {
+    // "aeabi": Tag_CPU_name "7-A", Tag_CPU_arch v7, Tag_ABI_VFP_args 1.
+    let good: &[u8] =
+        b"A\x18\x00\x00\x00aeabi\x00\x01\x0e\x00\x00\x00\x05\x37\x2d\x41\x00\x06\x0a\x1c\x01";
+    link_one(&arm_with_attributes(good)).expect("well-formed attributes link");
+    let cases: [(&[u8], &str); 5] = [
+        (b"B\x18\x00\x00\x00aeabi", "unknown format version 0x42"),
+        (&good[..good.len() - 2], "bad subsection length 0x18 at 0x1"),
+        (&good[..3], "truncated subsection length at 0x1"),
+        (
+            b"A\x0e\x00\x00\x00aeabi\x00\x01\x09\x00\x00",
+            "truncated attribute block length at 0xc",
+        ),
+        (
+            b"A\x11\x00\x00\x00aeabi\x00\x01\x07\x00\x00\x00\x05\x37",
+            "unterminated string at 0x11",
+        ),
+    ];
+    for (attributes, detail) in cases {
+        let err = link_one(&arm_with_attributes(attributes)).expect_err(detail);
+        assert_eq!(
+            err,
+            format!("`a.o`: malformed ELF: `.ARM.attributes`: {detail}")
+        );
+    }
+    for cut in 0..good.len() {
+        let bytes = arm_with_attributes(&good[..cut]);
+        let result = std::panic::catch_unwind(|| link_one(&bytes));
+        assert!(
+            result.is_ok(),
+            "panicked with attributes cut to {cut} bytes"
+        );
+    }
+    for at in 0..good.len() {
+        for value in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            let mut corrupted = good.to_vec();
+            corrupted[at] = value;
+            let bytes = arm_with_attributes(&corrupted);
+            let result = std::panic::catch_unwind(|| link_one(&bytes));
+            assert!(
+                result.is_ok(),
+                "panicked with attribute byte {at:#x} set to {value:#x}"
+            );
+        }
+    }
+}

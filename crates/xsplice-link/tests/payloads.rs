@@ -5,11 +5,11 @@
 //! .livepatch.funcs=alloc,readonly`), and the canonical dumps must agree
 //! up to the accepted differences listed in `tests/differential.rs` (masked
 //! build-id, the executable-stack marker GNU derives from the objcopy
-//! objects, arm32 attributes and `$d` symbols). Our dump of each payload,
-//! without section contents (which hold the stand-in hypervisor's addresses
-//! and build-id), is also an insta snapshot; the objects come from the
-//! system's compilers, so a compiler upgrade shows up there as a reviewed
-//! snapshot change.
+//! objects, and `$d` symbols). Our dump of each payload, without section
+//! contents (which hold the stand-in hypervisor's addresses and build-id),
+//! is also an insta snapshot; the objects come from the system's
+//! compilers, so a compiler upgrade shows up there as a reviewed snapshot
+//! change.
 
 mod common;
 
@@ -172,7 +172,6 @@ fn check_payload(arch: &Arch, m: &Manifest, xen: &Path) {
     let opts = DumpOptions {
         mask_build_id: true,
         ignore_stack_exec: true,
-        mask_arm_attributes: arch.name == "arm32",
         ..DumpOptions::default()
     };
     let g = dump(&std::fs::read(&gnu).expect("read"), opts);

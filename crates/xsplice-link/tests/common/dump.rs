@@ -27,8 +27,6 @@ pub struct DumpOptions {
     pub mask_build_id: bool,
     /// Leave out the SHF_EXECINSTR flag of `.note.GNU-stack`.
     pub ignore_stack_exec: bool,
-    /// Mask the contents of `.ARM.attributes`.
-    pub mask_arm_attributes: bool,
     /// Leave out section contents (and implicit addends) altogether.
     pub omit_contents: bool,
 }
@@ -116,11 +114,6 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
             flags &= !elf::SHF_EXECINSTR.0;
         }
         let size: u64 = shdr.sh_size(e).into();
-        let size = if opts.mask_arm_attributes && name == ".ARM.attributes" {
-            0
-        } else {
-            size
-        };
         let mut line = format!(
             "section {name} type={:#x} flags={flags:#x} align={} size={size:#x} entsize={}",
             t.0,
@@ -146,9 +139,6 @@ fn dump_class<Elf: FileHeader<Endian = Endianness>>(data: &[u8], opts: DumpOptio
             );
         } else if t != elf::SHT_NOBITS && !opts.omit_contents {
             let mut bytes = shdr.data(e, data).expect("section contents").to_vec();
-            if opts.mask_arm_attributes && name == ".ARM.attributes" {
-                bytes = b"<attributes>".to_vec();
-            }
             if opts.mask_build_id && name == ".note.gnu.build-id" && bytes.len() >= 16 {
                 bytes.truncate(16);
                 bytes.extend_from_slice(b"<build-id>");
