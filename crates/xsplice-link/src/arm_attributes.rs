@@ -21,6 +21,13 @@
 //! NUL-terminated string, or for `Tag_compatibility` both. Tags from 32 on
 //! take a string when odd and an integer when even; tags below 64 (modulo
 //! 128) that a linker does not know must not be ignored.
+//!
+//! Known differences from GNU ld 2.40, both outside what compilers and
+//! assemblers emit: GNU fails an internal assertion on Tag_CPU_arch 18 to
+//! 20 (gas writes v8 and a name for those architectures), which we merge
+//! by the table; and for reserved Tag_FP_arch values GNU reads past its
+//! table of FP versions, which we treat as having no features (GNU's
+//! result for 9 to 11).
 
 use std::cmp::Ordering;
 
