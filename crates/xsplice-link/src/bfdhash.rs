@@ -34,6 +34,18 @@ fn hash(name: &[u8]) -> u64 {
 
 /// The traversal order of `names` (given in insertion order), as indices.
 pub(crate) fn traversal_order(names: &[&[u8]]) -> Vec<usize> {
+    if names.len() as u64 > INITIAL_SIZE * 3 / 4 {
+        return simulated_order(names);
+    }
+    // The table never grows: bucket by bucket, newest first. A sort says
+    // that without allocating the table, which dominates a small link.
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_unstable_by_key(|&i| (hash(names[i]) % INITIAL_SIZE, std::cmp::Reverse(i)));
+    order
+}
+
+/// The traversal order after inserting `names` into a simulated table.
+fn simulated_order(names: &[&[u8]]) -> Vec<usize> {
     let hashes: Vec<u64> = names.iter().map(|n| hash(n)).collect();
     let mut size = INITIAL_SIZE;
     // Each bucket lists entries head first; stored reversed (head last) so
@@ -75,6 +87,23 @@ pub(crate) fn traversal_order(names: &[&[u8]]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorted_order_agrees_with_the_table_until_it_grows() {
+        // As many names as fit before the first growth: many share a
+        // bucket, and the repeated ones share their full hash too.
+        let owned: Vec<Vec<u8>> = (0..(INITIAL_SIZE * 3 / 4) as usize)
+            .map(|i| format!("s{}", i % 2500).into_bytes())
+            .collect();
+        let names: Vec<&[u8]> = owned.iter().map(|n| &n[..]).collect();
+        for n in [0, 1, 2, 100, 2999, names.len()] {
+            assert_eq!(
+                traversal_order(&names[..n]),
+                simulated_order(&names[..n]),
+                "{n} names"
+            );
+        }
+    }
 
     #[test]
     fn gnu_order_of_a_small_link() {
