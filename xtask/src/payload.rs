@@ -65,31 +65,66 @@ pub struct InstallArgs {
 
 /// Builds xsplice-config, -link and -validate with the cargo running us and
 /// returns their paths, taken from cargo's own JSON messages.
+///
+/// `release` builds them in the `tools` profile (release settings with
+/// LTO), and on Linux with glibc links them statically: a static binary
+/// starts in about half the time of a dynamic one (no loader, no shared
+/// libraries to map), and start-up is most of what a step on a small payload
+/// costs. `cargo rustc` gives those flags to the binaries only: proc-macro
+/// dependencies cannot be built with them.
 pub fn build_tools(release: bool) -> anyhow::Result<Tools> {
+    // Each binary has the name of its package.
+    const BINS: [&str; 3] = ["xsplice-config", "xsplice-link", "xsplice-validate"];
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = std::process::Command::new(&cargo);
-    cmd.current_dir(crate::workspace_root()).args([
-        "build",
-        "--message-format=json-render-diagnostics",
-        "--bin",
-        "xsplice-config",
-        "--bin",
-        "xsplice-link",
-        "--bin",
-        "xsplice-validate",
-    ]);
+    let mut runs = Vec::new();
     if release {
-        cmd.arg("--release");
+        for bin in BINS {
+            let mut cmd = std::process::Command::new(&cargo);
+            cmd.args([
+                "rustc",
+                "--message-format=json-render-diagnostics",
+                "--profile",
+                "tools",
+                "-p",
+                bin,
+                "--bin",
+                bin,
+            ]);
+            if cfg!(all(target_os = "linux", target_env = "gnu")) {
+                // Static and position-dependent: nothing to load or relocate.
+                cmd.args([
+                    "--",
+                    "-C",
+                    "target-feature=+crt-static",
+                    "-C",
+                    "relocation-model=static",
+                ]);
+            }
+            runs.push(cmd);
+        }
+    } else {
+        let mut cmd = std::process::Command::new(&cargo);
+        cmd.arg("build")
+            .arg("--message-format=json-render-diagnostics");
+        for bin in BINS {
+            cmd.args(["--bin", bin]);
+        }
+        runs.push(cmd);
     }
-    let out = cmd
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .context("cannot run cargo to build the tools")?;
-    if !out.status.success() {
-        bail!("building the tools failed ({})", out.status);
+    let mut stdout = Vec::new();
+    for mut cmd in runs {
+        let out = cmd
+            .current_dir(crate::workspace_root())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("cannot run cargo to build the tools")?;
+        if !out.status.success() {
+            bail!("building the tools failed ({})", out.status);
+        }
+        stdout.extend(out.stdout);
     }
     let mut found = std::collections::HashMap::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in String::from_utf8_lossy(&stdout).lines() {
         let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
