@@ -146,9 +146,9 @@ fn run(args: &Args) -> Result<()> {
         .with_context(|| format!("cannot create a file in `{}`", dir.display()))?;
     std::io::Write::write_all(&mut tmp, &out).context("cannot write the output")?;
     // Renaming over an existing file makes some file systems (ext4's
-    // auto_da_alloc) flush the new data first, which costs more than a large
-    // link; like GNU ld, remove the old output instead. The output path
-    // never holds a partial file.
+    // auto_da_alloc) flush the new data inside the rename, milliseconds for
+    // a large output; like GNU ld, remove the old output first instead. The
+    // output path never holds a partial file.
     remove_old(&args.output)
         .with_context(|| format!("cannot replace `{}`", args.output.display()))?;
     tmp.persist(&args.output)
