@@ -5,8 +5,9 @@
 //! Accepted differences, each applied only where it arises:
 //! 1. The dump leaves out file offsets, indices and string-table layout,
 //!    which are layout rather than meaning; the outputs of plain links are
-//!    in addition compared byte for byte, and are identical to GNU's. Symbols are compared in table order, globals
-//!    included (we reproduce GNU's hash-table order).
+//!    in addition compared byte for byte, and are identical to GNU's.
+//!    Symbols are compared in table order, globals included (we reproduce
+//!    GNU's hash-table order).
 //! 2. Payload recipe only: build-id descriptors are masked. GNU hashes its
 //!    output before `objcopy` changes the `.livepatch.funcs` flags, and
 //!    links objcopy-made note objects; we hash the final payload. Each
