@@ -6,6 +6,7 @@
 mod bench;
 mod fuzz;
 mod payload;
+mod realxen;
 mod target;
 
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ enum Cmd {
     Payload(payload::PayloadArgs),
     /// Install built payloads the way Xen's test Makefile does.
     Install(payload::InstallArgs),
+    /// Obtain Debian's Xen source and binaries, build Xen with live patching
+    /// and its test payloads, and cache them outside the checkout.
+    RealXen(realxen::RealXenArgs),
     /// Run a benchmark against the GNU and LLVM reference tools.
     Bench(bench::BenchArgs),
     /// Run the fuzz targets for a bounded time.
@@ -39,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Target(args) => target::run(args),
         Cmd::Payload(args) => payload::run(args),
         Cmd::Install(args) => payload::install(args),
+        Cmd::RealXen(args) => realxen::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Fuzz(args) => fuzz::run(args),
     };

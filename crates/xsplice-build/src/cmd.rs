@@ -15,6 +15,9 @@ pub struct CommandLine {
     pub args: Vec<OsString>,
     /// Where it runs; printed as a leading `cd DIR &&` when set.
     pub dir: Option<PathBuf>,
+    /// Variables set for this command only; printed as `NAME=value` words
+    /// before the program.
+    pub env: Vec<(OsString, OsString)>,
 }
 
 impl CommandLine {
@@ -23,6 +26,7 @@ impl CommandLine {
             program: program.into(),
             args: Vec::new(),
             dir: None,
+            env: Vec::new(),
         }
     }
 
@@ -45,6 +49,23 @@ impl CommandLine {
         self
     }
 
+    pub fn env(&mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> &mut Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// A `std::process::Command` for this line, for callers that need to
+    /// stream its output rather than collect it.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(d) = &self.dir {
+            cmd.current_dir(d);
+        }
+        cmd
+    }
+
     /// Runs the command; a non-zero exit is `BuildError::Failed` naming `step`.
     /// Returns standard output.
     pub fn run(&self, step: &str) -> Result<Vec<u8>, BuildError> {
@@ -62,12 +83,7 @@ impl CommandLine {
 
     /// Runs the command and returns its output whatever the exit status.
     pub fn output(&self) -> Result<std::process::Output, BuildError> {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&self.args);
-        if let Some(d) = &self.dir {
-            cmd.current_dir(d);
-        }
-        cmd.output().map_err(|source| BuildError::Spawn {
+        self.command().output().map_err(|source| BuildError::Spawn {
             command: self.to_string(),
             source,
         })
@@ -78,6 +94,9 @@ impl fmt::Display for CommandLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = &self.dir {
             write!(f, "cd {} && ", shell_quote(d.as_os_str()))?;
+        }
+        for (k, v) in &self.env {
+            write!(f, "{}={} ", k.to_string_lossy(), shell_quote(v))?;
         }
         f.write_str(&shell_quote(self.program.as_os_str()))?;
         for a in &self.args {

@@ -38,6 +38,9 @@ pub enum BuildError {
         message: String,
         report: String,
     },
+    /// The real Xen could not be obtained, built or found in the cache.
+    #[error("real xen: {0}")]
+    RealXen(String),
     /// A file could not be read or written.
     #[error("{action} `{path}`: {source}")]
     Io {

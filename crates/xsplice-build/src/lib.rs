@@ -13,6 +13,7 @@ mod hash;
 mod lock;
 mod manifest;
 mod pipeline;
+mod realxen;
 mod standin;
 
 pub use arch::Arch;
@@ -23,5 +24,9 @@ pub use manifest::{Manifest, Payload, find_payload, parse_abi, suite};
 pub use pipeline::{
     Built, Outcome, Request, Tools, abi_macro, build_payload, compile_command, error_ids,
     payload_file_name, payload_out_dir,
+};
+pub use realxen::{
+    DebianXen, REPRODUCIBLE_ENV, RealXen, RealXenRequest, build_real_xen, cache_root,
+    load_real_xen, manifest_path,
 };
 pub use standin::{StandIn, build_stand_in, stand_in_path};

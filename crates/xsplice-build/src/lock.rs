@@ -23,6 +23,12 @@ pub struct OutLock {
 impl OutLock {
     /// Waits until `<out_root>/.lock` can be created.
     pub fn acquire(out_root: &Path) -> Result<OutLock, BuildError> {
+        OutLock::acquire_for(out_root, STALE)
+    }
+
+    /// As [`OutLock::acquire`], for work that may hold the lock for up to
+    /// `stale` (building a whole hypervisor takes minutes).
+    pub fn acquire_for(out_root: &Path, stale: Duration) -> Result<OutLock, BuildError> {
         std::fs::create_dir_all(out_root)
             .map_err(|e| BuildError::io("cannot create", out_root, e))?;
         let path = out_root.join(".lock");
@@ -36,7 +42,7 @@ impl OutLock {
                         .and_then(|m| m.modified())
                         .ok()
                         .and_then(|t| SystemTime::now().duration_since(t).ok());
-                    if age.is_some_and(|a| a > STALE) {
+                    if age.is_some_and(|a| a > stale) {
                         let _ = std::fs::remove_dir(&path);
                     } else {
                         if !told && start.elapsed() > Duration::from_secs(5) {

@@ -172,3 +172,26 @@ pub fn test_payload(name: &str, abi: &str, arch: &str) -> Option<PathBuf> {
         Err(e) => panic!("building payload `{name}` ({abi}, {arch}): {e}"),
     }
 }
+
+pub use xsplice_build::{DebianXen, RealXen};
+
+/// The real Xen tree built by `cargo xtask real-xen` for `arch` (`x86_64`,
+/// `aarch64`), read from the cache's manifest; never built from a test,
+/// since it takes minutes. Returns `None` after printing why when it was
+/// not built (a failure under CI, whose `.ci/run` builds it first).
+/// A test must not write into the tree: one that runs `make` copies it.
+pub fn real_xen(arch: &str) -> Option<RealXen> {
+    let arch = xsplice_build::Arch::parse(arch).unwrap_or_else(|e| panic!("{e}"));
+    let cache = xsplice_build::cache_root().unwrap_or_else(|e| panic!("{e}"));
+    match xsplice_build::load_real_xen(&cache, arch) {
+        Ok(Some(real)) => Some(real),
+        Ok(None) => {
+            skip(&format!(
+                "no real Xen for {arch} in `{}`: run `cargo xtask real-xen --arch {arch}`",
+                cache.display()
+            ));
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
