@@ -33,6 +33,11 @@
 //! * [`ElfFile::symbol_bytes`] maps a symbol to its section's file bytes.
 //! * [`ElfFile::build_id`] returns the GNU build-id descriptor.
 //!
+//! # Inputs
+//!
+//! [`map_file`] maps an input file read-only: every binary reads its large
+//! inputs through it, so that only the pages a tool looks at are read.
+//!
 //! # nm rendering
 //!
 //! [`nm::render`] prints one or more files (archives member by member) in
@@ -42,8 +47,10 @@
 mod elf;
 mod error;
 mod lookup;
+mod map;
 pub mod nm;
 
 pub use elf::consts;
 pub use elf::{Class, ElfFile, Endian, Section, Symbol, SymbolSection, Symbols, is_elf};
 pub use error::Error;
+pub use map::{MappedFile, map_file};
