@@ -238,6 +238,24 @@ pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// hello_world (livepatch-v2, x86_64) built against `xen_syms` into
+/// `out_root`, quietly; for benchmarks that need a payload of an image.
+pub fn build_against(xen_syms: &Path, out_root: &Path) -> anyhow::Result<PathBuf> {
+    let root = crate::workspace_root();
+    let tools = build_tools(false)?;
+    let req = Request {
+        workspace: &root,
+        abi: Abi::LivepatchV2,
+        arch: Arch::X86_64,
+        xen_syms,
+        out_root,
+        force: false,
+        tools: &tools,
+    };
+    let payload = find_payload(&root, "hello_world")?;
+    Ok(build_payload(&payload, &req, &mut std::io::sink())?.payload)
+}
+
 /// One row of the `--all` summary.
 struct Row {
     payload: String,

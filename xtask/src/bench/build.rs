@@ -150,7 +150,7 @@ fn ours(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
 }
 
 /// The seed's Makefile recipe for config.h, run by `sh` as make's `$(shell)` does.
-const SEED_CONFIG: &str = r##"set -e
+pub(super) const SEED_CONFIG: &str = r##"set -e
 NEW_CODE_SZ=$(nm --defined -S "$1" | grep xen_hello_world | awk '{ print "0x"$2}')
 OLD_CODE_SZ=$(nm --defined -S "$2" | grep xen_extra_version | awk '{ print "0x"$2}')
 OLD_CODE=$(nm --defined "$2" | grep xen_extra_version | awk '{print "0x"$1}')

@@ -8,6 +8,7 @@ mod build;
 mod common;
 mod link;
 mod nm;
+mod real;
 mod validate;
 
 #[derive(clap::Args)]
@@ -28,6 +29,8 @@ pub enum Which {
     Link,
     /// xsplice-validate against the time to read its inputs.
     Validate,
+    /// config, link, validate and inspect on a real-size xen-syms.
+    Target,
     /// The hello_world build with our tools against the seed's GNU recipe.
     Build,
 }
@@ -38,5 +41,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Link => link::run(args.runs),
         Which::Validate => validate::run(args.runs),
         Which::Build => build::run(args.runs),
+        Which::Target => real::run(args.runs),
     }
 }
