@@ -33,6 +33,13 @@
 //! * [`ElfFile::symbol_bytes`] maps a symbol to its section's file bytes.
 //! * [`ElfFile::build_id`] returns the GNU build-id descriptor.
 //!
+//! # Xen's runtime symbol table
+//!
+//! [`RuntimeTable`] models the table the hypervisor builds into itself from
+//! `nm` of its image (statics as `file#name`, absolute and debugging symbols
+//! left out) and looks names up as `symbols_lookup_by_name` does: the
+//! validator and the simulator resolve payload symbols through it.
+//!
 //! # Inputs
 //!
 //! [`map_file`] maps an input file read-only: every binary reads its large
@@ -49,8 +56,10 @@ mod error;
 mod lookup;
 mod map;
 pub mod nm;
+mod runtime;
 
 pub use elf::consts;
 pub use elf::{Class, ElfFile, Endian, Section, Symbol, SymbolSection, Symbols, is_elf};
 pub use error::Error;
 pub use map::{MappedFile, map_file};
+pub use runtime::{RuntimeOptions, RuntimeSymbol, RuntimeTable};
