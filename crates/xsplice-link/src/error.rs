@@ -37,6 +37,26 @@ pub enum LinkError {
         /// What the first file is.
         expected: String,
     },
+    /// An input whose machine or class is not the one `-m` asked for.
+    #[error("`{path}`: {found} does not match emulation {emulation} ({expected})")]
+    EmulationMismatch {
+        /// The offending input file.
+        path: String,
+        /// What the file is (`EM_AARCH64 ELF64`).
+        found: String,
+        /// The emulation asked for (`elf_x86_64`).
+        emulation: &'static str,
+        /// What the emulation writes (`EM_X86_64 ELF64`).
+        expected: String,
+    },
+    /// `-m` names an emulation we do not write.
+    #[error("unsupported emulation `{name}` (xsplice-link writes {supported})")]
+    UnknownEmulation {
+        /// The name given.
+        name: String,
+        /// The accepted names, comma-separated.
+        supported: String,
+    },
     /// Two strong definitions of one global symbol.
     #[error("`{path}`: multiple definition of `{symbol}`; first defined in `{first}`")]
     MultipleDefinition {

@@ -23,12 +23,14 @@
 //! `arm_attributes` for `.ARM.attributes`, `bfdhash` for GNU's symbol and
 //! string-table order); `write` lays out and encodes it and computes the
 //! build-id; `payload` turns payload options into generated sections and
-//! flags from `xsplice-abi`.
+//! flags from `xsplice-abi`; `emulation` names the GNU emulations (`-m`)
+//! whose output this is.
 
 mod arm;
 mod arm_attributes;
 mod bfdhash;
 mod ehframe;
+mod emulation;
 mod error;
 mod hash;
 mod link;
@@ -39,6 +41,7 @@ mod read;
 mod write;
 
 pub use arm::implicit_addend;
+pub use emulation::Emulation;
 pub use error::LinkError;
 pub use payload::{PayloadOptions, payload_sections, read_build_id_note};
 pub use write::compute_build_id;
@@ -69,6 +72,9 @@ pub struct ExtraSection {
 /// What to link and how.
 #[derive(Clone, Debug, Default)]
 pub struct LinkOptions {
+    /// The emulation asked for (`ld -m`): every input must be of its
+    /// machine and class. `None` takes them from the first input.
+    pub emulation: Option<Emulation>,
     /// Emit a `.note.gnu.build-id` (SHA-1, computed over the output like GNU ld).
     pub build_id: bool,
     /// Drop debugging sections (`ld -S`).

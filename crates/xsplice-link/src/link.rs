@@ -296,6 +296,19 @@ pub(crate) fn link<'d>(
     opts: &LinkOptions,
 ) -> Result<Linked<'d>, LinkError> {
     let first = objects.first().ok_or(LinkError::NoInputs)?;
+    if let Some(emulation) = opts.emulation {
+        let wrong = objects
+            .iter()
+            .find(|o| o.machine != emulation.machine() || o.is_64 != emulation.is_64());
+        if let Some(obj) = wrong {
+            return Err(LinkError::EmulationMismatch {
+                path: obj.path.clone(),
+                found: describe(obj),
+                emulation: emulation.name(),
+                expected: describe_machine(emulation.machine(), emulation.is_64()),
+            });
+        }
+    }
     for obj in &objects[1..] {
         if obj.machine != first.machine || obj.is_64 != first.is_64 {
             return Err(LinkError::Mismatch {
@@ -942,13 +955,17 @@ fn relayout_eh_frame(
 
 /// `EM_X86_64 ELF64` and the like, for mismatch messages.
 fn describe(obj: &Object<'_>) -> String {
-    let machine = match obj.machine {
+    describe_machine(obj.machine, obj.is_64)
+}
+
+fn describe_machine(machine: u16, is_64: bool) -> String {
+    let machine = match machine {
         m if m == elf::EM_X86_64.0 => "EM_X86_64".to_owned(),
         m if m == elf::EM_AARCH64.0 => "EM_AARCH64".to_owned(),
         m if m == elf::EM_ARM.0 => "EM_ARM".to_owned(),
         m => format!("machine {m}"),
     };
-    format!("{machine} ELF{}", if obj.is_64 { 64 } else { 32 })
+    format!("{machine} ELF{}", if is_64 { 64 } else { 32 })
 }
 
 fn read_u32(data: &[u8], at: usize) -> Option<u32> {

@@ -15,15 +15,34 @@ mod heap;
 
 /// Link relocatable ELF objects like `ld -r`, deterministically, and add the
 /// sections of a Xen live-patch payload.
+///
+/// The options of GNU ld that Makefiles pass for a relocatable link are
+/// accepted with their meaning (`-r`, `-m EMULATION`, `-EL`,
+/// `--build-id[=sha1]`, `--no-warn-rwx-segments`), so `make LD=xsplice-link`
+/// works where the link is `$(LD) ... -r -o OUT IN...`.
 #[derive(Parser)]
 #[command(name = "xsplice-link", version)]
 struct Args {
     /// Output file (written to a temporary file, then renamed).
     #[arg(short = 'o', value_name = "OUT")]
-    output: PathBuf,
-    /// Add a `.note.gnu.build-id` holding a SHA-1 of the output, as `ld --build-id=sha1`.
+    output: Option<PathBuf>,
+    /// A relocatable link, as `ld -r`: the only kind there is, so a no-op.
+    #[arg(short = 'r', long = "relocatable")]
+    relocatable: bool,
+    /// The output's GNU ld emulation, as `ld -m` (`-melf_x86_64` or `-m elf_x86_64`): elf_x86_64, aarch64linux, aarch64elf or armelf_linux_eabi. An input of another machine or class is an error.
+    #[arg(short = 'm', value_name = "EMULATION")]
+    emulation: Option<xsplice_link::Emulation>,
+    /// `-EL`: little-endian output, as `ld -EL` (Xen's arm builds pass it); the only byte order written, so `-EB` is an error.
+    #[arg(short = 'E', value_name = "L", value_parser = little_endian)]
+    endian: Option<()>,
+    /// Add a `.note.gnu.build-id`, as `ld --build-id[=STYLE]`: `sha1` (the default) is a SHA-1 computed over the output like GNU ld's, `none` adds none.
+    #[arg(long, value_name = "STYLE", num_args = 0..=1, require_equals = true,
+          default_missing_value = "sha1", value_parser = ["sha1", "none"],
+          overrides_with = "build_id")]
+    build_id: Option<String>,
+    /// As GNU ld's: a relocatable output has no segments, so there is nothing to warn about.
     #[arg(long)]
-    build_id: bool,
+    no_warn_rwx_segments: bool,
     /// Copy the build-id note of this ELF file (the hypervisor's `xen-syms`) into `.livepatch.xen_depends`.
     #[arg(long, value_name = "FILE")]
     xen_depends: Option<PathBuf>,
@@ -43,8 +62,17 @@ struct Args {
     #[arg(long, short = 'S')]
     strip_debug: bool,
     /// Relocatable objects to link, in order.
-    #[arg(required = true, value_name = "INPUT.o")]
+    #[arg(value_name = "INPUT.o")]
     inputs: Vec<PathBuf>,
+}
+
+/// `-EL` is `-E` with the value `L`.
+fn little_endian(value: &str) -> Result<(), String> {
+    match value {
+        "L" => Ok(()),
+        "B" => Err("big-endian output (-EB) is not supported".to_owned()),
+        _ => Err(format!("unknown option -E{value}: expected -EL")),
+    }
 }
 
 fn main() -> ExitCode {
@@ -78,6 +106,16 @@ fn map(path: &Path) -> Result<memmap2::Mmap> {
 }
 
 fn run(args: &Args) -> Result<()> {
+    // GNU ld's order: no inputs first. Xen's Makefile probes `$(LD)
+    // --build-id` and takes the option as unsupported when the answer
+    // names it, which would build Xen without live patching.
+    if args.inputs.is_empty() {
+        return Err(xsplice_link::LinkError::NoInputs.into());
+    }
+    let output = args
+        .output
+        .as_deref()
+        .context("no output file: give -o OUT")?;
     let note = |p: &Option<PathBuf>| -> Result<Option<Vec<u8>>> {
         p.as_ref()
             .map(|p| {
@@ -105,7 +143,8 @@ fn run(args: &Args) -> Result<()> {
         modinfo,
     };
     let mut opts = LinkOptions {
-        build_id: args.build_id,
+        emulation: args.emulation,
+        build_id: args.build_id.as_deref() == Some("sha1"),
         strip_debug: args.strip_debug,
         ..LinkOptions::default()
     };
@@ -133,8 +172,7 @@ fn run(args: &Args) -> Result<()> {
         })
         .collect();
     let out = xsplice_link::link(&inputs, &opts)?;
-    let dir = args
-        .output
+    let dir = output
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
@@ -149,10 +187,9 @@ fn run(args: &Args) -> Result<()> {
     // auto_da_alloc) flush the new data inside the rename, milliseconds for
     // a large output; like GNU ld, remove the old output first instead. The
     // output path never holds a partial file.
-    remove_old(&args.output)
-        .with_context(|| format!("cannot replace `{}`", args.output.display()))?;
-    tmp.persist(&args.output)
-        .with_context(|| format!("cannot write `{}`", args.output.display()))?;
+    remove_old(output).with_context(|| format!("cannot replace `{}`", output.display()))?;
+    tmp.persist(output)
+        .with_context(|| format!("cannot write `{}`", output.display()))?;
     Ok(())
 }
 

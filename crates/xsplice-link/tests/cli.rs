@@ -378,6 +378,125 @@ fn errors() {
         2,
         "livepatch-v9",
     );
+    check_error(
+        d,
+        &["-melf_i386", "-o", "out.o", "func.o"],
+        2,
+        "unsupported emulation `elf_i386` (xsplice-link writes elf_x86_64, aarch64linux, aarch64elf, armelf_linux_eabi)",
+    );
+    check_error(
+        d,
+        &["-m", "armelf_linux_eabi", "-o", "out.o", "func.o"],
+        1,
+        "`func.o`: EM_X86_64 ELF64 does not match emulation armelf_linux_eabi (EM_ARM ELF32)",
+    );
+    check_error(
+        d,
+        &["-EB", "-o", "out.o", "func.o"],
+        2,
+        "big-endian output (-EB) is not supported",
+    );
+    check_error(
+        d,
+        &["--build-id=md5", "-o", "out.o", "func.o"],
+        2,
+        "invalid value 'md5' for '--build-id",
+    );
+    check_error(d, &["-r", "func.o"], 2, "no output file: give -o OUT");
+    check_error(d, &["-r", "-o", "out.o"], 1, "no input files");
+}
+
+/// The options of GNU ld that Makefiles pass (Xen's payload link is
+/// `$(LD) -melf_x86_64 --no-warn-rwx-segments --build-id=sha1 -r -o OUT
+/// IN...`, its arm builds pass `-EL`) keep GNU ld's meaning.
+#[test]
+fn gnu_ld_options() {
+    let emulations = [
+        ("x86_64", &["elf_x86_64"][..]),
+        ("aarch64", &["aarch64linux", "aarch64elf"][..]),
+        ("arm32", &["armelf_linux_eabi"][..]),
+    ];
+    for t in &TARGETS {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        write_inputs(t, d);
+        let link = |args: &[&str], out: &str| -> Vec<u8> {
+            let mut all = args.to_vec();
+            all.extend(["-o", out, "func.o", "payload.o"]);
+            let (code, err) = link_in(d, &all);
+            assert_eq!(code, 0, "{}: xsplice-link {all:?}: {err}", t.name);
+            std::fs::read(d.join(out)).expect("read output")
+        };
+        let plain = link(&[], "plain.o");
+        let with_id = link(&["--build-id"], "id.o");
+        assert!(plain != with_id);
+        assert!(link(&["-r"], "r.o") == plain, "{}: -r", t.name);
+        assert!(link(&["--relocatable"], "r2.o") == plain);
+        assert!(link(&["--build-id=sha1"], "sha1.o") == with_id);
+        assert!(link(&["--build-id=none"], "none.o") == plain);
+        // The last --build-id wins, as in GNU ld.
+        assert!(link(&["--build-id", "--build-id=none"], "last.o") == plain);
+        assert!(link(&["--no-warn-rwx-segments"], "rwx.o") == plain);
+        let (_, names) = emulations.iter().find(|(n, _)| *n == t.name).expect("arch");
+        for name in *names {
+            let joined = format!("-m{name}");
+            let xen = [
+                joined.as_str(),
+                "--no-warn-rwx-segments",
+                "--build-id=sha1",
+                "-r",
+            ];
+            assert!(link(&xen, "xen.o") == with_id, "{}: {xen:?}", t.name);
+            assert!(
+                link(&["-m", *name], "m.o") == plain,
+                "{}: -m {name}",
+                t.name
+            );
+            if t.name != "x86_64" {
+                assert!(
+                    link(&["-EL", joined.as_str()], "el.o") == plain,
+                    "{}: -EL",
+                    t.name
+                );
+            }
+        }
+        // Every other emulation is refused: the inputs are not of its machine.
+        for (arch, names) in &emulations {
+            if *arch == t.name {
+                continue;
+            }
+            for name in *names {
+                let (code, err) = link_in(d, &["-m", name, "-o", "out.o", "func.o"]);
+                assert_eq!(code, 1, "{}: -m {name}: {err}", t.name);
+                assert!(
+                    err.contains(&format!("does not match emulation {name}")),
+                    "{}: -m {name}: {err}",
+                    t.name
+                );
+                assert!(!d.join("out.o").exists());
+            }
+        }
+    }
+}
+
+/// Xen's `Config.mk` decides whether the linker supports build-ids from
+/// `$(LD) --build-id 2>&1 | grep -q build-id`: an answer that names the
+/// option means no, and Xen is then configured without live patching. GNU
+/// ld answers `no input files`, and so must we, before asking for `-o`.
+#[test]
+fn xens_build_id_probe() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, out, err) = run(Command::new(tool_binary("xsplice-link"))
+        .current_dir(dir.path())
+        .arg("--build-id"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    assert_ne!(code, 0, "{text}");
+    assert!(!text.contains("build-id"), "the probe would fail: {text}");
+    assert!(text.contains("no input files"), "{text}");
 }
 
 /// `--abi` picks section names and `.funcs` flags from xsplice-abi.

@@ -220,6 +220,23 @@ fn edge_cases(arch: Arch) {
         &["--build-id=sha1"],
         &["--build-id"],
     );
+    // The command line of Xen's payload link (`-EL` on arm), for each
+    // emulation, written as GNU ld's documentation and as Xen write it.
+    for name in arch.emulations {
+        let joined = format!("-m{name}");
+        let mut gnu = vec!["-m", name, "--no-warn-rwx-segments", "--build-id=sha1"];
+        let mut ours = vec![
+            joined.as_str(),
+            "--no-warn-rwx-segments",
+            "--build-id=sha1",
+            "-r",
+        ];
+        if arch.name != "x86_64" {
+            gnu.push("-EL");
+            ours.push("-EL");
+        }
+        check_same_with(&arch, dir.path(), name, &objs, opts, &gnu, &ours);
+    }
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub struct Arch {
     pub bfd_arch: &'static str,
     /// Runs a static executable of this architecture (empty for native).
     pub runner: &'static str,
+    /// The `-m` emulations of `ld` for this architecture that we accept.
+    pub emulations: &'static [&'static str],
 }
 
 pub const X86_64: Arch = Arch {
@@ -33,6 +35,7 @@ pub const X86_64: Arch = Arch {
     bfd_target: "elf64-x86-64",
     bfd_arch: "i386:x86-64",
     runner: "",
+    emulations: &["elf_x86_64"],
 };
 pub const AARCH64: Arch = Arch {
     name: "aarch64",
@@ -42,6 +45,7 @@ pub const AARCH64: Arch = Arch {
     bfd_target: "elf64-littleaarch64",
     bfd_arch: "aarch64",
     runner: "qemu-aarch64",
+    emulations: &["aarch64linux", "aarch64elf"],
 };
 pub const ARM32: Arch = Arch {
     name: "arm32",
@@ -51,6 +55,7 @@ pub const ARM32: Arch = Arch {
     bfd_target: "elf32-littlearm",
     bfd_arch: "arm",
     runner: "qemu-arm",
+    emulations: &["armelf_linux_eabi"],
 };
 pub const ARCHES: [Arch; 3] = [X86_64, AARCH64, ARM32];
 
