@@ -5,10 +5,9 @@
 //!   awk '{print "0x"$1}'`), echoed into `config.h`;
 //! - Xen's test `config.h` (the same helpers, four lines) and its
 //!   `expect_config.h`, whose `EXPECT_BYTES` comes from
-//!   `objdump -d --insn-width=1 | sed | awk | sed`. That Makefile is not in
-//!   the specification verbatim; the pipeline here is reconstructed from its
-//!   description (the function's first 8 bytes, one per line, formatted as
-//!   `{0x..,...}`).
+//!   `objdump -d --insn-width=1 | sed | awk | sed`, as Xen 4.17's
+//!   `xen/test/livepatch/Makefile` writes them (`tests/real_xen.rs` compares
+//!   the presets with the headers that Makefile wrote in a real Xen tree).
 //!
 //! Inputs: the stand-in hypervisor for each architecture, the payloads'
 //! replacement-function objects (`test-payloads/*/*_func.c`, compiled here
