@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use xsplice_symbols::map_file;
 use xsplice_validate::{Environment, TargetImage, XenImage, inspect, inspect_json};
 
 /// Dump a Xen live-patch payload canonically.
@@ -47,8 +48,9 @@ fn file_name(path: &Path) -> String {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Result<(), xsplice_validate::InspectError>> {
-    let read =
-        |p: &Path| std::fs::read(p).with_context(|| format!("cannot read `{}`", p.display()));
+    // Mapped: of a large `xen-syms` only the symbol table and a few code
+    // bytes are read.
+    let read = |p: &Path| map_file(p).with_context(|| format!("cannot read `{}`", p.display()));
     let bytes = read(&cli.payload)?;
     let target_bytes = cli.target.as_deref().map(read).transpose()?;
     let image = match (&cli.target, &target_bytes) {

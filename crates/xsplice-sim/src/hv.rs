@@ -218,7 +218,7 @@ impl<'x> Hypervisor<'x> {
         let mut host = Host::spawn(timeout)?;
         for s in &image.segments {
             host.map(s.start, s.len)?;
-            host.write(s.vaddr, &s.bytes)?;
+            host.write(s.vaddr, s.bytes)?;
             host.protect(s.start, s.len, s.prot)?;
         }
         let scratch = default_payload_base(image.end);

@@ -23,14 +23,16 @@ pub(crate) fn page_up(a: u64) -> u64 {
 
 /// One PT_LOAD segment, page-rounded.
 #[derive(Clone, Debug)]
-pub struct Segment {
+pub struct Segment<'x> {
     /// First mapped page.
     pub start: u64,
     /// Bytes mapped from `start`, a multiple of the page size.
     pub len: u64,
-    /// Where the file bytes go and the bytes themselves.
+    /// Where the file bytes go and the bytes themselves, borrowed from the
+    /// image (mapped by the binary, so that only the loaded pages and the
+    /// symbol table are ever read, not the debug information).
     pub vaddr: u64,
-    pub bytes: Vec<u8>,
+    pub bytes: &'x [u8],
     pub prot: Prot,
 }
 
@@ -48,7 +50,7 @@ pub struct Image<'x> {
     /// The image's bytes, to boot it again.
     pub data: &'x [u8],
     pub syms: XenImage<'x>,
-    pub segments: Vec<Segment>,
+    pub segments: Vec<Segment<'x>>,
     /// Function and object symbols sorted by address.
     pub ranges: Vec<NamedRange>,
     /// Highest address the segments cover.
@@ -109,7 +111,7 @@ impl<'x> Image<'x> {
                 start,
                 len: page_up(end) - start,
                 vaddr,
-                bytes: bytes.to_vec(),
+                bytes,
                 prot,
             });
         }
@@ -168,7 +170,7 @@ impl<'x> Image<'x> {
     }
 
     /// The segment containing `addr`, if any.
-    pub fn segment_of(&self, addr: u64) -> Option<&Segment> {
+    pub fn segment_of(&self, addr: u64) -> Option<&Segment<'x>> {
         self.segments
             .iter()
             .find(|s| addr >= s.start && addr - s.start < s.len)

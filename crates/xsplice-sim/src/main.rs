@@ -72,8 +72,9 @@ fn run() -> Result<Status> {
         None => cli.command.join(" ").replace(';', "\n"),
     };
     let lines = parse_script(&text)?;
-    let xen =
-        std::fs::read(&cli.xen).with_context(|| format!("reading `{}`", cli.xen.display()))?;
+    // Mapped: only the loaded segments and the symbol table are read.
+    let xen = xsplice_symbols::map_file(&cli.xen)
+        .with_context(|| format!("reading `{}`", cli.xen.display()))?;
     let opts = Options {
         xen: cli.as_xen.as_deref().map(str::parse).transpose()?,
         echo: cli.echo,

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use xsplice_symbols::{MappedFile, map_file};
 use xsplice_validate::{Environment, Options, TargetImage, XenImage, validate};
 
 /// Check a Xen live-patch payload against every rule the hypervisor applies.
@@ -44,38 +45,11 @@ enum Format {
     Json,
 }
 
-/// The file's bytes, mapped: a hypervisor image can be tens of megabytes.
-fn read(path: &Path) -> anyhow::Result<Input> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let len = file
-        .metadata()
-        .with_context(|| format!("cannot read `{}`", path.display()))?
-        .len();
-    if len == 0 {
-        return Ok(Input::Empty);
-    }
-    // SAFETY: the map is only read; another process truncating the file
-    // while we read it is the one hazard, as with every mmap reader.
-    let map = unsafe { memmap2::Mmap::map(&file) }
-        .with_context(|| format!("cannot map `{}`", path.display()))?;
-    Ok(Input::Mapped(map))
-}
-
-/// A mapped input (an empty file cannot be mapped).
-enum Input {
-    Empty,
-    Mapped(memmap2::Mmap),
-}
-
-impl std::ops::Deref for Input {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Input::Empty => &[],
-            Input::Mapped(m) => m,
-        }
-    }
+/// The file's bytes, mapped: a hypervisor image with debug information is
+/// tens of megabytes, of which the checks read the headers, the symbol
+/// table and a few code bytes.
+fn read(path: &Path) -> anyhow::Result<MappedFile> {
+    map_file(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
 fn file_name(path: &Path) -> String {
