@@ -22,7 +22,8 @@ pub struct TargetSymbol {
 pub trait TargetImage {
     /// The image's build-id descriptor, if it has one.
     fn build_id(&self) -> Option<&[u8]>;
-    /// Exact, case-sensitive lookup, including `file#name` for statics.
+    /// Exact, case-sensitive lookup in the hypervisor's runtime symbol
+    /// table, where a static is only `file#name` (spec §3).
     fn lookup(&self, name: &str) -> Option<TargetSymbol>;
     /// The function symbol that starts exactly at `addr`, if any.
     fn function_at(&self, addr: u64) -> Option<TargetSymbol>;
@@ -58,10 +59,12 @@ pub struct Environment<'a> {
 }
 
 impl Environment<'_> {
-    /// Resolves a name as the loader does: the target first, then the new
-    /// symbols of the loaded payloads in load order.
+    /// Resolves a name as the loader does: the target's runtime symbol
+    /// table first, then the new symbols of the loaded payloads in load
+    /// order. The hypervisor's lookups return an address, 0 meaning not
+    /// found, so a target symbol at address 0 does not resolve.
     pub fn resolve(&self, name: &str) -> Option<u64> {
-        if let Some(s) = self.target.and_then(|t| t.lookup(name)) {
+        if let Some(s) = self.target_symbol(name) {
             return Some(s.addr);
         }
         self.loaded
@@ -69,6 +72,13 @@ impl Environment<'_> {
             .flat_map(|p| p.new_symbols.iter())
             .find(|(n, _)| n == name)
             .map(|&(_, a)| a)
+    }
+
+    /// The target symbol `symbols_lookup_by_name` finds: none at address 0.
+    pub fn target_symbol(&self, name: &str) -> Option<TargetSymbol> {
+        self.target
+            .and_then(|t| t.lookup(name))
+            .filter(|s| s.addr != 0)
     }
 
     /// Which loaded payload defines `name` as a new symbol.

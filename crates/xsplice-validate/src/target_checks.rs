@@ -101,9 +101,12 @@ impl Checker<'_, '_> {
             }
         }
 
-        // C-115: new symbols must be unique.
+        // C-115: new symbols must be unique. Xen checks every kept symbol,
+        // local or global, by its bare name; the target's statics are
+        // `file#name` in its table, so only a payload global or a payload
+        // local named like a Xen global clashes with the target.
         for (name, _) in payload.new_symbols() {
-            if target.lookup(&name).is_some() {
+            if self.env.target_symbol(&name).is_some() {
                 self.error(
                     C::C115,
                     Location::symbol(name.clone()),

@@ -1,13 +1,16 @@
 //! `XenImage`, the target reader, against GNU binutils on the stand-in
-//! hypervisor of each arch: every function `nm` lists is found by name at
-//! the address `nm` prints and is the function starting there; statics are
-//! found as `file#name`; the build-id equals the one `readelf -n` prints;
-//! code bytes equal `objcopy -O binary` of `.text`.
+//! hypervisor of each arch: every global `nm` lists is found by name at the
+//! address `nm` prints, and a global function is the function starting
+//! there; a static is not found by its bare name but as `file#name`, as in
+//! the hypervisor's runtime symbol table (whose every rule is compared with
+//! Xen's own tool in `xsplice-symbols`); the build-id equals the one
+//! `readelf -n` prints; code bytes equal `objcopy -O binary` of `.text`.
 //!
-//! Accepted difference: `nm` also lists absolute, data and untyped text
-//! symbols (`_etext` is `T` but NOTYPE), which the lookup finds too but
-//! `function_at` does not (only functions are patch sites), so only `STT_FUNC`
-//! text symbols are held to `function_at`.
+//! Accepted difference: `nm` also lists absolute symbols, which the
+//! hypervisor's table leaves out, and untyped text symbols (`_etext` is `T`
+//! but NOTYPE), which the lookup finds but `function_at` does not (only
+//! functions are patch sites), so only `STT_FUNC` text symbols are held to
+//! `function_at`.
 
 use std::process::Command;
 
@@ -53,28 +56,45 @@ fn stand_in_images_read_like_binutils() {
         let image = XenImage::parse("xen-syms", &data).unwrap();
 
         let listing = output(Command::new(&nm).arg("--defined-only").arg(&path));
-        let mut functions = 0;
+        let (mut functions, mut statics) = (0, 0);
         for line in listing.lines() {
             let mut f = line.split_whitespace();
             let (Some(addr), Some(kind), Some(name)) = (f.next(), f.next(), f.next()) else {
                 continue;
             };
             let addr = u64::from_str_radix(addr, 16).unwrap();
-            // Mapping symbols and duplicated statics are not looked up by name.
-            if name.starts_with('$')
-                || listing
-                    .lines()
-                    .filter(|l| l.ends_with(&format!(" {name}")))
-                    .count()
-                    > 1
+            let kind = kind.as_bytes()[0];
+            if name.starts_with('$') {
+                // Mapping symbols.
+                continue;
+            }
+            if kind == b't'
+                && let Some(at) = image.function_at(addr)
+            {
+                // A static function is named `file#name`.
+                assert_eq!(at.addr, addr, "{arch}: function at {addr:#x}");
+                assert!(at.name.ends_with(&format!("#{name}")), "{arch}: {at:?}");
+                statics += 1;
+            }
+            // Duplicated names are not looked up by name.
+            if listing
+                .lines()
+                .filter(|l| l.ends_with(&format!(" {name}")))
+                .count()
+                > 1
             {
                 continue;
             }
-            let sym = image
-                .lookup(name)
-                .unwrap_or_else(|| panic!("{arch}: `{name}` not found"));
+            let found = image.lookup(name);
+            if kind == b'A' || kind == b'a' || kind.is_ascii_lowercase() {
+                // Absolute symbols are not in the table; statics are only
+                // there as `file#name`.
+                assert!(found.is_none(), "{arch}: `{name}` ({kind}) found");
+                continue;
+            }
+            let sym = found.unwrap_or_else(|| panic!("{arch}: `{name}` not found"));
             assert_eq!(sym.addr, addr, "{arch}: address of `{name}`");
-            if (kind == "T" || kind == "t") && sym.is_function {
+            if kind == b'T' && sym.is_function {
                 let at = image
                     .function_at(addr)
                     .unwrap_or_else(|| panic!("{arch}: no function at {addr:#x}"));
@@ -83,12 +103,20 @@ fn stand_in_images_read_like_binutils() {
             }
         }
         assert!(functions > 5, "{arch}: only {functions} functions checked");
+        assert!(
+            statics >= 4,
+            "{arch}: only {statics} static functions checked"
+        );
 
         // Statics with the same name in two files, told apart by file.
         let a = image.lookup("console.c#emit").expect("console.c#emit");
         let b = image.lookup("hooklog.c#emit").expect("hooklog.c#emit");
         assert_ne!(a.addr, b.addr, "{arch}: the two statics");
         assert!(image.lookup("nowhere.c#emit").is_none());
+        assert!(
+            image.lookup("emit").is_none(),
+            "{arch}: a static by its bare name"
+        );
 
         // Build-id as readelf prints it.
         let notes = output(Command::new(&readelf).arg("-n").arg(&path));
