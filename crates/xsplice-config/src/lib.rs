@@ -10,7 +10,7 @@
 //! (`xsplice-symbols`), fails with a message that names the symbol and file
 //! otherwise, and renders them byte for byte as the recipes would.
 //!
-//! The library takes file contents, not paths to open: the binary reads the
+//! The library takes file contents, not paths to open: the binary maps the
 //! files and writes the output.
 
 mod define;
@@ -52,5 +52,7 @@ impl Item {
     }
 }
 
-/// The contents of the input files, keyed by the path as given.
-pub type Files = BTreeMap<PathBuf, Vec<u8>>;
+/// The contents of the input files, keyed by the path as given. The
+/// bytes are borrowed, so that a binary can hand over a mapped file of
+/// which only the pages looked at are ever read.
+pub type Files<'d> = BTreeMap<PathBuf, &'d [u8]>;

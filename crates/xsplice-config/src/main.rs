@@ -1,10 +1,11 @@
 //! `xsplice-config`: writes a payload's `config.h` from exact symbol
-//! lookups. Glue only: arguments, reading the inputs, the library, writing
+//! lookups. Glue only: arguments, mapping the inputs, the library, writing
 //! the output (see `output.rs`), exit codes 0 / 1 (a lookup failed) / 2
 //! (usage or I/O).
 
 mod output;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -78,15 +79,18 @@ fn main() -> ExitCode {
         Ok(items) => items,
         Err(e) => return fail(2, &e),
     };
-    let mut files = Files::new();
+    // Mapped, not read: of a 24 MB xen-syms only the headers, the symbol
+    // table and a few code bytes are looked at.
+    let mut maps = BTreeMap::new();
     for path in items.iter().filter_map(Item::file) {
-        if !files.contains_key(path) {
-            match std::fs::read(path) {
-                Ok(data) => files.insert(path.to_path_buf(), data),
+        if !maps.contains_key(path) {
+            match xsplice_symbols::map_file(path) {
+                Ok(map) => maps.insert(path.to_path_buf(), map),
                 Err(e) => return fail(2, &format!("cannot read `{}`: {e}", path.display())),
             };
         }
     }
+    let files: Files<'_> = maps.iter().map(|(p, m)| (p.clone(), &m[..])).collect();
     let values = match xsplice_config::evaluate(&items, &files) {
         Ok(values) => values,
         Err(e) => return fail(if e.is_usage() { 2 } else { 1 }, &e),

@@ -54,7 +54,7 @@ fn shown(path: &Path) -> String {
 
 /// Computes every item. `files` holds the contents of every file the items
 /// name. Fails on the first item that cannot be computed exactly.
-pub fn evaluate(items: &[Item], files: &Files) -> Result<Vec<Value>, ConfigError> {
+pub fn evaluate(items: &[Item], files: &Files<'_>) -> Result<Vec<Value>, ConfigError> {
     let mut seen = HashSet::new();
     for item in items {
         if !seen.insert(item.name()) {

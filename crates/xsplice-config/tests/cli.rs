@@ -186,6 +186,50 @@ fn preset_xen_test_expect() {
     ]));
 }
 
+/// The inputs are mapped, not read: of a hypervisor image (24 MB with
+/// debug information) only the headers, the symbol table and the bytes at
+/// a symbol are looked at. A 1 GiB image, sparse past its ELF contents, is
+/// written alike under a 64 MiB data limit (`ulimit -d`), which bounds a
+/// copy on the heap but not a read-only map.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_large_image_is_mapped_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("xen-syms");
+    std::fs::write(&image, xen_image(Architecture::X86_64)).unwrap();
+    std::fs::write(dir.path().join("hello.o"), new_object()).unwrap();
+    let args = [
+        "--preset",
+        "xen-test",
+        "--xen-syms",
+        "xen-syms",
+        "--new-obj",
+        "hello.o",
+        "--define",
+        "E=expect:8:xen-syms:xen_extra_version",
+        "--define",
+        "ID=build-id:xen-syms",
+    ];
+    let (code, small, err) = xsplice_config_in(dir.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    std::fs::File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.current_dir(dir.path())
+        .arg("-c")
+        .arg(r#"ulimit -d 65536 && exec "$0" "$@""#)
+        .arg(tool_binary("xsplice-config"))
+        .args(args);
+    let (code, out, err) = run(&mut cmd);
+    let err = String::from_utf8_lossy(&err);
+    assert_eq!(code, 0, "{cmd:?}: {err}");
+    assert_eq!(String::from_utf8_lossy(&out), small);
+}
+
 #[test]
 fn general_defines_and_elf32_widths() {
     insta::assert_snapshot!(output(&[

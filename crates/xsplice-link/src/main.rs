@@ -90,8 +90,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))
+/// Maps a file of which only a few pages are read: `xen-syms` is tens of
+/// megabytes with debug information, and its build-id note is 36 bytes.
+fn map_sparse(path: &Path) -> Result<xsplice_symbols::MappedFile> {
+    xsplice_symbols::map_file(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
 /// Maps an input object read-only (inputs are large and read once).
@@ -121,7 +123,7 @@ fn run(args: &Args) -> Result<()> {
             .map(|p| {
                 Ok(xsplice_link::read_build_id_note(
                     &p.display().to_string(),
-                    &read(p)?,
+                    &map_sparse(p)?,
                 )?)
             })
             .transpose()

@@ -282,6 +282,36 @@ fn reproducible_across_directories() {
     }
 }
 
+/// `--depends` and `--xen-depends` map the image they copy a note from:
+/// of a hypervisor image (24 MB with debug information) only the headers
+/// and the 36-byte note are looked at. A 1 GiB image, sparse past its ELF
+/// contents, gives the same payload under a 64 MiB data limit (`ulimit
+/// -d`), which bounds a copy on the heap but not a read-only map.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_large_image_is_mapped_not_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write_inputs(&TARGETS[0], d);
+    let small = link_payload(d, "small.livepatch");
+    std::fs::File::options()
+        .write(true)
+        .open(d.join("xen-syms"))
+        .expect("open")
+        .set_len(1 << 30)
+        .expect("grow the image");
+    let mut cmd = Command::new("sh");
+    cmd.current_dir(d)
+        .arg("-c")
+        .arg(r#"ulimit -d 65536 && exec "$0" "$@""#)
+        .arg(tool_binary("xsplice-link"))
+        .args(PAYLOAD_ARGS)
+        .args(["large.livepatch", "func.o", "payload.o"]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{cmd:?}: {}", String::from_utf8_lossy(&err));
+    assert!(std::fs::read(d.join("large.livepatch")).expect("read") == small);
+}
+
 /// One failing invocation: exit code, a message fragment, and no output.
 fn check_error(dir: &Path, args: &[&str], code: i32, message: &str) {
     let (got, err) = link_in(dir, args);
