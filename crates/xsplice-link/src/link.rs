@@ -512,7 +512,9 @@ pub(crate) fn link<'d>(
             }
             placement[oi][si] = Some((out, offset));
         }
-        if !has_stack_note {
+        // A missing marker means an executable stack where that is the
+        // target's default: not on aarch64 (BFD's default_execstack is 0).
+        if !has_stack_note && machine != elf::EM_AARCH64.0 {
             stack_exec = true;
         }
     }

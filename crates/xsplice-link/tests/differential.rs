@@ -545,6 +545,45 @@ fn multiple_definition() {
     assert!(!out.exists(), "no output may be left behind");
 }
 
+/// An input without `.note.GNU-stack` (an `objcopy -I binary` object, as
+/// Xen's note and modinfo objects are) implies an executable stack on
+/// x86_64 and arm32, but not on aarch64, whose default is a
+/// non-executable stack. Found by linking Xen's arm64 test payloads.
+fn missing_stack_note(arch: Arch) {
+    if !arch.available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let code = compile(&arch, d, "a.c", A_C, &["-O2", "-ffunction-sections"]);
+    std::fs::write(d.join("note.bin"), b"LIVEPATCH_RULEZ\0").expect("write");
+    binary_object(&arch, d, "note.bin", ".modinfo", "note.o");
+    let note = d.join("note.o");
+    let opts = DumpOptions::default();
+    let both = [code.clone(), note.clone()];
+    check_same(&arch, d, "code-note", &both, opts);
+    // GNU ld refuses an EABI5 object after the objcopy object (EABI 0).
+    if arch.name != "arm32" {
+        check_same(&arch, d, "note-code", &[note.clone(), code], opts);
+    }
+    check_same(&arch, d, "note", &[note], opts);
+}
+
+#[test]
+fn missing_stack_note_x86_64() {
+    missing_stack_note(X86_64);
+}
+
+#[test]
+fn missing_stack_note_aarch64() {
+    missing_stack_note(AARCH64);
+}
+
+#[test]
+fn missing_stack_note_arm32() {
+    missing_stack_note(ARM32);
+}
+
 /// A payload-like object: a replacement function, a `.livepatch.funcs`
 /// entry pointing at it and at a hypervisor symbol, and a load hook.
 const PAYLOAD_C: &str = r#"
