@@ -18,14 +18,19 @@ mod heap;
 ///
 /// The options of GNU ld that Makefiles pass for a relocatable link are
 /// accepted with their meaning (`-r`, `-m EMULATION`, `-EL`,
-/// `--build-id[=sha1]`, `--no-warn-rwx-segments`), so `make LD=xsplice-link`
-/// works where the link is `$(LD) ... -r -o OUT IN...`.
+/// `--build-id[=sha1]`, `--no-warn-rwx-segments`,
+/// `--fix-cortex-a53-843419`), so `make LD=xsplice-link` works where the
+/// link is `$(LD) ... -r -o OUT IN...`.
 #[derive(Parser)]
 #[command(name = "xsplice-link", version)]
 struct Args {
     /// Output file (written to a temporary file, then renamed).
     #[arg(short = 'o', value_name = "OUT")]
     output: Option<PathBuf>,
+    /// Print the version, as `ld -v`; without inputs, then exit 0. Makefiles
+    /// probe options with `$(LD) -v OPTION`: it succeeds for those accepted.
+    #[arg(short = 'v')]
+    print_version: bool,
     /// A relocatable link, as `ld -r`: the only kind there is, so a no-op.
     #[arg(short = 'r', long = "relocatable")]
     relocatable: bool,
@@ -43,6 +48,11 @@ struct Args {
     /// As GNU ld's: a relocatable output has no segments, so there is nothing to warn about.
     #[arg(long)]
     no_warn_rwx_segments: bool,
+    /// As GNU ld's for aarch64 (Xen's arm64 build passes it), which patches erratum 843419 through stubs in final links only: a relocatable link is unchanged.
+    #[arg(long = "fix-cortex-a53-843419", value_name = "HOW", num_args = 0..=1,
+          require_equals = true, default_missing_value = "full",
+          value_parser = ["full", "adr", "adrp"])]
+    fix_cortex_a53_843419: Option<String>,
     /// Copy the build-id note of this ELF file (the hypervisor's `xen-syms`) into `.livepatch.xen_depends`.
     #[arg(long, value_name = "FILE")]
     xen_depends: Option<PathBuf>,
@@ -108,6 +118,12 @@ fn map(path: &Path) -> Result<memmap2::Mmap> {
 }
 
 fn run(args: &Args) -> Result<()> {
+    if args.print_version {
+        println!("xsplice-link {}", env!("CARGO_PKG_VERSION"));
+        if args.inputs.is_empty() {
+            return Ok(());
+        }
+    }
     // GNU ld's order: no inputs first. Xen's Makefile probes `$(LD)
     // --build-id` and takes the option as unsupported when the answer
     // names it, which would build Xen without live patching.

@@ -489,6 +489,11 @@ fn gnu_ld_options() {
                     t.name
                 );
             }
+            if t.name == "aarch64" {
+                for fix in ["--fix-cortex-a53-843419", "--fix-cortex-a53-843419=adr"] {
+                    assert!(link(&[fix, joined.as_str()], "fix.o") == plain, "{fix}");
+                }
+            }
         }
         // Every other emulation is refused: the inputs are not of its machine.
         for (arch, names) in &emulations {
@@ -527,6 +532,44 @@ fn xens_build_id_probe() {
     assert_ne!(code, 0, "{text}");
     assert!(!text.contains("build-id"), "the probe would fail: {text}");
     assert!(text.contains("no input files"), "{text}");
+}
+
+/// Xen's Makefiles probe options with `$(LD) -v OPTION` (kbuild's
+/// `ld-option`), as for `--fix-cortex-a53-843419` on arm64: it succeeds
+/// for the options we accept and fails for the others.
+#[test]
+fn ld_option_probe() {
+    let probe = |args: &[&str]| {
+        let (code, out, err) = run(Command::new(tool_binary("xsplice-link")).args(args));
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
+    };
+    let (code, out, err) = probe(&["-v"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("xsplice-link "), "{out}");
+    for accepted in [
+        "--fix-cortex-a53-843419",
+        "--no-warn-rwx-segments",
+        "--build-id=sha1",
+        "-melf_x86_64",
+        "-EL",
+    ] {
+        let (code, _, err) = probe(&["-v", accepted]);
+        assert_eq!(code, 0, "-v {accepted}: {err}");
+    }
+    // Xen's x86 build probes PE output this way.
+    for refused in [
+        &["-mi386pep", "--subsystem=10"][..],
+        &["--print-output-format"],
+    ] {
+        let mut args = vec!["-v"];
+        args.extend(refused);
+        let (code, _, _) = probe(&args);
+        assert_ne!(code, 0, "{args:?}");
+    }
 }
 
 /// `--abi` picks section names and `.funcs` flags from xsplice-abi.

@@ -10,7 +10,8 @@
 //!   same objects at the same path: with debug information an object holds
 //!   its build directory, so a copy's objects differ from the tree's.
 //!   The second run also passes through the probes Xen's Makefiles make of
-//!   `$(LD)` (`--build-id`, `--version`), which must leave live patching on.
+//!   `$(LD)` (`--build-id`, `--version`, `-v OPTION`), which must leave
+//!   live patching on.
 
 mod common;
 
@@ -151,10 +152,16 @@ fn output_of(args: &[String]) -> PathBuf {
     PathBuf::from(&args[at + 1])
 }
 
+/// The architectures whose real Xen CI builds; the tests also pass on an
+/// arm64 tree (`cargo xtask real-xen --arch arm64`).
+const ARCHES: [&str; 1] = ["x86_64"];
+
 #[test]
 fn each_test_payload_relinked_is_xens() {
-    if let Some(xen) = real_xen("x86_64") {
-        relink_each(&xen);
+    for arch in ARCHES {
+        if let Some(xen) = real_xen(arch) {
+            relink_each(&xen);
+        }
     }
 }
 
@@ -176,10 +183,24 @@ fn clean_payload_outputs(dir: &Path) {
     }
 }
 
+/// Xen's name of the architecture and the prefix of its GNU tools, as
+/// `cargo xtask real-xen` built the tree.
+fn make_target(xen: &RealXen) -> (&'static str, &'static str) {
+    match xen.arch.as_str() {
+        "x86_64" => ("x86_64", ""),
+        "aarch64" => ("arm64", "aarch64-linux-gnu-"),
+        other => panic!("no real Xen is built for {other}"),
+    }
+}
+
 /// Runs `make tests` in the copy's `xen/`, with `LD=ld` when `ld` is given.
-fn make_tests(xen_dir: &Path, ld: Option<&Path>) -> String {
+fn make_tests(xen: &RealXen, xen_dir: &Path, ld: Option<&Path>) -> String {
+    let (target, prefix) = make_target(xen);
     let mut cmd = Command::new("make");
-    cmd.current_dir(xen_dir).arg("tests");
+    cmd.current_dir(xen_dir)
+        .arg("tests")
+        .env("XEN_TARGET_ARCH", target)
+        .env("CROSS_COMPILE", prefix);
     if let Some(ld) = ld {
         cmd.arg(format!("LD={}", ld.display()));
     }
@@ -199,7 +220,10 @@ fn make_tests(xen_dir: &Path, ld: Option<&Path>) -> String {
 }
 
 fn make_with_each_linker(xen: &RealXen) {
-    for tool in ["make", "gcc", "ld", "objcopy", "nm", "objdump"] {
+    let (_, prefix) = make_target(xen);
+    let mut tools = vec!["make".to_owned()];
+    tools.extend(["gcc", "ld", "objcopy", "nm", "objdump"].map(|t| format!("{prefix}{t}")));
+    for tool in &tools {
         if require_tool(tool, "make tests in a copy of the real Xen tree").is_none() {
             return;
         }
@@ -220,7 +244,7 @@ fn make_with_each_linker(xen: &RealXen) {
     let expected = payloads(&xen.test_payloads);
 
     clean_payload_outputs(&payload_dir);
-    let gnu_line = make_tests(&xen_dir, None);
+    let gnu_line = make_tests(xen, &xen_dir, None);
     assert_eq!(payloads(&payload_dir), expected, "{gnu_line}");
     let gnu_dir = tmp.path().join("gnu");
     std::fs::create_dir(&gnu_dir).expect("mkdir");
@@ -230,7 +254,7 @@ fn make_with_each_linker(xen: &RealXen) {
 
     let ours = tool_binary("xsplice-link");
     clean_payload_outputs(&payload_dir);
-    let our_line = make_tests(&xen_dir, Some(&ours));
+    let our_line = make_tests(xen, &xen_dir, Some(&ours));
     assert_eq!(payloads(&payload_dir), expected, "{our_line}");
     let config = std::fs::read_to_string(xen_dir.join(".config")).expect("read .config");
     assert!(
@@ -269,7 +293,9 @@ fn make_with_each_linker(xen: &RealXen) {
 
 #[test]
 fn make_tests_with_xsplice_link_as_ld() {
-    if let Some(xen) = real_xen("x86_64") {
-        make_with_each_linker(&xen);
+    for arch in ARCHES {
+        if let Some(xen) = real_xen(arch) {
+            make_with_each_linker(&xen);
+        }
     }
 }
