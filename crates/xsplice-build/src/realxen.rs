@@ -640,6 +640,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
         .map_err(|e| BuildError::io("cannot create a file in", dir, e))?;
     tmp.write_all(bytes)
         .map_err(|e| BuildError::io("cannot write", path, e))?;
+    // Readable by every user, as a file written with the default umask.
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| BuildError::io("cannot write", path, e))?;
     tmp.persist(path)
         .map_err(|e| BuildError::io("cannot write", path, e.error))?;
     Ok(())
