@@ -43,8 +43,8 @@ pub use error::SimError;
 pub use host::Death;
 pub use hv::{Fail, Hypervisor, Listed, State};
 pub use session::{
-    Command, FileReader, Line, Output, Status, Tool, load_name, parse_line, parse_words,
-    payload_abi,
+    Command, FileReader, Line, Output, Status, Tool, command_words, echo_text, load_name,
+    parse_line, parse_words, payload_abi,
 };
 
 use xsplice_abi::XenVersion;

@@ -313,11 +313,32 @@ impl Action {
     }
 }
 
+/// The line `--echo` prints before a command's output. A line written as
+/// a transcript line (a leading `$`) is echoed as written, so a replayed
+/// transcript reads like its original; any other is spelled as a command of
+/// `tool` (`xl` for `info`, and `own`, the program running the session, for
+/// the commands that are ours: `hooks` and `restart`).
+pub fn echo_text(line: &Line, tool: Tool, own: &str) -> String {
+    if line.text.starts_with('$') {
+        return line.text.clone();
+    }
+    let program = match line.command {
+        Command::Info => "xl",
+        Command::Hooks | Command::Restart => own,
+        _ => tool.command(),
+    };
+    let mut words = command_words(&line.command);
+    words.insert(0, program.to_string());
+    let mut echoed = format!("$ {}", words.join(" "));
+    if let Some(g) = &line.grep {
+        echoed.push_str(&format!(" | grep {g}"));
+    }
+    echoed
+}
+
 /// Runs one command line against `hv`, writing what the tools print.
 ///
-/// `tool` decides the output's form. An echoed line that was written as a
-/// transcript line (a leading `$`) is echoed as written, so a replayed
-/// transcript reads like its original.
+/// `tool` decides the output's form; `--echo` prints [`echo_text`] first.
 pub fn run_line(
     hv: &mut Hypervisor<'_>,
     line: &Line,
@@ -326,23 +347,7 @@ pub fn run_line(
     output: &mut Output<'_>,
 ) -> io::Result<Status> {
     if output.echo {
-        let echoed = if line.text.starts_with('$') {
-            line.text.clone()
-        } else {
-            let program = match line.command {
-                Command::Info => "xl",
-                Command::Hooks | Command::Restart => "xsplice-sim",
-                _ => tool.command(),
-            };
-            let mut words = command_words(&line.command);
-            words.insert(0, program.to_string());
-            let mut echoed = format!("$ {}", words.join(" "));
-            if let Some(g) = &line.grep {
-                echoed.push_str(&format!(" | grep {g}"));
-            }
-            echoed
-        };
-        writeln!(output.out, "{echoed}")?;
+        writeln!(output.out, "{}", echo_text(line, tool, "xsplice-sim"))?;
     }
     let events = RefCell::new(Vec::new());
     let mut out = Stream {
@@ -401,7 +406,8 @@ pub fn run_line(
     Ok(status)
 }
 
-fn command_words(c: &Command) -> Vec<String> {
+/// The command as words, as `parse_words` reads them back.
+pub fn command_words(c: &Command) -> Vec<String> {
     let flag = |nodeps: bool| {
         if nodeps {
             vec!["--nodeps".to_string()]
