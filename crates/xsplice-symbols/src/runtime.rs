@@ -30,12 +30,14 @@
 //! static must spell it `file#name`.
 //!
 //! The table is indexed lazily by a hash of the bare names, borrowing them
-//! from the file, as images can have a million symbols.
+//! from the file, as images can have a million symbols; the same pass
+//! indexes the image's functions by address, which the validator needs for
+//! `old_addr`.
 
 use std::cell::OnceCell;
 
-use crate::elf::consts::STT_FILE;
-use crate::elf::{ElfFile, Symbol};
+use crate::elf::consts::{STT_FILE, STT_FUNC, STT_GNU_IFUNC};
+use crate::elf::{ElfFile, Symbol, SymbolSection};
 
 /// How the hypervisor's build ran `xen/tools/symbols`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,16 +104,19 @@ pub struct RuntimeTable<'data> {
     index: OnceCell<Index>,
 }
 
-/// Which symbols are in the table, and a name index over them.
+/// Both indexes, built in one pass over the symbols.
 struct Index {
-    /// In symbol-table order.
-    entries: Vec<Entry>,
-    /// (hash of the bare name, entry), sorted.
-    names: Vec<(u64, u32)>,
+    /// The table's entries by the hash of their bare name, sorted.
+    names: Vec<Keyed>,
+    /// Every function symbol of the image (in the table or not) by
+    /// address, sorted.
+    functions: Vec<Keyed>,
 }
 
+/// A symbol under a sort key, with the file that prefixes its name.
 #[derive(Clone, Copy)]
-struct Entry {
+struct Keyed {
+    key: u64,
     /// Index of the symbol in `.symtab`.
     symbol: u32,
     /// Index of the file symbol that prefixes its name, or [`NO_FILE`].
@@ -155,7 +160,7 @@ impl<'data> RuntimeTable<'data> {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.index().entries.len()
+        self.index().names.len()
     }
 
     /// True when no symbol made it into the table.
@@ -165,7 +170,9 @@ impl<'data> RuntimeTable<'data> {
 
     /// Every entry, in symbol-table order.
     pub fn iter(&self) -> impl Iterator<Item = RuntimeSymbol<'data>> + '_ {
-        self.index().entries.iter().filter_map(|&e| self.entry(e))
+        let mut order = self.index().names.clone();
+        order.sort_unstable_by_key(|k| k.symbol);
+        order.into_iter().filter_map(|k| self.entry(k))
     }
 
     /// `symbols_lookup_by_name`: the entry called exactly `name`.
@@ -191,11 +198,9 @@ impl<'data> RuntimeTable<'data> {
         let mut best: Option<RuntimeSymbol<'data>> = None;
         for bare in bares {
             let h = name_hash(bare);
-            let start = names.partition_point(|&(x, _)| x < h);
-            for &(_, e) in names[start..].iter().take_while(|&&(x, _)| x == h) {
-                let Some(s) = self.entry(self.index().entries[e as usize]) else {
-                    continue;
-                };
+            let start = names.partition_point(|k| k.key < h);
+            for &k in names[start..].iter().take_while(|k| k.key == h) {
+                let Some(s) = self.entry(k) else { continue };
                 if s.is_named(name) && best.is_none_or(|b| rank(&s) < rank(&b)) {
                     best = Some(s);
                 }
@@ -204,16 +209,21 @@ impl<'data> RuntimeTable<'data> {
         best
     }
 
-    /// The entry made from the `.symtab` symbol at `index`, if there is one.
-    pub fn by_symbol_index(&self, index: u32) -> Option<RuntimeSymbol<'data>> {
-        let entries = &self.index().entries;
-        let i = entries.binary_search_by_key(&index, |e| e.symbol).ok()?;
-        self.entry(entries[i])
+    /// The function symbols of the image (`STT_FUNC` or `STT_GNU_IFUNC`, in
+    /// a section) that start at `addr`, whether the table has them or not,
+    /// named the way the table names a symbol of their letter and place.
+    pub fn functions_at(&self, addr: u64) -> impl Iterator<Item = RuntimeSymbol<'data>> + '_ {
+        let functions = &self.index().functions;
+        let start = functions.partition_point(|k| k.key < addr);
+        functions[start..]
+            .iter()
+            .take_while(move |k| k.key == addr)
+            .filter_map(|&k| self.entry(k))
     }
 
-    fn entry(&self, e: Entry) -> Option<RuntimeSymbol<'data>> {
-        let symbol = self.elf.symbol(e.symbol as usize)?;
-        let file = match e.file {
+    fn entry(&self, k: Keyed) -> Option<RuntimeSymbol<'data>> {
+        let symbol = self.elf.symbol(k.symbol as usize)?;
+        let file = match k.file {
             NO_FILE => None,
             f => Some(self.elf.symbol(f as usize)?.name),
         };
@@ -226,27 +236,39 @@ impl<'data> RuntimeTable<'data> {
 
     /// One pass over the symbols, as the tool reads nm's lines.
     fn build(&self) -> Index {
-        // (entry, hash of its bare name), in symbol-table order.
-        let mut kept: Vec<(Entry, u64)> = Vec::with_capacity(self.elf.symbol_count());
+        let mut names: Vec<Keyed> = Vec::with_capacity(self.elf.symbol_count());
+        let mut functions: Vec<Keyed> = Vec::new();
         let mut file = NO_FILE;
         let mut file_compiled = false;
         let mut bounds = [None; 6];
         for s in self.elf.symbols() {
-            if !s.is_defined()
-                || s.name.is_empty()
-                || s.name.len() > MAX_NAME
-                || s.name.iter().any(|&c| c == b' ' || c == b'|')
-                || self.elf.is_special(&s)
+            let prefix = if s.letter.is_ascii_lowercase() {
+                file
+            } else {
+                NO_FILE
+            };
+            if matches!(s.section, SymbolSection::Section(_))
+                && (s.kind == STT_FUNC || s.kind == STT_GNU_IFUNC)
             {
+                functions.push(Keyed {
+                    key: s.value,
+                    symbol: s.index,
+                    file: prefix,
+                });
+            }
+            if !s.is_defined() || s.name.is_empty() || s.name.len() > MAX_NAME {
+                continue;
+            }
+            let scanned = scan(s.name);
+            if scanned.unreadable || self.elf.is_special(&s) {
                 continue;
             }
             if s.kind == STT_FILE {
                 file = s.index;
-                file_compiled = contains(s.name, b"_compiled.");
+                file_compiled = scanned.compiled;
                 continue;
             }
-            let bound = BOUNDS.iter().position(|&b| b == s.name);
-            if let Some(i) = bound {
+            if let Some(i) = BOUNDS.iter().position(|&b| b == s.name) {
                 bounds[i] = Some(s.value);
             } else {
                 let dropped = match s.letter.to_ascii_uppercase() {
@@ -258,35 +280,32 @@ impl<'data> RuntimeTable<'data> {
                     continue;
                 }
             }
-            let prefixed = s.letter.is_ascii_lowercase() && file != NO_FILE;
             // The tool drops names with `_compiled.` in them, prefix included.
-            if contains(s.name, b"_compiled.") || (prefixed && file_compiled) {
+            if scanned.compiled || (prefix != NO_FILE && file_compiled) {
                 continue;
             }
-            let entry = Entry {
+            names.push(Keyed {
+                key: scanned.hash,
                 symbol: s.index,
-                file: if prefixed { file } else { NO_FILE },
-            };
-            kept.push((entry, name_hash(s.name)));
+                file: prefix,
+            });
         }
         if !self.options.all_symbols {
-            kept.retain(|&(e, _)| self.in_text(e, &bounds));
+            names.retain(|&k| self.in_text(k, &bounds));
         }
-        let mut names: Vec<(u64, u32)> = kept
-            .iter()
-            .enumerate()
-            .map(|(i, &(_, h))| (h, i as u32))
-            .collect();
-        names.sort_unstable();
-        let entries = kept.into_iter().map(|(e, _)| e).collect();
-        Index { entries, names }
+        names.sort_unstable_by_key(|k| (k.key, k.symbol));
+        // Images are usually in address order already.
+        if !functions.is_sorted_by_key(|k| k.key) {
+            functions.sort_unstable_by_key(|k| (k.key, k.symbol));
+        }
+        Index { names, functions }
     }
 
     /// Without `--all-symbols`, the tool keeps the symbols inside the text
     /// bounds (inclusive), but drops those at an end bound other than the
     /// bound itself, which may move between the link passes.
-    fn in_text(&self, e: Entry, bounds: &[Option<u64>; 6]) -> bool {
-        let Some(s) = self.elf.symbol(e.symbol as usize) else {
+    fn in_text(&self, k: Keyed, bounds: &[Option<u64>; 6]) -> bool {
+        let Some(s) = self.elf.symbol(k.symbol as usize) else {
             return false;
         };
         let b = |i: usize| bounds[i].unwrap_or(0);
@@ -298,10 +317,49 @@ impl<'data> RuntimeTable<'data> {
             return false;
         }
         // The full name is compared, so a local is never the bound itself.
-        let full_is = |bound: &[u8]| e.file == NO_FILE && s.name == bound;
+        let full_is = |bound: &[u8]| k.file == NO_FILE && s.name == bound;
         ![1, 3, 5]
             .iter()
             .any(|&i| addr == b(i) && !full_is(BOUNDS[i]))
+    }
+}
+
+/// What the table needs to know of a name, from one pass over its bytes.
+struct Scan {
+    /// [`name_hash`] of the name.
+    hash: u64,
+    /// It holds a byte that stops the tool's parser (a space or `|`).
+    unreadable: bool,
+    /// It contains `_compiled.`.
+    compiled: bool,
+}
+
+/// Every name of a million-symbol image goes through here, so it looks at
+/// eight bytes at a time, the words [`name_hash`] hashes; a `.` is rare, so
+/// the search for `_compiled.` runs only on names that have one.
+fn scan(name: &[u8]) -> Scan {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // True when a byte of `word` is `c` (zero padding never matches).
+    let has = |word: u64, c: u8| {
+        let v = word ^ (ONES * u64::from(c));
+        v.wrapping_sub(ONES) & !v & HIGH != 0
+    };
+    let mut unreadable = false;
+    let mut dot = false;
+    let hash = hash_words(name, |word| {
+        unreadable |= has(word, b' ') | has(word, b'|');
+        dot |= has(word, b'.');
+    });
+    let compiled = dot
+        && name
+            .iter()
+            .enumerate()
+            .any(|(i, &c)| c == b'.' && name[..i].ends_with(b"_compiled"));
+    Scan {
+        hash,
+        unreadable,
+        compiled,
     }
 }
 
@@ -314,21 +372,79 @@ fn rank(s: &RuntimeSymbol<'_>) -> (u64, bool, u32) {
     )
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 /// FxHash-style hash of a name: fast on the short names of symbol tables,
 /// and collisions only cost a name comparison.
 fn name_hash(name: &[u8]) -> u64 {
+    hash_words(name, |_| {})
+}
+
+/// [`name_hash`], showing `each` every little-endian word it hashes (the
+/// last one zero-padded).
+fn hash_words(name: &[u8], mut each: impl FnMut(u64)) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
     let mut h: u64 = name.len() as u64;
     let mut chunks = name.chunks_exact(8);
     for c in &mut chunks {
         let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+        each(w);
         h = (h.rotate_left(5) ^ w).wrapping_mul(K);
     }
-    let mut tail = [0u8; 8];
-    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K)
+    // Assembled byte by byte: a copy into a padded buffer costs a memcpy
+    // call per name.
+    let w = chunks
+        .remainder()
+        .iter()
+        .rev()
+        .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+    each(w);
+    (h.rotate_left(5) ^ w).wrapping_mul(K)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `scan` against the byte-by-byte definition, for every position of
+    /// the interesting bytes in and across the eight-byte words.
+    fn check(name: &[u8]) {
+        let s = scan(name);
+        let compiled = name.windows(10).any(|w| w == b"_compiled.");
+        assert_eq!(s.hash, name_hash(name), "{name:?}");
+        assert_eq!(
+            s.unreadable,
+            name.iter().any(|&c| c == b' ' || c == b'|'),
+            "{name:?}"
+        );
+        assert_eq!(s.compiled, compiled, "{name:?}");
+    }
+
+    #[test]
+    fn scan_finds_what_stops_the_tool() {
+        for len in 1..=24 {
+            let base = vec![b'a'; len];
+            check(&base);
+            for i in 0..len {
+                for c in [b' ', b'|', b'.', 0x20 ^ 0x80, 0xa0] {
+                    let mut name = base.clone();
+                    name[i] = c;
+                    check(&name);
+                }
+            }
+        }
+        for at in 0..12 {
+            let mut name = vec![b'x'; at];
+            name.extend_from_slice(b"_compiled.3");
+            check(&name);
+            check(&name[..name.len() - 2]);
+        }
+    }
+
+    #[test]
+    fn the_hash_sees_every_byte() {
+        let names: [&[u8]; 6] = [b"", b"a", b"a\0", b"abcdefgh", b"abcdefgh\0", b"abcdefghi"];
+        let mut hashes: Vec<u64> = names.iter().map(|n| name_hash(n)).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), names.len());
+    }
 }

@@ -2,14 +2,13 @@
 //!
 //! Names are looked up in the hypervisor's runtime symbol table
 //! ([`RuntimeTable`]), as the hypervisor does, where a static is only
-//! `file#name`; functions are found by address in the ELF symbol table.
-//! A hypervisor image has around a million symbols in the benchmark, and a
-//! payload may resolve thousands of names, so both indexes are built once,
-//! lazily, over names borrowed from the file.
+//! `file#name`; functions are found by address among the ELF function
+//! symbols, which the table indexes in the same pass. A hypervisor image
+//! has around a million symbols in the benchmark, and a payload may resolve
+//! thousands of names, so the indexes are built once, lazily, over names
+//! borrowed from the file.
 
-use std::cell::OnceCell;
-
-use xsplice_symbols::{ElfFile, RuntimeTable, SymbolSection};
+use xsplice_symbols::{ElfFile, RuntimeSymbol, RuntimeTable};
 
 use crate::target::{TargetImage, TargetSymbol, default_payload_base};
 
@@ -29,8 +28,6 @@ const SHT_NOBITS: u32 = 8;
 /// A parsed hypervisor image.
 pub struct XenImage<'data> {
     table: RuntimeTable<'data>,
-    /// (address, symbol index) of every function symbol, sorted.
-    functions: OnceCell<Vec<(u64, u32)>>,
 }
 
 impl<'data> XenImage<'data> {
@@ -42,47 +39,11 @@ impl<'data> XenImage<'data> {
         })?;
         Ok(XenImage {
             table: RuntimeTable::new(elf),
-            functions: OnceCell::new(),
         })
     }
 
     fn elf(&self) -> &ElfFile<'data> {
         self.table.elf()
-    }
-
-    fn functions(&self) -> &[(u64, u32)] {
-        self.functions.get_or_init(|| {
-            let mut functions: Vec<(u64, u32)> = self
-                .elf()
-                .symbols()
-                .filter(|s| {
-                    matches!(s.section, SymbolSection::Section(_))
-                        && (s.kind == STT_FUNC || s.kind == STT_GNU_IFUNC)
-                })
-                .map(|s| (s.value, s.index))
-                .collect();
-            // Images are usually in address order already.
-            if !functions.is_sorted() {
-                functions.sort_unstable();
-            }
-            functions
-        })
-    }
-
-    /// The symbol at `index`, named as the runtime table names it (a symbol
-    /// the table leaves out keeps its `file#name` spelling).
-    fn symbol(&self, index: u32) -> Option<TargetSymbol> {
-        let s = self.elf().symbol(index as usize)?;
-        let name = match self.table.by_symbol_index(index) {
-            Some(r) => r.name(),
-            None => s.qualified_name(),
-        };
-        Some(TargetSymbol {
-            name,
-            addr: s.value,
-            size: s.size,
-            is_function: s.kind == STT_FUNC || s.kind == STT_GNU_IFUNC,
-        })
     }
 
     /// The highest address the image occupies.
@@ -97,28 +58,28 @@ impl<'data> XenImage<'data> {
     }
 }
 
+fn target_symbol(s: &RuntimeSymbol<'_>) -> TargetSymbol {
+    TargetSymbol {
+        name: s.name(),
+        addr: s.addr(),
+        size: s.symbol.size,
+        is_function: s.symbol.kind == STT_FUNC || s.symbol.kind == STT_GNU_IFUNC,
+    }
+}
+
 impl<'data> TargetImage for XenImage<'data> {
     fn build_id(&self) -> Option<&[u8]> {
         self.elf().build_id()
     }
 
     fn lookup(&self, name: &str) -> Option<TargetSymbol> {
-        let s = self.table.lookup(name)?;
-        Some(TargetSymbol {
-            name: s.name(),
-            addr: s.addr(),
-            size: s.symbol.size,
-            is_function: s.symbol.kind == STT_FUNC || s.symbol.kind == STT_GNU_IFUNC,
-        })
+        self.table.lookup(name).map(|s| target_symbol(&s))
     }
 
     fn function_at(&self, addr: u64) -> Option<TargetSymbol> {
-        let f = self.functions();
-        let start = f.partition_point(|&(a, _)| a < addr);
-        f[start..]
-            .iter()
-            .take_while(|&&(a, _)| a == addr)
-            .filter_map(|&(_, i)| self.symbol(i))
+        self.table
+            .functions_at(addr)
+            .map(|s| target_symbol(&s))
             .max_by_key(|s| (s.size, std::cmp::Reverse(s.name.clone())))
     }
 
