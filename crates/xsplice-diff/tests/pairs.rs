@@ -1,0 +1,202 @@
+//! Object pairs compiled at test time from the stand-in hypervisor's
+//! `version.c` and an edited copy, diffed against the stand-in `xen-syms`:
+//! each case states the verdict and what the report must say.
+
+use std::path::Path;
+use std::process::Command;
+
+use xsplice_diff::{Input, Options, Verdict, diff};
+
+/// The stand-in's compile flags (crates/xsplice-build/src/standin.rs), x86_64.
+const CFLAGS: &[&str] = &[
+    "-std=gnu11",
+    "-O2",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-nostdinc",
+    "-fno-common",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-strict-aliasing",
+    "-fno-stack-protector",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    "-fno-tree-loop-distribute-patterns",
+    "-fpie",
+    "-m64",
+    "-mno-red-zone",
+    "-fcf-protection=none",
+];
+
+fn compile(dir: &Path, source: &str) -> Vec<u8> {
+    let src = xsplice_testkit::workspace_root().join("test-payloads/xen");
+    std::fs::copy(src.join("xen.h"), dir.join("xen.h")).unwrap();
+    std::fs::write(dir.join("version.c"), source).unwrap();
+    let out = Command::new("cc")
+        .current_dir(dir)
+        .args(CFLAGS)
+        .args(["-c", "version.c", "-o", "version.o"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cc: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(dir.join("version.o")).unwrap()
+}
+
+/// Diffs the stand-in's `version.c` against it with `edit` applied and
+/// checks the verdict and that the text report contains every `expect`.
+fn check(edit: impl Fn(&str) -> String, verdict: Verdict, expect: &[&str]) -> Option<Vec<u8>> {
+    let xen = xsplice_testkit::stand_in_xen("x86_64")?;
+    xsplice_testkit::require_tool("cc", "compiles the object pairs")?;
+    let orig_src = std::fs::read_to_string(
+        xsplice_testkit::workspace_root().join("test-payloads/xen/version.c"),
+    )
+    .unwrap();
+    let patched_src = edit(&orig_src);
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let orig = compile(a.path(), &orig_src);
+    let patched = compile(b.path(), &patched_src);
+    let target = std::fs::read(&xen).unwrap();
+    let outcome = diff(
+        Input {
+            path: "orig/version.o",
+            data: &orig,
+        },
+        Input {
+            path: "patched/version.o",
+            data: &patched,
+        },
+        Some(Input {
+            path: "xen-syms",
+            data: &target,
+        }),
+        &Options::default(),
+    )
+    .unwrap();
+    let mut text = Vec::new();
+    outcome.report.write_text(&mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(outcome.verdict, verdict, "report:\n{text}");
+    for e in expect {
+        assert!(text.contains(e), "report lacks {e:?}:\n{text}");
+    }
+    outcome.object
+}
+
+#[test]
+fn a_comment_is_no_change() {
+    check(
+        |s| s.replace("/* Read at run time", "/* Still read at run time"),
+        Verdict::NoChange,
+        &["no functional change"],
+    );
+}
+
+#[test]
+fn a_changed_string_changes_the_function_that_returns_it() {
+    let object = check(
+        |s| s.replace("return xen_extra_string;", "return \"Hello World\";"),
+        Verdict::Written,
+        &[
+            "changed function `xen_extra_version`",
+            "patch `xen_extra_version`",
+        ],
+    );
+    if let Some(object) = object {
+        // Deterministic: the same inputs give the same bytes.
+        let again = check(
+            |s| s.replace("return xen_extra_string;", "return \"Hello World\";"),
+            Verdict::Written,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(object, again);
+    }
+}
+
+#[test]
+fn a_new_function_called_by_a_changed_one_is_included() {
+    check(
+        |s| {
+            s.replace(
+                "const char *xen_extra_version(void)\n{",
+                "__attribute__((noinline)) static const char *greeting(void)\n{\n    return \"Hello New\";\n}\n\nconst char *xen_extra_version(void)\n{\n    if (xen_version_queries > 1000000) return greeting();",
+            )
+        },
+        Verdict::Written,
+        &[
+            "new function `version.c#greeting`",
+            "changed function `xen_extra_version`",
+        ],
+    );
+}
+
+#[test]
+fn a_changed_data_layout_is_refused() {
+    check(
+        |s| {
+            s.replace(
+                "xen_extra_string[] = XEN_EXTRAVERSION",
+                "xen_extra_string[] = \"-unstable-longer\"",
+            )
+        },
+        Verdict::Refused,
+        &[
+            "`xen_extra_string`",
+            "changed from 10 to 17",
+            "shadow variable",
+        ],
+    );
+}
+
+#[test]
+fn changed_initial_data_is_refused() {
+    check(
+        |s| s.replace("{ XEN_VERSION, XEN_SUBVERSION }", "{ XEN_VERSION, 99 }"),
+        Verdict::Refused,
+        &["xen_version_numbers", "nothing that changed uses it"],
+    );
+}
+
+#[test]
+fn unchanged_data_is_referenced_not_copied() {
+    let Some(object) = check(
+        |s| {
+            s.replace(
+                "xen_version_queries++;\n    return xen_extra_string;",
+                "xen_version_queries += 2;\n    return xen_extra_string;",
+            )
+        },
+        Verdict::Written,
+        &[
+            "changed function `xen_extra_version`",
+            "referenced object `xen_version_queries`",
+        ],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&object);
+    assert!(text.contains("xen_version_queries"));
+}
+
+#[test]
+fn malformed_input_is_an_error() {
+    let e = diff(
+        Input {
+            path: "a.o",
+            data: b"not elf",
+        },
+        Input {
+            path: "b.o",
+            data: b"not elf",
+        },
+        None,
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "a.o: not an ELF file");
+}
