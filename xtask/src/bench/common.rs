@@ -155,6 +155,12 @@ pub struct Stats {
     pub cpu: Duration,
     /// The largest peak RSS over the runs.
     pub max_rss_kib: u64,
+    /// The peak RSS `/bin/true` reports when started the same way: Linux
+    /// charges a child with its parent's resident set at `exec`, so no
+    /// child of this process can report less. A tool at the floor used at
+    /// most that much, and the table says so rather than print a false
+    /// equality.
+    pub rss_floor_kib: u64,
     pub runs: usize,
 }
 
@@ -163,6 +169,7 @@ pub struct Stats {
 /// them alike. Returns one [`Stats`] per command, in the same order.
 pub fn measure(cmds: &[Cmd], warmup: usize, runs: usize) -> anyhow::Result<Vec<Stats>> {
     anyhow::ensure!(runs > 0, "at least one run is needed");
+    let rss_floor_kib = run_once(&Cmd::new("floor", "true"))?.max_rss_kib;
     for _ in 0..warmup {
         for cmd in cmds {
             run_once(cmd)?;
@@ -189,6 +196,7 @@ pub fn measure(cmds: &[Cmd], warmup: usize, runs: usize) -> anyhow::Result<Vec<S
                 max: walls[walls.len() - 1],
                 cpu: median(&cpus),
                 max_rss_kib: s.iter().map(|x| x.max_rss_kib).max().unwrap_or(0),
+                rss_floor_kib,
                 runs: walls.len(),
             }
         })
@@ -215,18 +223,39 @@ pub fn table(title: &str, stats: &[Stats]) -> String {
         return s;
     };
     let ratio = |a: f64, b: f64| format!("{:.2}×", a / b.max(1e-9));
+    let at_floor = |st: &Stats| st.max_rss_kib <= st.rss_floor_kib + st.rss_floor_kib / 50;
+    let mut floored = false;
     for st in stats {
+        let (rss, rss_ratio) = if at_floor(st) || at_floor(base) {
+            floored = true;
+            let shown = if at_floor(st) { "≤ " } else { "" };
+            (
+                format!("{shown}{:.1} MB", st.max_rss_kib as f64 / 1024.0),
+                "n/a".to_owned(),
+            )
+        } else {
+            (
+                format!("{:.1} MB", st.max_rss_kib as f64 / 1024.0),
+                ratio(st.max_rss_kib as f64, base.max_rss_kib as f64),
+            )
+        };
         s.push_str(&format!(
-            "| {} | {} | {}–{} | {} | {:.1} MB | {} | {} | {} |\n",
+            "| {} | {} | {}–{} | {} | {} | {} | {} | {} |\n",
             st.label,
             ms(st.median),
             ms(st.min),
             ms(st.max),
             ms(st.cpu),
-            st.max_rss_kib as f64 / 1024.0,
+            rss,
             ratio(st.median.as_secs_f64(), base.median.as_secs_f64()),
             ratio(st.cpu.as_secs_f64(), base.cpu.as_secs_f64()),
-            ratio(st.max_rss_kib as f64, base.max_rss_kib as f64),
+            rss_ratio,
+        ));
+    }
+    if floored {
+        s.push_str(&format!(
+            "\n≤: at the floor of {:.1} MB that any child of xtask reports (Linux charges a child with its parent's resident set at exec), so the tool's own peak is not measured here.\n",
+            base.rss_floor_kib as f64 / 1024.0
         ));
     }
     s.push_str(&format!(
