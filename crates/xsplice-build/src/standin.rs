@@ -187,3 +187,58 @@ pub(crate) fn compiler_identity(cc: &Path) -> Result<String, BuildError> {
         banner.lines().next().unwrap_or_default()
     ))
 }
+
+/// Builds the stand-in hypervisor the way Kbuild builds Xen: a copy of its
+/// sources in `tree`, each object compiled beside its source by a command
+/// recorded in a Kbuild-style `.<obj>.cmd` file (`cmd_`, `source_` and
+/// `deps_` lines), and `xen-syms` linked in the same directory. Source
+/// patches and `xsplice-build` then treat it like a built Xen tree.
+/// Returns the commands run; `tree` is emptied of old objects first.
+pub fn build_stand_in_tree(
+    workspace: &Path,
+    tree: &Path,
+    arch: Arch,
+) -> Result<Vec<CommandLine>, BuildError> {
+    let src = workspace.join("test-payloads").join("xen");
+    let cc = arch.find_compiler()?;
+    std::fs::create_dir_all(tree).map_err(|e| BuildError::io("cannot create", tree, e))?;
+    for f in INPUTS.iter().chain(&["README.md"]) {
+        let to = tree.join(f);
+        std::fs::copy(src.join(f), &to).map_err(|e| BuildError::io("cannot write", &to, e))?;
+    }
+    let mut commands = Vec::new();
+    let mut objects = Vec::new();
+    for source in SOURCES {
+        let obj = source.replace(".c", ".o");
+        let mut cmd = CommandLine::new(&cc);
+        cmd.dir(tree).args(CFLAGS).args(arch.arch_cflags());
+        if source == "cet.c" && arch == Arch::X86_64 {
+            cmd.arg("-fcf-protection=branch");
+        }
+        cmd.arg("-c").arg(source).arg("-o").arg(&obj);
+        cmd.run(&format!("compiling `{source}`"))?;
+        let words: Vec<String> = std::iter::once(cc.as_os_str())
+            .chain(cmd.args.iter().map(|a| a.as_os_str()))
+            .map(crate::shell_quote)
+            .collect();
+        let record = format!(
+            "cmd_{obj} := {}\n\nsource_{obj} := {source}\n\ndeps_{obj} := \\\n  {source} \\\n  xen.h \\\n\n{obj}: $(deps_{obj})\n\n$(deps_{obj}):\n",
+            words.join(" ")
+        );
+        let cmd_file = tree.join(format!(".{obj}.cmd"));
+        write_atomic(&cmd_file, record.as_bytes())?;
+        commands.push(cmd);
+        objects.push(obj);
+    }
+    let mut link = CommandLine::new(&cc);
+    link.dir(tree)
+        .args(arch.arch_cflags())
+        .args(LDFLAGS)
+        .arg(format!("-Wl,-Ttext-segment={:#x}", arch.stand_in_base()))
+        .arg("-o")
+        .arg("xen-syms")
+        .args(&objects);
+    link.run("linking `xen-syms`")?;
+    commands.push(link);
+    Ok(commands)
+}

@@ -29,19 +29,24 @@ mod write;
 pub use diff::{Outcome, Verdict, diff};
 pub use error::DiffError;
 pub use report::{FuncEntryReport, Refusal, Report, SectionReport, SymbolReport};
-use xsplice_abi::Abi;
+use xsplice_abi::{Abi, XenVersion};
 
 /// What the caller chooses about the output.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// The payload ABI whose `.funcs` layout is written.
     pub abi: Abi,
+    /// The Xen release the payload is for: decides whether `.funcs` must
+    /// be writable (releases that write into it, §1.7); `None` assumes the
+    /// oldest the ABI covers.
+    pub xen: Option<XenVersion>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             abi: Abi::LivepatchV2,
+            xen: None,
         }
     }
 }

@@ -30,6 +30,10 @@ struct Args {
     /// The payload ABI of the `.funcs` entries.
     #[arg(long, default_value = "livepatch-v2")]
     abi: String,
+    /// The Xen release the payload is for (e.g. `4.17.5`): whether
+    /// `.livepatch.funcs` must be writable.
+    #[arg(long)]
+    xen: Option<String>,
     /// Report format on standard output.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -54,6 +58,10 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<u8> {
     let args = Args::parse();
     let abi: Abi = args.abi.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let xen = match &args.xen {
+        Some(v) => Some(v.parse().map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
     let read = |p: &PathBuf| {
         xsplice_symbols::map_file(p).with_context(|| format!("cannot read `{}`", p.display()))
     };
@@ -75,7 +83,7 @@ fn run() -> anyhow::Result<u8> {
             path: &tn,
             data: &target,
         }),
-        &Options { abi },
+        &Options { abi, xen },
     )?;
     let mut stdout = std::io::stdout().lock();
     match args.format {

@@ -135,7 +135,7 @@ pub(crate) fn write(
         src: None,
         name: funcs_name,
         sh_type: elf::SHT_PROGBITS.0,
-        flags: elf::SHF_ALLOC.0,
+        flags: options.abi.funcs_section_flags(options.xen.as_ref()),
         align: layout.align as u64,
         entsize: 0,
         data: Vec::new().into(),
