@@ -739,17 +739,8 @@ impl<'data> ElfFile<'data> {
 /// Lower-case nm letter of a symbol defined in section `s` (BFD's
 /// `coff_section_type` name table, then its section-flag rules).
 fn section_letter(s: &Section<'_>) -> u8 {
-    for (prefix, letter) in [
-        (&b".drectve"[..], b'i'),
-        (b".edata", b'e'),
-        (b".idata", b'i'),
-        (b".pdata", b'p'),
-    ] {
-        if let Some(rest) = s.name.strip_prefix(prefix) {
-            if rest.is_empty() || rest[0] == b'.' || rest[0] == b'$' || rest[0].is_ascii_digit() {
-                return letter;
-            }
-        }
+    if let Some(letter) = crate::coff::bfd_name_letter(s.name) {
+        return letter;
     }
     let alloc = s.sh_flags & SHF_ALLOC != 0;
     let nobits = s.sh_type == SHT_NOBITS;

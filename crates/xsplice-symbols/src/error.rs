@@ -77,4 +77,13 @@ pub enum Error {
     /// An archive could not be read.
     #[error("malformed archive: {0}")]
     Archive(&'static str),
+    /// Not a COFF object or PE image GNU BFD reads (or one it refuses).
+    /// `notes` are the messages BFD prints on the way, each to follow the
+    /// file's name.
+    #[error("file format not recognized")]
+    CoffFormat { notes: Vec<String> },
+    /// The COFF symbol table cannot be read: GNU nm stops with `no
+    /// symbols`, after the messages in `notes`.
+    #[error("no symbols")]
+    CoffSymbols { notes: Vec<String> },
 }

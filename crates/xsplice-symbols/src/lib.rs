@@ -45,12 +45,19 @@
 //! [`map_file`] maps an input file read-only: every binary reads its large
 //! inputs through it, so that only the pages a tool looks at are read.
 //!
+//! # COFF objects and PE images
+//!
+//! [`coff::CoffFile`] reads the x86 COFF objects and PE images (Xen's
+//! `xen.efi` and its link intermediates) as GNU BFD does for nm: sections,
+//! symbols, their values, names and letters.
+//!
 //! # nm rendering
 //!
 //! [`nm::render`] prints one or more files (archives member by member) in
 //! GNU nm's bsd, sysv or posix layout, or as JSON, with GNU's messages
 //! and exit status; see that module.
 
+pub mod coff;
 mod elf;
 mod error;
 mod lookup;
