@@ -1,5 +1,6 @@
-//! `xsplice-nm`: GNU nm's output for ELF files and archives, byte for byte,
-//! plus `--format json` and exact `--lookup`. All logic is in
+//! `xsplice-nm`: GNU nm's output for ELF files, archives, and the COFF
+//! objects and PE images of x86, byte for byte, plus `--format json` and
+//! exact `--lookup` (ELF). All logic is in
 //! `xsplice_symbols::nm`; this file maps files into memory and exits with
 //! GNU nm's status (the number of unreadable files), or for `--lookup` 0
 //! found, 1 not found or ambiguous, 2 unreadable.
@@ -9,7 +10,8 @@ use std::io::Write;
 use clap::{ArgAction, Parser, ValueEnum};
 use xsplice_symbols::nm::{self, Field, Format, Input, InputError, Options, Sort};
 
-/// List symbols from ELF files, exactly as GNU nm 2.40 does under LC_ALL=C.
+/// List symbols from ELF files, archives, and x86 COFF objects and PE images,
+/// exactly as GNU nm 2.40 does under LC_ALL=C.
 #[derive(Parser)]
 #[command(
     name = "xsplice-nm",

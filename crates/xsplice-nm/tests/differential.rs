@@ -14,12 +14,16 @@
 //! two commands that reproduce it.
 //!
 //! Accepted differences: none. The reference runs under `LC_ALL=C` with
-//! `argv[0]` set to `nm`, so cross tools print the same message prefix.
+//! `argv[0]` set to `nm`, so cross tools print the same message prefix;
+//! the host's linker plugins' lines are left out of its stderr (see
+//! `common::run_nm`).
 
-use std::os::unix::process::CommandExt;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::compare;
 use object::write::{Object, Symbol as WSymbol, SymbolSection as WSection};
 use object::{
     Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
@@ -175,57 +179,6 @@ fn differential_against_gnu_nm() {
         compared >= MIN_FILES,
         "only {compared} files compared, at least {MIN_FILES} needed"
     );
-}
-
-/// Output of one run: exit status, stdout, stderr.
-type Run = (i32, Vec<u8>, Vec<u8>);
-
-fn run_nm(tool: &Path, args: &[&str], files: &[PathBuf], as_nm: bool) -> Run {
-    let mut cmd = Command::new(tool);
-    if as_nm {
-        cmd.arg0("nm");
-    }
-    cmd.env("LC_ALL", "C").args(args).args(files);
-    xsplice_testkit::run(&mut cmd)
-}
-
-fn compare(nm: &Path, ours: &Path, args: &[&str], files: &[PathBuf], failures: &mut Vec<String>) {
-    let want = run_nm(nm, args, files, true);
-    let got = run_nm(ours, args, files, false);
-    if want == got {
-        return;
-    }
-    if files.len() > 1 {
-        for file in files {
-            compare(nm, ours, args, std::slice::from_ref(file), failures);
-        }
-        return;
-    }
-    let (wc, wo, we) = want;
-    let (gc, go, ge) = got;
-    failures.push(format!(
-        "  LC_ALL=C {nm} {a} {f}  vs  {ours} {a} {f}\n    exit {wc} vs {gc}; stdout {}; stderr {}",
-        first_difference(&wo, &go),
-        first_difference(&we, &ge),
-        nm = nm.display(),
-        ours = ours.display(),
-        a = args.join(" "),
-        f = files[0].display(),
-    ));
-}
-
-fn first_difference(a: &[u8], b: &[u8]) -> String {
-    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
-    match a
-        .lines()
-        .zip(b.lines())
-        .enumerate()
-        .find(|(_, (x, y))| x != y)
-    {
-        Some((i, (x, y))) => format!("line {}: {x:?} vs {y:?}", i + 1),
-        None if a.len() != b.len() => format!("lengths {} vs {}", a.len(), b.len()),
-        None => "same".to_owned(),
-    }
 }
 
 /// `gcc -print-file-name=NAME`, when it names an existing file.

@@ -11,11 +11,18 @@
 //! output goes to two writers. The exit status is GNU's: the number of
 //! command-line files that could not be read or recognised.
 //!
+//! Besides ELF, the files are those the host's (x86) GNU nm reads from
+//! Xen's x86 build: COFF objects and PE images of i386 and x86-64 (see
+//! [`crate::coff`]), alone or in archives, for which BFD keeps no sizes and
+//! prints COFF's own sysv `Type` column. As in GNU nm, a COFF symbol table
+//! that cannot be read ends the whole run (`bfd_fatal`) with status 1.
+//!
 //! Not covered: `-D` (dynamic symbols), demangling, `--size-sort` and the
 //! other options build scripts do not use; thin archives (their members
 //! live in other files, and this module reads bytes only); objects only a
 //! linker plugin understands (LTO IR), which GNU nm hands to its plugins;
-//! non-ELF formats GNU BFD also reads (PE, srec, ...). Target rules follow
+//! the other formats GNU BFD also reads (`pe-bigobj-x86-64`, Microsoft
+//! import libraries, srec, ihex, ...). Target rules follow
 //! the file's machine, as the target's own nm does (ARM and AArch64
 //! mapping symbols hidden, ARM Thumb bit cleared), not the host nm's
 //! generic view of foreign files; small-data letters (`g`, `s`, `G`, `S`)
@@ -23,8 +30,10 @@
 
 use std::io::{self, Write};
 
+use crate::Error;
+use crate::coff::{self, CoffFile, CoffSymbolSection, CoffSymbols};
 use crate::elf::consts::*;
-use crate::elf::{Class, ElfFile, SymbolSection};
+use crate::elf::{ElfFile, SymbolSection, is_elf};
 
 /// Output layout (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,12 +128,60 @@ pub fn render(
     };
     let mut failed = 0;
     for input in inputs {
-        if !r.file(input)? {
-            failed += 1;
+        match r.file(input)? {
+            Status::Listed => {}
+            Status::Failed => failed += 1,
+            // BFD's fatal errors end nm at once, with status 1.
+            Status::Fatal => {
+                r.flush()?;
+                return Ok(1);
+            }
         }
     }
     r.flush()?;
     Ok(failed)
+}
+
+/// One object file, in whichever format BFD recognised it.
+enum Object<'d> {
+    Elf(ElfFile<'d>),
+    Coff(CoffFile<'d>),
+}
+
+impl<'d> Object<'d> {
+    /// ELF first, then BFD's COFF and PE targets; `Err` carries the
+    /// messages BFD prints before `file format not recognized`.
+    fn parse(data: &'d [u8]) -> Result<Self, Vec<String>> {
+        if is_elf(data) || !coff::is_coff_candidate(data) {
+            return ElfFile::parse(data)
+                .map(Object::Elf)
+                .map_err(|_| Vec::new());
+        }
+        match CoffFile::parse(data) {
+            Ok(c) => Ok(Object::Coff(c)),
+            Err(Error::CoffFormat { notes }) => Err(notes),
+            Err(_) => Err(Vec::new()),
+        }
+    }
+}
+
+fn status(listed: bool) -> Status {
+    if listed {
+        Status::Listed
+    } else {
+        Status::Failed
+    }
+}
+
+/// What became of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Listed (possibly as "no symbols").
+    Listed,
+    /// Not read or not recognised: counts towards the exit status.
+    Failed,
+    /// GNU nm gives up on the whole run (`bfd_fatal`).
+    Fatal,
 }
 
 struct Renderer<'o, 'w> {
@@ -204,52 +261,66 @@ impl Renderer<'_, '_> {
         self.err.write_fmt(format_args!("nm: {msg}\n"))
     }
 
-    fn file(&mut self, input: &Input<'_>) -> io::Result<bool> {
+    fn file(&mut self, input: &Input<'_>) -> io::Result<Status> {
         let name = input.name;
         let data = match &input.data {
             Ok(d) => *d,
             Err(InputError::Missing) => {
                 self.warn(format_args!("'{name}': No such file"))?;
-                return Ok(false);
+                return Ok(Status::Failed);
             }
             Err(InputError::Directory) => {
                 self.warn(format_args!("Warning: '{name}' is a directory"))?;
-                return Ok(false);
+                return Ok(Status::Failed);
             }
             Err(InputError::NotOrdinary) => {
                 self.warn(format_args!("Warning: '{name}' is not an ordinary file"))?;
-                return Ok(false);
+                return Ok(Status::Failed);
             }
             Err(InputError::Io(e)) => {
                 self.warn(format_args!("{name}: {e}"))?;
-                return Ok(false);
+                return Ok(Status::Failed);
             }
         };
         // GNU nm gives up silently on an empty file.
         if data.is_empty() {
-            return Ok(false);
+            return Ok(Status::Failed);
         }
         if data.starts_with(b"!<arch>\n") {
             return self.archive(name, data);
         }
-        match ElfFile::parse(data) {
-            Ok(elf) => {
-                self.object_header(name, &elf);
-                self.dump(&elf, name, name)
+        match Object::parse(data) {
+            Ok(Object::Elf(elf)) => {
+                self.object_header(name, elf.class().hex_width());
+                Ok(status(self.dump(&elf, name, name)?))
             }
-            Err(_) => {
+            Ok(Object::Coff(coff)) => {
+                self.notes(name, coff.notes())?;
+                self.object_header(name, coff.target().hex_width());
+                self.dump_coff(&coff, name, name)
+            }
+            Err(notes) => {
+                self.notes(name, &notes)?;
                 self.warn(format_args!("{name}: file format not recognized"))?;
-                Ok(false)
+                Ok(Status::Failed)
             }
         }
     }
 
-    fn archive(&mut self, name: &str, data: &[u8]) -> io::Result<bool> {
+    /// Prints BFD's own messages about a file (each follows its name).
+    fn notes(&mut self, bfd_name: &str, notes: &[String]) -> io::Result<()> {
+        for note in notes {
+            self.warn(format_args!("{bfd_name}{note}"))?;
+        }
+        Ok(())
+    }
+
+    fn archive(&mut self, name: &str, data: &[u8]) -> io::Result<Status> {
         let archive = match object::read::archive::ArchiveFile::parse(data) {
             Ok(a) => a,
             Err(_) => {
                 self.warn(format_args!("{name}: file format not recognized"))?;
-                return Ok(false);
+                return Ok(Status::Failed);
             }
         };
         if self.per_file && self.opts.format == Format::Bsd {
@@ -262,24 +333,37 @@ impl Renderer<'_, '_> {
                 Ok(m) => m,
                 Err(_) => {
                     self.warn(format_args!("{name}: malformed archive"))?;
-                    return Ok(false);
+                    return Ok(Status::Failed);
                 }
             };
             let mname = String::from_utf8_lossy(member.name()).into_owned();
-            let parsed = member.data(data).ok().map(ElfFile::parse);
+            let bfd_name = format!("{name}({mname})");
+            let parsed = member
+                .data(data)
+                .map_err(|_| Vec::new())
+                .and_then(Object::parse);
             match parsed {
-                Some(Ok(elf)) => {
-                    self.member_header(name, &mname, &elf);
-                    let bfd_name = format!("{name}({mname})");
+                Ok(Object::Elf(elf)) => {
+                    self.member_header(name, &mname, elf.class().hex_width());
                     self.dump(&elf, &mname, &bfd_name)?;
                 }
-                _ => self.warn(format_args!("{mname}: file format not recognized"))?,
+                Ok(Object::Coff(coff)) => {
+                    self.notes(&bfd_name, coff.notes())?;
+                    self.member_header(name, &mname, coff.target().hex_width());
+                    if self.dump_coff(&coff, &mname, &bfd_name)? == Status::Fatal {
+                        return Ok(Status::Fatal);
+                    }
+                }
+                Err(notes) => {
+                    self.notes(&bfd_name, &notes)?;
+                    self.warn(format_args!("{mname}: file format not recognized"))?;
+                }
             }
         }
-        Ok(true)
+        Ok(Status::Listed)
     }
 
-    fn object_header(&mut self, name: &str, elf: &ElfFile<'_>) {
+    fn object_header(&mut self, name: &str, width: usize) {
         match self.opts.format {
             Format::Bsd if self.per_file => {
                 self.buf.extend_from_slice(b"\n");
@@ -294,13 +378,13 @@ impl Renderer<'_, '_> {
                 self.buf.extend_from_slice(b"\n\nSymbols from ");
                 self.buf.extend_from_slice(name.as_bytes());
                 self.buf.extend_from_slice(b":\n\n");
-                self.sysv_columns(elf.class());
+                self.sysv_columns(width);
             }
             _ => {}
         }
     }
 
-    fn member_header(&mut self, archive: &str, member: &str, elf: &ElfFile<'_>) {
+    fn member_header(&mut self, archive: &str, member: &str, width: usize) {
         match self.opts.format {
             Format::Bsd => {
                 self.buf.extend_from_slice(b"\n");
@@ -319,19 +403,18 @@ impl Renderer<'_, '_> {
                 self.buf.push(b'[');
                 self.buf.extend_from_slice(member.as_bytes());
                 self.buf.extend_from_slice(b"]:\n\n");
-                self.sysv_columns(elf.class());
+                self.sysv_columns(width);
             }
             Format::Json => {}
         }
     }
 
-    fn sysv_columns(&mut self, class: Class) {
-        self.buf.extend_from_slice(match class {
-            Class::Elf32 => b"Name                  Value   Class        Type         Size     Line  Section\n\n".as_slice(),
-            Class::Elf64 => {
-                b"Name                  Value           Class        Type         Size             Line  Section\n\n"
-                    .as_slice()
-            }
+    fn sysv_columns(&mut self, width: usize) {
+        self.buf.extend_from_slice(if width == 8 {
+            b"Name                  Value   Class        Type         Size     Line  Section\n\n".as_slice()
+        } else {
+            b"Name                  Value           Class        Type         Size             Line  Section\n\n"
+                .as_slice()
         });
     }
 
@@ -492,6 +575,151 @@ impl Renderer<'_, '_> {
                 buf.extend_from_slice(bfd_section_name(elf, &sym));
             }
             buf.push(b'\n');
+        }
+    }
+
+    /// Prints the symbols of a COFF object or PE image. A symbol table BFD
+    /// cannot read ends the whole run, as `bfd_fatal` does.
+    fn dump_coff(&mut self, coff: &CoffFile<'_>, name: &str, bfd_name: &str) -> io::Result<Status> {
+        if coff.symbol_count() == 0 {
+            self.warn(format_args!("{name}: no symbols"))?;
+            return Ok(Status::Listed);
+        }
+        let table = match coff.symbols() {
+            Ok(t) => t,
+            Err(e) => {
+                if let Error::CoffSymbols { notes } = e {
+                    self.notes(bfd_name, &notes)?;
+                }
+                self.warn(format_args!("{name}: no symbols"))?;
+                return Ok(Status::Fatal);
+            }
+        };
+        let opts = *self.opts;
+        let mut entries: Vec<Entry<'_>> = Vec::with_capacity(table.symbols.len());
+        for (i, sym) in table.symbols.iter().enumerate() {
+            let undefined = sym.section == CoffSymbolSection::Undefined;
+            let keep = if opts.undefined_only {
+                undefined
+            } else if opts.extern_only {
+                sym.flags & (coff::flags::GLOBAL | coff::flags::WEAK) != 0
+                    || undefined
+                    || sym.section == CoffSymbolSection::Common
+            } else {
+                true
+            };
+            if !keep || (!opts.debug_syms && sym.is_debugging()) || (opts.defined_only && undefined)
+            {
+                continue;
+            }
+            // BFD keeps no size for COFF symbols: `-S` prints none.
+            entries.push(Entry {
+                key: name_key(sym.name),
+                key2: name_key_at(sym.name, 8),
+                name: sym.name,
+                value: sym.value,
+                size: 0,
+                index: i as u32,
+                letter: sym.letter,
+            });
+        }
+        sort_entries(&mut entries, opts.sort, opts.reverse);
+        let width = coff.target().hex_width();
+        match opts.format {
+            Format::Bsd => self.lines_bsd(&entries, width)?,
+            Format::Posix => self.lines_posix(&entries, width),
+            Format::Sysv => self.lines_sysv_coff(coff, &table, &entries, width),
+            Format::Json => self.lines_json_coff(coff, &table, &entries, bfd_name),
+        }
+        if self.buf.len() > CHUNK {
+            self.flush()?;
+        }
+        Ok(Status::Listed)
+    }
+
+    fn lines_sysv_coff(
+        &mut self,
+        coff: &CoffFile<'_>,
+        table: &CoffSymbols<'_>,
+        entries: &[Entry<'_>],
+        width: usize,
+    ) {
+        let buf = &mut self.buf;
+        for e in entries {
+            let sym = &table.symbols[e.index as usize];
+            buf.extend_from_slice(e.name);
+            if e.name.len() < 20 {
+                buf.extend_from_slice(&SPACES[..20 - e.name.len()]);
+            }
+            buf.push(b'|');
+            if is_undefined_letter(e.letter) {
+                buf.extend_from_slice(&SPACES[..width]);
+            } else {
+                push_hex(buf, e.value, width);
+            }
+            buf.extend_from_slice(b"|   ");
+            buf.push(e.letter);
+            buf.extend_from_slice(b"  |");
+            let kind = sym.type_name();
+            if kind.len() < 18 {
+                buf.extend_from_slice(&SPACES[..18 - kind.len()]);
+            }
+            buf.extend_from_slice(kind.as_bytes());
+            buf.push(b'|');
+            buf.extend_from_slice(&SPACES[..width]);
+            buf.extend_from_slice(b"|     |");
+            buf.extend_from_slice(coff.section_name_in(sym.section, &table.extra_sections));
+            buf.push(b'\n');
+        }
+    }
+
+    fn lines_json_coff(
+        &mut self,
+        coff: &CoffFile<'_>,
+        table: &CoffSymbols<'_>,
+        entries: &[Entry<'_>],
+        object: &str,
+    ) {
+        // The `.file` symbol before each local, as for ELF's STT_FILE.
+        let mut hints = Vec::with_capacity(table.symbols.len());
+        let mut file: Option<&[u8]> = None;
+        for sym in &table.symbols {
+            if sym.storage_class == coff::class::C_FILE {
+                file = Some(sym.name);
+            }
+            hints.push(if sym.flags & coff::flags::LOCAL != 0 {
+                file
+            } else {
+                None
+            });
+        }
+        let width = coff.target().hex_width();
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        for e in entries {
+            let sym = &table.symbols[e.index as usize];
+            let binding = if sym.flags & coff::flags::WEAK != 0 {
+                "WEAK"
+            } else if sym.flags & coff::flags::GLOBAL != 0 {
+                "GLOBAL"
+            } else if sym.flags & coff::flags::LOCAL != 0 {
+                "LOCAL"
+            } else {
+                "DEBUG"
+            };
+            let value = JsonSymbol {
+                object,
+                name: lossy(e.name),
+                value: format!("0x{:0width$x}", e.value),
+                size: 0,
+                letter: (e.letter as char).to_string(),
+                binding: binding.into(),
+                kind: sym.type_name(),
+                section: lossy(coff.section_name_in(sym.section, &table.extra_sections)),
+                file_hint: hints[e.index as usize].map(lossy),
+            };
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut self.buf, &value);
+            self.buf.push(b'\n');
         }
     }
 

@@ -1,9 +1,13 @@
 //! Fixtures shared by the `xsplice-nm` integration tests: a small object
 //! written with the `object` crate, so that the tests need no compiler,
-//! and a helper that runs the real binary.
+//! helpers that run the real binary, and the batched comparison with GNU
+//! nm that the differential tests share.
+
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
 
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use object::write::{Object, StandardSection, Symbol as WSymbol, SymbolSection as WSection};
@@ -149,7 +153,6 @@ pub fn xsplice_nm(dir: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 /// Runs GNU nm the same way, if it is installed.
-#[allow(dead_code)] // not every test binary compares with GNU nm
 pub fn gnu_nm(dir: &Path, args: &[&str]) -> Option<(i32, String, String)> {
     let nm = xsplice_testkit::require_tool("nm", "GNU nm is the reference")?;
     // argv[0] `nm`, so that messages start with `nm:` as ours do.
@@ -165,4 +168,85 @@ pub fn gnu_nm(dir: &Path, args: &[&str]) -> Option<(i32, String, String)> {
         String::from_utf8_lossy(&out).into_owned(),
         String::from_utf8_lossy(&err).into_owned(),
     ))
+}
+
+/// Output of one run: exit status, stdout, stderr.
+pub type Run = (i32, Vec<u8>, Vec<u8>);
+
+/// Runs `tool` on `files` under `LC_ALL=C`; `as_nm` sets `argv[0]` to `nm`
+/// so that GNU's messages start as ours do. From GNU's output the lines of
+/// the host's linker plugins (`bfd plugin: ...`) are dropped: GNU nm offers
+/// files to the plugins installed in `/usr/lib/bfd-plugins` (Debian's gcc
+/// and llvm install some), every file no BFD target recognises and some
+/// COFF objects, and they print their own complaints (some on stdout),
+/// which depend on the host, not on the file.
+pub fn run_nm(tool: &Path, args: &[&str], files: &[PathBuf], as_nm: bool) -> Run {
+    let mut cmd = Command::new(tool);
+    if as_nm {
+        cmd.arg0("nm");
+    }
+    cmd.env("LC_ALL", "C").args(args).args(files);
+    let (code, mut out, mut err) = xsplice_testkit::run(&mut cmd);
+    if as_nm {
+        out = without_plugin_lines(&out);
+        err = without_plugin_lines(&err);
+    }
+    (code, out, err)
+}
+
+fn without_plugin_lines(text: &[u8]) -> Vec<u8> {
+    text.split_inclusive(|&b| b == b'\n')
+        .filter(|line| !line.starts_with(b"bfd plugin: "))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Compares GNU nm (`nm`) and ours on `files` in one run each; when the
+/// runs differ, every file again on its own, and each differing file goes
+/// to `failures` with the two commands that reproduce it.
+pub fn compare(
+    nm: &Path,
+    ours: &Path,
+    args: &[&str],
+    files: &[PathBuf],
+    failures: &mut Vec<String>,
+) {
+    let want = run_nm(nm, args, files, true);
+    let got = run_nm(ours, args, files, false);
+    if want == got {
+        return;
+    }
+    if files.len() > 1 {
+        for file in files {
+            compare(nm, ours, args, std::slice::from_ref(file), failures);
+        }
+        return;
+    }
+    let (wc, wo, we) = want;
+    let (gc, go, ge) = got;
+    failures.push(format!(
+        "  LC_ALL=C {nm} {a} {f}  vs  {ours} {a} {f}\n    exit {wc} vs {gc}; stdout {}; stderr {}",
+        first_difference(&wo, &go),
+        first_difference(&we, &ge),
+        nm = nm.display(),
+        ours = ours.display(),
+        a = args.join(" "),
+        f = files[0].display(),
+    ));
+}
+
+/// The first line where two outputs differ, for failure messages.
+pub fn first_difference(a: &[u8], b: &[u8]) -> String {
+    let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
+    match a
+        .lines()
+        .zip(b.lines())
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+    {
+        Some((i, (x, y))) => format!("line {}: {x:?} vs {y:?}", i + 1),
+        None if a.len() != b.len() => format!("lengths {} vs {}", a.len(), b.len()),
+        None => "same".to_owned(),
+    }
 }
