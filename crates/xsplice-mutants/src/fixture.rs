@@ -17,9 +17,10 @@ pub struct Fixture {
     pub arch: &'static str,
     /// The good payload's bytes.
     pub payload: Vec<u8>,
-    /// The stand-in hypervisor it was built against.
+    /// The hypervisor image it was built against (the stand-in, unless
+    /// built by [`fixture_for`]).
     pub xen: Vec<u8>,
-    /// Where that stand-in hypervisor lives.
+    /// Where that image lives.
     pub xen_path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -156,11 +157,21 @@ pub fn fixture(arch: &'static str) -> Option<&'static Fixture> {
 }
 
 fn build(arch: &'static str) -> Option<Fixture> {
+    let xen_path = xsplice_testkit::stand_in_xen(arch)?;
+    fixture_for(arch, &xen_path)
+}
+
+/// Builds the good hello_world payload for `arch` against another
+/// hypervisor image, such as a real Xen's `xen-syms`, so that the same
+/// mutants can be put to that hypervisor's loader. Not cached: each call
+/// builds afresh. `None` (after a printed skip, a failure under CI) when a
+/// tool is missing.
+pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
     let t = tools(arch);
     for tool in [&t.cc, &t.ld, &t.objcopy] {
         xsplice_testkit::require_tool(tool, "building the test payload")?;
     }
-    let xen_path = xsplice_testkit::stand_in_xen(arch)?;
+    let xen_path = xen_path.to_path_buf();
     let xen = std::fs::read(&xen_path).expect("read xen-syms");
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();

@@ -2,7 +2,8 @@
 //! the simulator so that both exercise the same broken payloads.
 //!
 //! [`fixture`] builds a good hello_world payload per architecture against
-//! the stand-in hypervisor with GNU tools (once per test process);
+//! the stand-in hypervisor with GNU tools (once per test process), and
+//! [`fixture_for`] the same payload against another image (a real Xen's);
 //! [`mutants`] lists, for each check a payload file can fail, the in-place
 //! edits that break it and the check id the validator must report. The ELF
 //! helpers of [`patch`] read and write header, section, symbol and
@@ -18,5 +19,5 @@ mod fixture;
 pub mod patch;
 
 pub use corpus::{Env, Mutant, arm_mutants, mutants, x86_mutants};
-pub use fixture::{Fixture, fixture, write};
+pub use fixture::{Fixture, fixture, fixture_for, write};
 pub use patch::*;

@@ -21,6 +21,10 @@ use xsplice_sim::Command;
 
 /// The prefix of every line the guest writes for the host.
 pub const MARK: &str = "@@xsplice";
+/// How often a command that exits 2 (retry) is run again.
+pub const RETRIES: u32 = 10;
+/// How long the guest waits before it runs such a command again.
+pub const RETRY_MS: u32 = 250;
 
 /// What dom0 runs for one command of a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,10 +137,14 @@ pub fn init_script(modules: &[String], cwd: &str, ops: &[Op]) -> String {
     s.push_str(
         "info() { for k in major minor extra; do printf '%-23s: %s\\n' xen_$k \"$(v $k)\"; done; }\n",
     );
-    // One command: its output to files, then framed.
+    // One command: its output to files, then framed. Exit status 2 is the
+    // tool's "retry" (EAGAIN, EBUSY): Xen can still be finishing the last
+    // action on another CPU when the tool has seen it complete, so the
+    // command runs again, up to RETRIES times, RETRY_MS apart.
     let _ = writeln!(
         s,
-        "r() {{\n  n=$1; shift\n  echo \"{MARK} $n begin\"\n  \"$@\" >/tmp/o 2>/tmp/e\n  rc=$?\n  od -An -tx1 -v /tmp/o | sed \"s/^/{MARK} $n o/\"\n  od -An -tx1 -v /tmp/e | sed \"s/^/{MARK} $n e/\"\n  echo \"{MARK} $n end $rc $(wc -c </tmp/o) $(wc -c </tmp/e)\"\n}}"
+        "r() {{\n  n=$1; shift\n  echo \"{MARK} $n begin\"\n  t=0\n  while :; do\n    \"$@\" >/tmp/o 2>/tmp/e\n    rc=$?\n    [ \"$rc\" = 2 ] && [ \"$t\" -lt {RETRIES} ] || break\n    t=$((t+1))\n    usleep {}\n  done\n  od -An -tx1 -v /tmp/o | sed \"s/^/{MARK} $n o/\"\n  od -An -tx1 -v /tmp/e | sed \"s/^/{MARK} $n e/\"\n  echo \"{MARK} $n end $rc $(wc -c </tmp/o) $(wc -c </tmp/e) $t\"\n}}",
+        RETRY_MS * 1000
     );
     let _ = writeln!(s, "echo \"{MARK} ready $(v major).$(v minor)$(v extra)\"");
     let _ = writeln!(s, "cd {} || fail cd", quote(cwd));

@@ -28,6 +28,9 @@ pub struct Ran {
     pub rc: i32,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// How many times the command ran again after exit status 2 (the
+    /// tool's "retry"); its output is the last run's.
+    pub retries: u32,
 }
 
 /// Who crashed.
@@ -288,14 +291,15 @@ impl Console {
                             }
                         }
                     }
-                    ["end", rc, olen, elen] => {
+                    ["end", rc, olen, elen, retries] => {
                         let (o, e) = self.frames.remove(&index).unwrap_or_default();
                         let parsed = (
                             rc.parse::<i32>(),
                             olen.parse::<usize>(),
                             elen.parse::<usize>(),
+                            retries.parse::<u32>(),
                         );
-                        let (Ok(rc), Ok(olen), Ok(elen)) = parsed else {
+                        let (Ok(rc), Ok(olen), Ok(elen), Ok(retries)) = parsed else {
                             return events.push(Event::Garbled {
                                 index,
                                 reason: format!("bad end line `{frame}`"),
@@ -316,6 +320,7 @@ impl Console {
                             rc,
                             stdout: o,
                             stderr: e,
+                            retries,
                         }));
                     }
                     _ => events.push(Event::Garbled {
@@ -346,11 +351,15 @@ mod tests {
             .iter()
             .map(|e| match e {
                 Event::Finished(r) => format!(
-                    "finished {} rc {} out {:?} err {:?}",
+                    "finished {} rc {} out {:?} err {:?}{}",
                     r.index,
                     r.rc,
                     String::from_utf8_lossy(&r.stdout),
-                    String::from_utf8_lossy(&r.stderr)
+                    String::from_utf8_lossy(&r.stderr),
+                    match r.retries {
+                        0 => String::new(),
+                        n => format!(" after {n} retries"),
+                    }
                 ),
                 Event::Crash(c) => format!(
                     "crash {:?} complete {} summary {:?} lines {}",
@@ -367,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_command_and_xen_lines() {
-        let input = "(XEN) Xen version 4.17.7\r\nabout to get started...\r\n@@xsplice ready 4.17.7\r\n@@xsplice 0 begin\r\n(XEN) livepatch: p: check against hypervisor build-id failed\r\n@@xsplice 0 o 55 70\r\n@@xsplice 0 e 45\r\n@@xsplice 0 end 1 2 1\r\n@@xsplice done\r\n";
+        let input = "(XEN) Xen version 4.17.7\r\nabout to get started...\r\n@@xsplice ready 4.17.7\r\n@@xsplice 0 begin\r\n(XEN) livepatch: p: check against hypervisor build-id failed\r\n@@xsplice 0 o 55 70\r\n@@xsplice 0 e 45\r\n@@xsplice 0 end 1 2 1 0\r\n@@xsplice done\r\n";
         for step in [1, 7, input.len()] {
             check(
                 input,
@@ -380,16 +389,25 @@ mod tests {
     #[test]
     fn lines_glued_together() {
         check(
-            "@@xsplice 0 begin\nUploading p... (XEN) livepatch: p: bad\n@@xsplice 0 o 41(XEN) late\n(XEN) x@@xsplice 0 end 0 1 0\n",
+            "@@xsplice 0 begin\nUploading p... (XEN) livepatch: p: bad\n@@xsplice 0 o 41(XEN) late\n(XEN) x@@xsplice 0 end 0 1 0 0\n",
             5,
             "Began(0)\nXen(\"(XEN) livepatch: p: bad\")\nXen(\"(XEN) late\")\nXen(\"(XEN) x\")\nfinished 0 rc 0 out \"A\" err \"\"",
         );
     }
 
     #[test]
+    fn a_command_run_again() {
+        check(
+            "@@xsplice 5 begin\n@@xsplice 5 e 45\n@@xsplice 5 end 2 0 1 10\n",
+            6,
+            "Began(5)\nfinished 5 rc 2 out \"\" err \"E\" after 10 retries",
+        );
+    }
+
+    #[test]
     fn garbled_replies() {
         check(
-            "@@xsplice 3 begin\n@@xsplice 3 o 4\n@@xsplice 3 end 0 1 0\n@@xsplice 4 end 0 1 0\n",
+            "@@xsplice 3 begin\n@@xsplice 3 o 4\n@@xsplice 3 end 0 1 0 0\n@@xsplice 4 end 0 1 0 0\n",
             64,
             "Began(3)\nGarbled { index: 3, reason: \"`4` is not a hex byte\" }\nGarbled { index: 3, reason: \"0 and 0 bytes of output arrived, 1 and 0 were sent\" }\nGarbled { index: 4, reason: \"0 and 0 bytes of output arrived, 1 and 0 were sent\" }",
         );
@@ -416,7 +434,7 @@ mod tests {
 
     #[test]
     fn an_endless_double_fault() {
-        let input = "(XEN) *** DOUBLE FAULT ***\n".repeat(500) + "@@xsplice 0 end 0 0 0\n";
+        let input = "(XEN) *** DOUBLE FAULT ***\n".repeat(500) + "@@xsplice 0 end 0 0 0 0\n";
         check(
             &input,
             64,

@@ -390,6 +390,14 @@ fn render(line: &Line, o: &Outcome, tool: Tool, output: &mut Output<'_>) -> io::
                 writeln!(output.err, "{l}")?;
             }
             output.err.write_all(&ran.stderr)?;
+            if ran.retries > 0 {
+                writeln!(
+                    output.err,
+                    "(xen-livepatch said retry, exit 2; this is its answer after {} more tries, {} ms apart)",
+                    ran.retries,
+                    guest::RETRY_MS
+                )?;
+            }
         }
         Outcome::Crashed { crash, console } => {
             for l in console.iter().chain(&crash.text) {
@@ -473,6 +481,7 @@ mod tests {
                 rc: 0,
                 stdout: b"xen_major              : 4\nxen_extra              : .7\n".to_vec(),
                 stderr: Vec::new(),
+                retries: 0,
             },
             console: Vec::new(),
         };
@@ -489,6 +498,7 @@ mod tests {
                 rc: 1,
                 stdout: b"Uploading p.livepatch... failed\n".to_vec(),
                 stderr: b"Error 22: Invalid argument\n".to_vec(),
+                retries: 0,
             },
             console: vec!["(XEN) livepatch: p: check against hypervisor build-id failed".into()],
         };

@@ -44,7 +44,7 @@ pub use host::Death;
 pub use hv::{Fail, Hypervisor, Listed, State};
 pub use session::{
     Command, FileReader, Line, Output, Status, Tool, command_words, echo_text, load_name,
-    parse_line, parse_words, payload_abi,
+    parse_line, parse_words, payload_abi, run_line,
 };
 
 use xsplice_abi::XenVersion;
