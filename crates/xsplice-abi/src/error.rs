@@ -7,42 +7,7 @@
 
 use crate::abi::Abi;
 use crate::arch::{Arch, WordSize};
-
-/// Xen errno values used by the checks mirrored in this crate (spec
-/// conventions: `xen/include/public/errno.h`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum XenErrno {
-    /// -EINVAL (22).
-    Einval,
-    /// -ENODATA (61).
-    Enodata,
-    /// -EOPNOTSUPP (95).
-    Eopnotsupp,
-    /// -EOVERFLOW (75).
-    Eoverflow,
-}
-
-impl XenErrno {
-    /// The positive errno number.
-    pub fn number(self) -> i32 {
-        match self {
-            XenErrno::Einval => 22,
-            XenErrno::Enodata => 61,
-            XenErrno::Eopnotsupp => 95,
-            XenErrno::Eoverflow => 75,
-        }
-    }
-
-    /// The symbolic name, `EINVAL` etc.
-    pub fn name(self) -> &'static str {
-        match self {
-            XenErrno::Einval => "EINVAL",
-            XenErrno::Enodata => "ENODATA",
-            XenErrno::Eopnotsupp => "EOPNOTSUPP",
-            XenErrno::Eoverflow => "EOVERFLOW",
-        }
-    }
-}
+use crate::errno::Errno;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AbiError {
@@ -158,7 +123,7 @@ impl AbiError {
     /// The errno a hypervisor returns for the same input, where this error
     /// mirrors one of its checks (build-id notes, C-100; NOP and branch
     /// limits, C-95..C-97; hook sizes, C-99; `.modinfo`, C-109).
-    pub fn xen_errno(&self) -> Option<XenErrno> {
+    pub fn xen_errno(&self) -> Option<Errno> {
         use AbiError::*;
         match self {
             NoteTooShort { .. }
@@ -168,10 +133,10 @@ impl AbiError {
             | NoteEmptyDescriptor
             | HookArraySize { .. }
             | HookSingleSize { .. }
-            | ModinfoNotTerminated => Some(XenErrno::Einval),
-            NoteWrongType { .. } | NoteNotGnu => Some(XenErrno::Enodata),
-            NopTooLong { .. } | NopNotMultipleOf4 { .. } => Some(XenErrno::Eopnotsupp),
-            BranchOutOfRange { .. } => Some(XenErrno::Eoverflow),
+            | ModinfoNotTerminated => Some(Errno::Einval),
+            NoteWrongType { .. } | NoteNotGnu => Some(Errno::Enodata),
+            NopTooLong { .. } | NopNotMultipleOf4 { .. } => Some(Errno::Eopnotsupp),
+            BranchOutOfRange { .. } => Some(Errno::Eoverflow),
             _ => None,
         }
     }

@@ -24,11 +24,13 @@
 //! - [`hooks`]: hook sections and `.modinfo`;
 //! - [`note`]: the GNU build-id note;
 //! - [`limits`]: whole-payload limits (file size, section count, names);
+//! - [`Errno`]: the errno values Xen returns, for every crate that names one;
 //! - [`describe`]: a canonical text dump of one ABI on one architecture.
 
 pub mod abi;
 pub mod arch;
 mod describe;
+mod errno;
 mod error;
 pub mod func;
 pub mod hooks;
@@ -41,7 +43,8 @@ pub mod xen;
 pub use abi::{Abi, PatchSeries, XSPLICE_V4_SERIES};
 pub use arch::{Arch, ArchSection, PatchSite, WordSize};
 pub use describe::describe;
-pub use error::{AbiError, XenErrno};
+pub use errno::Errno;
+pub use error::AbiError;
 pub use func::{Expectation, FuncEntry};
 pub use hooks::{Hook, HookKind};
 pub use layout::{Field, Layout};

@@ -103,7 +103,7 @@ impl BuildIdNote {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::XenErrno;
+    use crate::errno::Errno;
 
     fn note(namesz: u32, descsz: u32, note_type: u32, rest: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -119,7 +119,7 @@ mod tests {
     fn check(bytes: &[u8], expect: &str) {
         let got = match BuildIdNote::parse(bytes) {
             Ok(n) => n.desc.iter().map(|b| format!("{b:02x}")).collect(),
-            Err(e) => format!("{}: {e}", e.xen_errno().map_or("-", XenErrno::name)),
+            Err(e) => format!("{}: {e}", e.xen_errno().map_or("-", Errno::name)),
         };
         assert_eq!(got, expect);
     }

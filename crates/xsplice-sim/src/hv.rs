@@ -28,8 +28,6 @@ use crate::loader;
 const NAME_SIZE: usize = 128;
 /// `LIVEPATCH_MAX_SIZE` (C-05).
 const MAX_PAYLOAD: usize = 2 << 20;
-/// Validator checks that Xen itself does not make (see `upload`).
-const ADVICE_ONLY: [&str; 4] = ["V-02", "V-03", "V-04", "V-06"];
 /// How many function states fit in the hooks' page after its 8-byte header.
 const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
 
@@ -527,23 +525,19 @@ impl<'x> Hypervisor<'x> {
                 &env,
             );
         }
-        // The hypervisor's own refusals; C-123 (depends, expectations) is
-        // checked at APPLY. An `xsplice-v4` payload is checked against its
-        // own era, the xSplice v4 series, which loads it (V-07 is only a
-        // warning); with `--as-xen` naming a release, that release's C-92
-        // refuses it, as the real one would. The
-        // validator's advice about what a loaded payload will do (V-02
-        // hypervisor-owned bytes not zero, V-03 read-only `.funcs`, V-04
-        // long names, V-06 old_size) is no refusal: Xen loads such payloads
-        // and the simulator shows the consequence.
-        let refusal = report.findings.iter().find(|f| {
-            let id = f.check.as_str();
-            f.severity == xsplice_validate::Severity::Error
-                && id != "C-123"
-                && !ADVICE_ONLY.contains(&id)
-        });
-        if let Some(f) = refusal {
-            let errno = Errno::for_check(f.check.as_str(), &f.message);
+        // The hypervisor's own refusals, each with the errno its check
+        // set; C-123 (depends, expectations) is checked at APPLY, and the
+        // validator's advice (`Response::Advise`: what a loaded payload
+        // will do) is no refusal: Xen loads such payloads and the simulator
+        // shows the consequence. An `xsplice-v4` payload is checked against
+        // its own era, the xSplice v4 series, which loads it (V-07 is only
+        // a warning); with `--as-xen` naming a release, that release's C-92
+        // refuses it, as the real one would.
+        let refusal = report
+            .findings
+            .iter()
+            .find_map(|f| f.refuses_upload().map(|errno| (f, errno)));
+        if let Some((f, errno)) = refusal {
             let loc = f.location.to_string();
             let msg = if loc.is_empty() {
                 format!("{} [{}]", f.message, f.check)

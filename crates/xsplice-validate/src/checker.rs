@@ -7,10 +7,10 @@
 
 use std::collections::HashSet;
 
-use xsplice_abi::{Abi, Arch, XenVersion};
+use xsplice_abi::{Abi, Arch, Errno, XenVersion};
 
 use crate::elf::{self, Class, Header};
-use crate::finding::{CheckId, Finding, Location, Severity, Summary};
+use crate::finding::{CheckId, Finding, Location, Response, Severity, Summary};
 use crate::model::{Payload, Region, Section, Symbol};
 use crate::release::{Release, ReleaseSet};
 use crate::target::Environment;
@@ -76,8 +76,35 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
     }
 
+    /// An error with the check's usual errno ([`CheckId::response`]).
     pub fn error(&mut self, check: CheckId, location: Location, message: String) {
-        self.push(check, Severity::Error, ReleaseSet::all(), location, message);
+        self.push(
+            check,
+            Severity::Error,
+            ReleaseSet::all(),
+            None,
+            location,
+            message,
+        );
+    }
+
+    /// An error of a check whose errno depends on the cause: `errno` is
+    /// the one this cause gets (spec §2).
+    pub fn error_errno(
+        &mut self,
+        check: CheckId,
+        errno: Errno,
+        location: Location,
+        message: String,
+    ) {
+        self.push(
+            check,
+            Severity::Error,
+            ReleaseSet::all(),
+            Some(errno),
+            location,
+            message,
+        );
     }
 
     pub fn warning(&mut self, check: CheckId, location: Location, message: String) {
@@ -85,6 +112,7 @@ impl<'a, 'e> Checker<'a, 'e> {
             check,
             Severity::Warning,
             ReleaseSet::all(),
+            None,
             location,
             message,
         );
@@ -98,7 +126,26 @@ impl<'a, 'e> Checker<'a, 'e> {
         location: Location,
         message: String,
     ) {
-        self.push(check, Severity::Error, releases, location, message);
+        self.push(check, Severity::Error, releases, None, location, message);
+    }
+
+    /// [`Checker::error_on`] with the errno of this cause.
+    pub fn error_on_errno(
+        &mut self,
+        releases: ReleaseSet,
+        check: CheckId,
+        errno: Errno,
+        location: Location,
+        message: String,
+    ) {
+        self.push(
+            check,
+            Severity::Error,
+            releases,
+            Some(errno),
+            location,
+            message,
+        );
     }
 
     /// A feature some in-scope releases lack: not an error (the payload is
@@ -110,14 +157,17 @@ impl<'a, 'e> Checker<'a, 'e> {
         location: Location,
         message: String,
     ) {
-        self.push(check, Severity::Warning, releases, location, message);
+        self.push(check, Severity::Warning, releases, None, location, message);
     }
 
+    /// Records a finding; an error gets `errno`, else the check's usual
+    /// one, unless the check is advice.
     fn push(
         &mut self,
         check: CheckId,
         severity: Severity,
         releases: ReleaseSet,
+        errno: Option<Errno>,
         location: Location,
         message: String,
     ) {
@@ -127,12 +177,19 @@ impl<'a, 'e> Checker<'a, 'e> {
             return;
         }
         let releases = if releases.is_all() { releases } else { scope };
+        let errno = match (severity, check.response()) {
+            (Severity::Warning, _) | (_, Response::Advise) => None,
+            (Severity::Error, Response::Refuse(usual) | Response::RefuseApply(usual)) => {
+                Some(errno.unwrap_or(usual))
+            }
+        };
         self.findings.push(Finding {
             check,
             severity,
             location,
             message,
             releases,
+            errno,
         });
     }
 

@@ -71,7 +71,6 @@ mod finding;
 mod image;
 mod inspect;
 pub mod model;
-mod notes;
 mod release;
 mod relocs;
 mod special;
@@ -82,7 +81,7 @@ mod target_checks;
 
 use std::io::{self, Write};
 
-pub use finding::{CheckId, Finding, Location, Needs, Severity, Summary};
+pub use finding::{CheckId, Finding, Location, Needs, Response, Severity, Summary};
 pub use image::{ImageError, XenImage};
 pub use inspect::{InspectError, inspect, inspect_json};
 pub use model::Payload;

@@ -6,8 +6,8 @@
 //! PC-relative relocation between two payload sections is always decided;
 //! one against a target symbol is decided only when a target is given.
 
-use xsplice_abi::Arch;
 use xsplice_abi::reloc::{Overflow, RelocType};
+use xsplice_abi::{Arch, Errno};
 
 use crate::checker::Checker;
 use crate::elf;
@@ -226,8 +226,9 @@ impl Checker<'_, '_> {
                 Arch::Aarch64 => C::C66,
                 Arch::Arm32 => C::C72,
             };
-            self.error(
+            self.error_errno(
                 check,
+                Errno::Einval,
                 loc,
                 format!(
                     "{type_name} at {tname}+{:#x} needs {need} bytes there, past the end of the {tsize:#x}-byte section",
@@ -270,8 +271,9 @@ impl Checker<'_, '_> {
                 Arch::Aarch64 => C::C67,
                 Arch::Arm32 => C::C71,
             };
-            self.error(
+            self.error_errno(
                 check,
+                Errno::Eoverflow,
                 loc,
                 format!(
                     "{type_name} at {tname}+{:#x} to `{sname}`: value {} does not fit {range}",

@@ -9,13 +9,12 @@
 use std::collections::HashMap;
 
 use xsplice_abi::hooks::{HookKind, check_modinfo};
-use xsplice_abi::{Abi, Arch, FuncEntry};
+use xsplice_abi::{Abi, Arch, BuildIdNote, Errno, FuncEntry};
 
 use crate::checker::Checker;
 use crate::elf;
 use crate::finding::{CheckId as C, Location};
 use crate::model::{Expect, Func, HookSection, Relocation, Value};
-use crate::notes::parse_build_id;
 use crate::release::ReleaseSet;
 
 /// The arch tables a payload may carry, by exact name (§1.6).
@@ -335,8 +334,9 @@ impl Checker<'_, '_> {
             match arch {
                 Arch::X86_64 => {
                     if nop && e.new_size > 31 {
-                        self.error(
+                        self.error_errno(
                             C::C95,
+                            Errno::Eopnotsupp,
                             loc("new_size"),
                             format!("NOP mode with new_size {}, over 31 bytes", e.new_size),
                         );
@@ -375,8 +375,9 @@ impl Checker<'_, '_> {
                             ),
                         );
                     } else if e.old_size != 0 && e.old_size < 4 {
-                        self.error(
+                        self.error_errno(
                             C::C96,
+                            Errno::Einval,
                             loc("old_size"),
                             format!("old_size {} is below the 4-byte instruction", e.old_size),
                         );
@@ -532,7 +533,7 @@ impl Checker<'_, '_> {
                 continue;
             }
             let data = self.sections[i].data(self.data).to_vec();
-            match parse_build_id(&data) {
+            match BuildIdNote::parse(&data).map(|n| n.desc) {
                 Ok(desc) => {
                     if let Some(p) = &mut self.payload {
                         if check == C::C100 {
@@ -542,8 +543,11 @@ impl Checker<'_, '_> {
                         }
                     }
                 }
-                Err(why) => self.error(
+                // Xen's errno for the cause (-ENODATA for a wrong type or
+                // name); the ⚠ padding rule, which Xen lacks, gets -EINVAL.
+                Err(why) => self.error_errno(
                     check,
+                    why.xen_errno().unwrap_or(Errno::Einval),
                     Location::section(name),
                     format!("not a build-id note: {why}"),
                 ),
@@ -570,8 +574,9 @@ impl Checker<'_, '_> {
         }
         if let Some(i) = self.find(".ex_table") {
             match arch.ex_table_entry_size() {
-                None => self.error(
+                None => self.error_errno(
                     C::C108,
+                    Errno::Eopnotsupp,
                     Location::section(".ex_table"),
                     format!("the {arch} hypervisor has no exception tables"),
                 ),
@@ -598,8 +603,9 @@ impl Checker<'_, '_> {
     fn check_alt_calls(&mut self, arch: Arch, i: usize) {
         let name = ".alt_call_sites";
         let Some(unit) = arch.alt_call_size() else {
-            self.error(
+            self.error_errno(
                 C::C107,
+                Errno::Eopnotsupp,
                 Location::section(name),
                 format!("the {arch} hypervisor has no alternative calls"),
             );
@@ -761,9 +767,10 @@ impl Checker<'_, '_> {
                         if u16::from(orig_len) + u16::from(pad_len) > 254
                             || repl_len > orig_len.saturating_add(pad_len)
                         {
-                            self.error_on(
+                            self.error_on_errno(
                                 releases,
                                 C::C106,
+                                Errno::Enospc,
                                 loc,
                                 format!(
                                     "entry {n}: replacement of {repl_len} bytes does not fit {orig_len}+{pad_len} bytes"

@@ -5,10 +5,11 @@
 //! (C-46); without a target the check is left to `--target` runs, except for
 //! an empty name, which can never resolve.
 
+use xsplice_abi::BuildIdNote;
+
 use crate::checker::Checker;
 use crate::elf;
 use crate::finding::{CheckId as C, Location};
-use crate::notes::parse_build_id;
 
 impl Checker<'_, '_> {
     /// C-35, C-36 (C-37 and C-38 need the target and run with the target checks).
@@ -22,7 +23,7 @@ impl Checker<'_, '_> {
             return;
         };
         let data = self.sections[i].data(self.data).to_vec();
-        match parse_build_id(&data) {
+        match BuildIdNote::parse(&data).map(|n| n.desc) {
             Ok(desc) => {
                 if let Some(p) = &mut self.payload {
                     p.xen_depends = Some(desc.clone());

@@ -5,7 +5,8 @@
 //! corpus of `xsplice-mutants`, which the simulator's tests feed to the
 //! loader too. The test also proves coverage: every check the catalogue
 //! says is decidable from files must have a mutant, or a written reason in
-//! `NO_MUTANT`. The text diagnostics of all mutants are one insta snapshot.
+//! `NO_MUTANT`. The text diagnostics of all mutants, each headed by the
+//! errnos its errors carry, are one insta snapshot.
 //!
 //! The seed's own ABI, `xsplice-v4`, has its own small corpus made from the
 //! suite's `xsplice-v4` hello_world: that era's rules (V-07, V-08) cannot be
@@ -161,7 +162,25 @@ fn run_corpus(arch: &'static str, mutants: Vec<Mutant>) -> Option<Outcome> {
             ));
         }
         out.covered.insert(check);
-        out.text += &format!("== {} ({})\n{}\n", mutant.name, check, redact(&text));
+        // The errno each error carries, which the simulator returns: the
+        // snapshot holds them to the specification's §2.
+        let mut errnos: Vec<&str> = report
+            .findings
+            .iter()
+            .filter_map(|f| f.errno.map(|e| e.name()))
+            .collect();
+        errnos.dedup();
+        let errnos = if errnos.is_empty() {
+            String::new()
+        } else {
+            format!(" -> {}", errnos.join(", "))
+        };
+        out.text += &format!(
+            "== {} ({}){errnos}\n{}\n",
+            mutant.name,
+            check,
+            redact(&text)
+        );
     }
     Some(out)
 }
