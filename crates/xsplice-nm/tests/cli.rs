@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{small_object, small_object_for, xsplice_nm};
+use common::{gnu_nm, small_coff, small_object, small_object_for, xsplice_nm};
 
 fn fixture_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -28,6 +28,23 @@ fn json_output() {
         serde_json_check(line);
     }
     insta::assert_snapshot!(out);
+}
+
+/// COFF symbols in JSON: no sizes, COFF's types, the `.file` before a
+/// static as its file hint; the other formats are GNU nm's.
+#[test]
+fn json_output_coff() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("small-coff.o"), small_coff()).unwrap();
+    let (code, out, err) = xsplice_nm(dir.path(), &["--format", "json", "-a", "small-coff.o"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    for line in out.lines() {
+        serde_json_check(line);
+    }
+    insta::assert_snapshot!(out);
+    if let Some(gnu) = gnu_nm(dir.path(), &["-a", "small-coff.o"]) {
+        assert_eq!(xsplice_nm(dir.path(), &["-a", "small-coff.o"]), gnu);
+    }
 }
 
 /// Every line must be one JSON object on its own.

@@ -697,14 +697,13 @@ impl Renderer<'_, '_> {
         let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         for e in entries {
             let sym = &table.symbols[e.index as usize];
-            let binding = if sym.flags & coff::flags::WEAK != 0 {
-                "WEAK"
-            } else if sym.flags & coff::flags::GLOBAL != 0 {
-                "GLOBAL"
-            } else if sym.flags & coff::flags::LOCAL != 0 {
-                "LOCAL"
-            } else {
-                "DEBUG"
+            // From the storage class: BFD gives an undefined external no
+            // flags at all.
+            let binding = match sym.storage_class {
+                coff::class::C_NT_WEAK | coff::class::C_WEAKEXT => "WEAK",
+                coff::class::C_EXT | coff::class::C_SYSTEM | coff::class::C_STATLAB => "GLOBAL",
+                _ if sym.flags & coff::flags::LOCAL != 0 => "LOCAL",
+                _ => "DEBUG",
             };
             let value = JsonSymbol {
                 object,

@@ -130,6 +130,104 @@ pub fn small_object_for(arch: Architecture) -> Vec<u8> {
     obj.write().expect("write fixture")
 }
 
+/// The same symbols in an x86-64 COFF object (with `.file` entries and
+/// the section symbols the `object` crate writes).
+pub fn small_coff() -> Vec<u8> {
+    let mut obj = Object::new(BinaryFormat::Coff, Architecture::X86_64, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    obj.append_section_data(text, &[0x90; 32], 16);
+    let data = obj.section_id(StandardSection::Data);
+    obj.append_section_data(data, &[1, 0, 0, 0, 2, 0, 0, 0], 8);
+    let bss = obj.section_id(StandardSection::UninitializedData);
+    obj.append_section_bss(bss, 16, 8);
+    for (name, value, kind, scope, weak, section) in [
+        (
+            "a.c",
+            0,
+            SymbolKind::File,
+            SymbolScope::Compilation,
+            false,
+            WSection::None,
+        ),
+        (
+            "helper",
+            0,
+            SymbolKind::Text,
+            SymbolScope::Compilation,
+            false,
+            WSection::Section(text),
+        ),
+        (
+            "counter",
+            0,
+            SymbolKind::Data,
+            SymbolScope::Compilation,
+            false,
+            WSection::Section(bss),
+        ),
+        (
+            "b.c",
+            0,
+            SymbolKind::File,
+            SymbolScope::Compilation,
+            false,
+            WSection::None,
+        ),
+        (
+            "helper",
+            8,
+            SymbolKind::Text,
+            SymbolScope::Compilation,
+            false,
+            WSection::Section(text),
+        ),
+        (
+            "entry",
+            16,
+            SymbolKind::Text,
+            SymbolScope::Dynamic,
+            false,
+            WSection::Section(text),
+        ),
+        (
+            "table",
+            0,
+            SymbolKind::Data,
+            SymbolScope::Dynamic,
+            true,
+            WSection::Section(data),
+        ),
+        (
+            "shared",
+            16,
+            SymbolKind::Data,
+            SymbolScope::Dynamic,
+            false,
+            WSection::Common,
+        ),
+        (
+            "missing",
+            0,
+            SymbolKind::Unknown,
+            SymbolScope::Dynamic,
+            false,
+            WSection::Undefined,
+        ),
+    ] {
+        obj.add_symbol(WSymbol {
+            name: name.as_bytes().to_vec(),
+            value,
+            size: 0,
+            kind,
+            scope,
+            weak,
+            section,
+            flags: SymbolFlags::None,
+        });
+    }
+    obj.write().expect("write fixture")
+}
+
 /// Runs `xsplice-nm` with `args` in `dir` under `LC_ALL=C`: (exit status,
 /// stdout, stderr), stdout and stderr as text.
 pub fn xsplice_nm(dir: &Path, args: &[&str]) -> (i32, String, String) {
