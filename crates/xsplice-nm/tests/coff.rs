@@ -585,7 +585,14 @@ fn handmade(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     alone.push(("symtab-cut.o".into(), bytes[..symtab + 18 * 3].to_vec()));
     let mut b = bytes.clone();
     b[symtab + 18 * (count - 1) + 17] = 2;
-    alone.push(("aux-overrun.o".into(), b));
+    alone.push(("aux-overrun.o".into(), b.clone()));
+    // In an archive, the broken member ends the run too.
+    let members = [
+        ("first.o".to_owned(), bytes.clone()),
+        ("broken.o".to_owned(), b),
+        ("never.o".to_owned(), bytes.clone()),
+    ];
+    alone.push(("broken-member.a".into(), archive(&members)));
     let mut long = base(0x8664);
     long.sym(b"a_name_in_the_string_table", 0, 1, 0, C_EXT);
     let lb = long.bytes();
