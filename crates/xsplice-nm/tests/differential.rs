@@ -15,7 +15,7 @@
 //!
 //! Accepted differences: none. The reference runs under `LC_ALL=C` with
 //! `argv[0]` set to `nm`, so cross tools print the same message prefix;
-//! the host's linker plugins' lines are left out of its stderr (see
+//! the host's linker plugins' lines are left out of its output (see
 //! `common::run_nm`).
 
 mod common;
