@@ -316,7 +316,7 @@ impl Abi {
             }),
             Abi::LivepatchV2 => Some(XenRange {
                 first: XenVersion::rc(4, 14, 0, 1),
-                last: XenVersion::series(4, 22),
+                last: XenVersion::NEWEST,
             }),
         }
     }
@@ -371,16 +371,17 @@ impl Abi {
     pub fn hypervisor_writes_funcs(self, version: &XenVersion) -> bool {
         match self {
             Abi::XspliceV4 | Abi::Xsplice | Abi::LivepatchV1 => true,
-            Abi::LivepatchV2 => {
-                let patch = version.patch.unwrap_or(0);
-                match (version.major, version.minor) {
-                    (4, 14..=16) => true,
-                    (4, 17) => patch < 3,
-                    (4, 18) => patch < 1,
-                    (major, minor) => (major, minor) < (4, 14),
-                }
-            }
+            Abi::LivepatchV2 => version.writes_funcs(),
         }
+    }
+
+    /// The release whose rules a payload of this ABI is handled by when no
+    /// release is named: the newest that loads the ABI, or, for
+    /// `xsplice-v4`, whose series no release number names, 4.7.0-rc1,
+    /// whose loader rules the series shares ([`XSPLICE_V4_SERIES`]).
+    pub fn rules_release(self) -> XenVersion {
+        self.xen_releases()
+            .map_or(XenVersion::rc(4, 7, 0, 1), |r| r.last)
     }
 
     /// Whether `.funcs` must carry SHF_WRITE for the target Xen (`Some`), or

@@ -178,20 +178,29 @@ impl Arch {
         }
     }
 
-    /// Where in the old function the hypervisor writes, given its first
-    /// bytes: x86 skips a leading ENDBR64 or its poison (4 bytes; Xen 4.17+
-    /// and the 4.14.5/4.15.3/4.16.1 backports), ARM writes at `old_addr` (§4).
-    pub fn patch_offset(self, old_code: &[u8]) -> usize {
-        match self {
-            Arch::X86_64 if starts_with_endbr(old_code) => 4,
-            _ => 0,
+    /// Where in the old function Xen `xen` writes, given its first bytes:
+    /// x86 skips a leading ENDBR64 or its poison (4 bytes) on the releases
+    /// that do ([`XenVersion::skips_endbr`]: 4.17+ and the 4.14.5, 4.15.3
+    /// and 4.16.1 backports); older releases and ARM write at `old_addr` (§4).
+    pub fn patch_offset(self, xen: &XenVersion, old_code: &[u8]) -> usize {
+        if xen.skips_endbr(self) && starts_with_endbr(old_code) {
+            4
+        } else {
+            0
         }
     }
 
-    /// Minimum `old_size` of a branch-mode entry, given the first bytes of
-    /// the old function: x86 5, or 9 after ENDBR64 (C-95); ARM 4 (C-96).
+    /// Minimum `old_size` of a branch-mode entry on Xen `xen`, given the
+    /// first bytes of the old function: x86 5, or 9 after ENDBR64 where
+    /// the release skips it (C-95); ARM 4 (C-96).
+    pub fn min_old_size_on(self, xen: &XenVersion, old_code: &[u8]) -> usize {
+        self.patch_offset(xen, old_code) + self.patch_insn_size()
+    }
+
+    /// [`Arch::min_old_size_on`] the newest release, which asks the most of
+    /// any: a payload that meets it is big enough for every release.
     pub fn min_old_size(self, old_code: &[u8]) -> usize {
-        self.patch_offset(old_code) + self.patch_insn_size()
+        self.min_old_size_on(&XenVersion::NEWEST, old_code)
     }
 
     /// Half-open branch range [-R, R) Xen checks on `old_addr - new_addr`
@@ -308,25 +317,31 @@ impl Arch {
         }
     }
 
-    /// What the hypervisor writes for a branch-mode entry (§4): the branch
-    /// from the patch site (`old_addr` plus [`Arch::patch_offset`] of the old
+    /// What Xen `xen` writes for a branch-mode entry (§4): the branch from
+    /// the patch site (`old_addr` plus [`Arch::patch_offset`] of the old
     /// function's first bytes `old_code`) to `new_addr`.
     pub fn trampoline(
         self,
+        xen: &XenVersion,
         old_addr: u64,
         new_addr: u64,
         old_code: &[u8],
     ) -> Result<PatchSite, AbiError> {
-        let offset = self.patch_offset(old_code);
+        let offset = self.patch_offset(xen, old_code);
         let bytes = self.branch(old_addr + offset as u64, new_addr)?;
         Ok(PatchSite { offset, bytes })
     }
 
-    /// What the hypervisor writes for a NOP-mode entry (`new_addr` = 0, §4):
+    /// What Xen `xen` writes for a NOP-mode entry (`new_addr` = 0, §4):
     /// `new_size - patch_offset` NOP bytes after the patch offset. The
     /// limits (C-95, C-96) apply to `new_size`; a `new_size` smaller than
     /// the ENDBR64 it must skip is refused (Xen would underflow, C-98).
-    pub fn nop_patch(self, new_size: u32, old_code: &[u8]) -> Result<PatchSite, AbiError> {
+    pub fn nop_patch(
+        self,
+        xen: &XenVersion,
+        new_size: u32,
+        old_code: &[u8],
+    ) -> Result<PatchSite, AbiError> {
         let new_size = new_size as usize;
         if new_size > MAX_NOP_LEN {
             return Err(AbiError::NopTooLong {
@@ -340,7 +355,7 @@ impl Arch {
                 len: new_size,
             });
         }
-        let offset = self.patch_offset(old_code);
+        let offset = self.patch_offset(xen, old_code);
         let len = new_size
             .checked_sub(offset)
             .ok_or(AbiError::NopShorterThanEndbr { new_size, offset })?;
@@ -450,14 +465,13 @@ impl Arch {
                 since: None,
             });
         }
-        let alt_call_since = XenVersion::series(4, 21);
         if let Some(size) = self.alt_call_size() {
-            if xen.is_none_or(|v| *v >= alt_call_since) {
+            if xen.is_none_or(XenVersion::has_alt_calls) {
                 out.push(ArchSection {
                     name: ".alt_call_sites",
                     entry_size: Some(size),
                     align: 1,
-                    since: Some(alt_call_since),
+                    since: Some(XenVersion::series(4, 21)),
                 });
             }
         }
@@ -608,6 +622,11 @@ mod tests {
 
     #[test]
     fn old_size_minimum_follows_endbr() {
+        // Only the releases that skip ENDBR64 need room for it.
+        let old: XenVersion = "4.14.4".parse().unwrap();
+        let backport: XenVersion = "4.14.5".parse().unwrap();
+        assert_eq!(Arch::X86_64.min_old_size_on(&old, &ENDBR64), 5);
+        assert_eq!(Arch::X86_64.min_old_size_on(&backport, &ENDBR64), 9);
         assert_eq!(Arch::X86_64.min_old_size(&[0x55, 0x48]), 5);
         assert_eq!(Arch::X86_64.min_old_size(&ENDBR64), 9);
         assert_eq!(Arch::X86_64.min_old_size(&ENDBR64_POISON), 9);
@@ -626,37 +645,50 @@ mod tests {
 
     #[test]
     fn patch_sites() {
+        let new = XenVersion::NEWEST;
+        let old = XenVersion::series(4, 13);
         let plain = [0x55, 0x48, 0x89, 0xe5];
         check_site(
-            Arch::X86_64.trampoline(0x1000, 0x2000, &plain),
+            Arch::X86_64.trampoline(&old, 0x1000, 0x2000, &ENDBR64),
+            "+0 e9 fb 0f 00 00",
+        );
+        check_site(Arch::X86_64.nop_patch(&old, 3, &ENDBR64), "+0 0f 1f 00");
+        check_site(
+            Arch::X86_64.trampoline(&new, 0x1000, 0x2000, &plain),
             "+0 e9 fb 0f 00 00",
         );
         check_site(
-            Arch::X86_64.trampoline(0x1000, 0x2000, &ENDBR64),
+            Arch::X86_64.trampoline(&new, 0x1000, 0x2000, &ENDBR64),
             "+4 e9 f7 0f 00 00",
         );
         check_site(
-            Arch::X86_64.trampoline(0x1000, 0x2000, &ENDBR64_POISON),
+            Arch::X86_64.trampoline(&new, 0x1000, 0x2000, &ENDBR64_POISON),
             "+4 e9 f7 0f 00 00",
         );
         check_site(
-            Arch::Aarch64.trampoline(0x1000, 0x2000, &ENDBR64),
+            Arch::Aarch64.trampoline(&new, 0x1000, 0x2000, &ENDBR64),
             "+0 00 04 00 14",
         );
-        check_site(Arch::X86_64.nop_patch(6, &plain), "+0 66 0f 1f 44 00 00");
-        check_site(Arch::X86_64.nop_patch(6, &ENDBR64), "+4 66 90");
-        check_site(Arch::X86_64.nop_patch(4, &ENDBR64), "+4 ");
         check_site(
-            Arch::X86_64.nop_patch(3, &ENDBR64),
+            Arch::X86_64.nop_patch(&new, 6, &plain),
+            "+0 66 0f 1f 44 00 00",
+        );
+        check_site(Arch::X86_64.nop_patch(&new, 6, &ENDBR64), "+4 66 90");
+        check_site(Arch::X86_64.nop_patch(&new, 4, &ENDBR64), "+4 ");
+        check_site(
+            Arch::X86_64.nop_patch(&new, 3, &ENDBR64),
             "nop-mode new_size 3 is shorter than the 4-byte endbr64 it must skip",
         );
         check_site(
-            Arch::X86_64.nop_patch(32, &plain),
+            Arch::X86_64.nop_patch(&new, 32, &plain),
             "x86_64 nop length 32 is over 31 bytes",
         );
-        check_site(Arch::Arm32.nop_patch(8, &[]), "+0 00 00 a0 e1 00 00 a0 e1");
         check_site(
-            Arch::Arm32.nop_patch(6, &[]),
+            Arch::Arm32.nop_patch(&new, 8, &[]),
+            "+0 00 00 a0 e1 00 00 a0 e1",
+        );
+        check_site(
+            Arch::Arm32.nop_patch(&new, 6, &[]),
             "arm32 nop length 6 is not a multiple of 4",
         );
     }

@@ -24,6 +24,8 @@
 //! - [`hooks`]: hook sections and `.modinfo`;
 //! - [`note`]: the GNU build-id note;
 //! - [`limits`]: whole-payload limits (file size, section count, names);
+//! - `rules`: what changes from one release to the next, as predicates of
+//!   a [`XenVersion`] (and [`Arch`]), for the validator and the simulator;
 //! - [`Errno`]: the errno values Xen returns, for every crate that names one;
 //! - [`describe`]: a canonical text dump of one ABI on one architecture.
 
@@ -38,6 +40,7 @@ pub mod layout;
 pub mod limits;
 pub mod note;
 pub mod reloc;
+mod rules;
 pub mod xen;
 
 pub use abi::{Abi, PatchSeries, XSPLICE_V4_SERIES};

@@ -26,6 +26,10 @@ pub struct XenVersion {
 }
 
 impl XenVersion {
+    /// The newest release the specification was checked against; the last
+    /// release of `livepatch-v2` (no version 3 exists).
+    pub const NEWEST: XenVersion = XenVersion::series(4, 22);
+
     /// A final release `major.minor.patch`.
     pub const fn new(major: u8, minor: u8, patch: u8) -> Self {
         Self {

@@ -339,41 +339,17 @@ impl<'x> Hypervisor<'x> {
         self.host.borrow().death().cloned()
     }
 
-    /// The release a payload of `abi` is handled as.
-    fn release_for(&self, abi: Abi) -> Option<XenVersion> {
-        self.xen.or_else(|| abi.xen_releases().map(|r| r.last))
-    }
-
-    /// x86 skips a leading ENDBR64 from 4.17 on, and in the 4.14.5, 4.15.3
-    /// and 4.16.1 backports (§4).
-    fn skips_endbr(&self, abi: Abi) -> bool {
-        let Some(v) = self.release_for(abi) else {
-            return false;
-        };
-        let patch = v.patch.unwrap_or(0);
-        match (v.major, v.minor) {
-            (4, 14) => patch >= 5,
-            (4, 15) => patch >= 3,
-            (4, 16) => patch >= 1,
-            (major, minor) => (major, minor) >= (4, 17),
-        }
+    /// The release whose rules a payload of `abi` is handled by: the one
+    /// emulated, else the newest that loads the ABI (the rules themselves
+    /// are `xsplice-abi`'s, which the validator reads too).
+    fn release_for(&self, abi: Abi) -> XenVersion {
+        self.xen.unwrap_or_else(|| abi.rules_release())
     }
 
     /// Releases before the fstate change keep each function's state in the
     /// payload's own `.funcs` entries (`opaque`, `applied`; §0, §1.7 d).
     fn writes_funcs(&self, abi: Abi) -> bool {
-        self.release_for(abi)
-            .is_none_or(|v| abi.hypervisor_writes_funcs(&v))
-    }
-
-    /// Only 4.18.0 both writes into `.funcs` and patches without clearing
-    /// CR0.WP or relaxing rodata, so a read-only `.funcs` page-faults there
-    /// (§0, §4; 4.17.3 and 4.18.1 have the fstate backport).
-    fn faults_on_ro_funcs(&self, abi: Abi) -> bool {
-        abi == Abi::LivepatchV2
-            && self
-                .release_for(abi)
-                .is_some_and(|v| (v.major, v.minor, v.patch.unwrap_or(0)) == (4, 18, 0))
+        abi.hypervisor_writes_funcs(&self.release_for(abi))
     }
 
     /// The address of field `field` of `.funcs` entry `j` of payload `i`
@@ -415,7 +391,10 @@ impl<'x> Hypervisor<'x> {
             self.host.borrow_mut().write(at, bytes)?;
             return Ok(());
         }
-        if self.faults_on_ro_funcs(abi) {
+        if self
+            .release_for(abi)
+            .faults_on_read_only_funcs(Arch::X86_64)
+        {
             let name = self.payloads[i].name.clone();
             let message = format!(
                 "FATAL PAGE FAULT: write to read-only {} of payload `{name}` at {at:#x}",
@@ -449,12 +428,6 @@ impl<'x> Hypervisor<'x> {
     /// The address of the `.funcs` entries of a loaded payload.
     pub fn funcs_address(&self, name: &str) -> Option<u64> {
         self.payloads.iter().find(|p| p.name == name)?.funcs_at
-    }
-
-    /// `safe_to_reapply` is enforced from 4.8 on (§0, §1.3).
-    fn checks_reapply(&self, abi: Abi) -> bool {
-        self.release_for(abi)
-            .is_some_and(|v| (v.major, v.minor) >= (4, 8))
     }
 
     fn find(&self, name: &str) -> Result<usize, Fail> {
@@ -782,8 +755,8 @@ impl<'x> Hypervisor<'x> {
         for hook in self.payloads[i].hooks_of(Hook::Load) {
             self.call(hook, &[])?;
         }
-        let abi = self.payloads[i].abi;
-        let endbr = self.skips_endbr(abi);
+        let xen = self.release_for(self.payloads[i].abi);
+        let endbr = xen.skips_endbr(Arch::X86_64);
         for j in 0..self.payloads[i].funcs.len() {
             // Pre-fstate releases trust the `applied` byte in the entry, even
             // one a builder left non-zero (§8 item 10).
@@ -809,11 +782,11 @@ impl<'x> Hypervisor<'x> {
             };
             let site = if f.new_addr == 0 {
                 Arch::X86_64
-                    .nop_patch(f.new_size, &head)
+                    .nop_patch(&xen, f.new_size, &head)
                     .map_err(|_| Fail::Xen(Errno::Eopnotsupp))?
             } else {
                 Arch::X86_64
-                    .trampoline(f.old_addr, f.new_addr, &head)
+                    .trampoline(&xen, f.old_addr, f.new_addr, &head)
                     .map_err(|_| Fail::Xen(Errno::Eoverflow))?
             };
             let offset = site.offset as u64;
@@ -901,7 +874,7 @@ impl<'x> Hypervisor<'x> {
             return Ok(());
         }
         let abi = p.abi;
-        if p.reverted && p.has_rw_data && self.checks_reapply(abi) {
+        if p.reverted && p.has_rw_data && self.release_for(abi).checks_reapply() {
             self.log(
                 name,
                 "cannot re-apply: it has writable data that may have changed",
@@ -910,7 +883,7 @@ impl<'x> Hypervisor<'x> {
             return Ok(());
         }
         // The NODEPS flag exists from 4.14 on (§0).
-        if !(nodeps && abi == Abi::LivepatchV2) {
+        if !(nodeps && self.release_for(abi).has_nodeps()) {
             let (what, want) = match self.applied.last() {
                 Some(top) => {
                     let t = self.find(top)?;

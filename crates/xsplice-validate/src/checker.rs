@@ -204,6 +204,22 @@ impl<'a, 'e> Checker<'a, 'e> {
         }
     }
 
+    /// The in-scope releases for which a release rule of `xsplice-abi`
+    /// holds: with `--xen`, every release if it holds for that exact
+    /// version and none otherwise; else each series for which it holds at
+    /// some point release ([`Release::ends`]).
+    pub fn releases_where(&self, rule: impl Fn(&XenVersion) -> bool) -> ReleaseSet {
+        match &self.xen {
+            Some(v) if rule(v) => ReleaseSet::all(),
+            Some(_) => ReleaseSet::NONE,
+            None => self
+                .in_scope()
+                .iter()
+                .filter(|r| r.ends().iter().any(&rule))
+                .collect(),
+        }
+    }
+
     /// The section's name for messages.
     pub fn name(&self, i: usize) -> String {
         self.sections

@@ -55,6 +55,19 @@ impl Release {
         }
     }
 
+    /// The first and the last point release of the member, between which
+    /// the release rules of `xsplice-abi` are decided: a rule changes at
+    /// most once inside a series (a stable backport), so it holds for some
+    /// point release of the series iff it holds at one of the two ends. The
+    /// xSplice v4 series shares the 4.7.0-rc1 loader's rules.
+    pub fn ends(self) -> [XenVersion; 2] {
+        match self {
+            Release::XspliceV4Series => [XenVersion::rc(4, 7, 0, 1); 2],
+            Release::XspliceRc => [XenVersion::rc(4, 7, 0, 1), XenVersion::rc(4, 7, 0, 4)],
+            Release::Series(m) => [XenVersion::new(4, m, 0), XenVersion::new(4, m, u8::MAX)],
+        }
+    }
+
     /// The release a version names, if the validator knows it.
     pub fn of(v: &XenVersion) -> Option<Release> {
         if v.major != 4 || !(FIRST_MINOR..=LAST_MINOR).contains(&v.minor) {

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use xsplice_abi::hooks::{HookKind, check_modinfo};
-use xsplice_abi::{Abi, Arch, BuildIdNote, Errno, FuncEntry};
+use xsplice_abi::{Abi, Arch, BuildIdNote, Errno, FuncEntry, XenVersion};
 
 use crate::checker::Checker;
 use crate::elf;
@@ -253,10 +253,7 @@ impl Checker<'_, '_> {
             return;
         }
         if sec.flags & elf::SHF_WRITE == 0 {
-            let writes = match abi {
-                Abi::LivepatchV2 => ReleaseSet::series(14, 18),
-                _ => ReleaseSet::all(),
-            };
+            let writes = self.releases_where(|v| abi.hypervisor_writes_funcs(v));
             if !self.releases.intersect(writes).is_empty() {
                 self.warning(
                     C::V03,
@@ -322,10 +319,9 @@ impl Checker<'_, '_> {
                 } else {
                     "Xen 4.7 refuses"
                 };
+                let without_nop = self.releases_where(|v| !v.has_nop_mode());
                 self.warning_on(
-                    ReleaseSet::xsplice_v4_series()
-                        .union(ReleaseSet::xsplice_rc())
-                        .union(ReleaseSet::series(7, 7)),
+                    without_nop,
                     C::C93,
                     loc(if nop { "new_addr" } else { "new_size" }),
                     format!("{who} new_addr or new_size 0 (NOP mode came in 4.8)"),
@@ -422,8 +418,9 @@ impl Checker<'_, '_> {
                 );
             }
             if e.applied != 0 {
+                let trusting = self.releases_where(XenVersion::writes_funcs);
                 self.error_on(
-                    ReleaseSet::series(14, 18),
+                    trusting,
                     C::V02,
                     loc("applied"),
                     format!(
@@ -614,7 +611,7 @@ impl Checker<'_, '_> {
         let size = self.sections[i].size;
         if size % unit as u64 != 0 {
             self.error_on(
-                ReleaseSet::series(21, 22),
+                self.releases_where(XenVersion::has_alt_calls),
                 C::C107,
                 Location::section(name),
                 format!("size {size:#x} is not a multiple of the {unit}-byte entry"),
@@ -635,7 +632,7 @@ impl Checker<'_, '_> {
             });
             if !ok {
                 self.error_on(
-                    ReleaseSet::series(21, 22),
+                    self.releases_where(XenVersion::has_alt_calls),
                     C::C107,
                     Location::in_section(name, off),
                     format!(
@@ -666,18 +663,18 @@ impl Checker<'_, '_> {
         let name = ".altinstructions";
         let size = self.sections[i].size;
         // The entry size changed in 4.11 on x86: check each era separately.
-        let eras: Vec<(ReleaseSet, u64)> = match arch {
-            Arch::X86_64 => vec![
-                (
-                    ReleaseSet::xsplice_v4_series()
-                        .union(ReleaseSet::xsplice_rc())
-                        .union(ReleaseSet::series(7, 10)),
-                    { arch.alt_instr_size(Some(&xsplice_abi::XenVersion::series(4, 10))) as u64 },
-                ),
-                (ReleaseSet::series(11, 22), arch.alt_instr_size(None) as u64),
-            ],
-            _ => vec![(ReleaseSet::all(), arch.alt_instr_size(None) as u64)],
-        };
+        let mut units: Vec<usize> = [XenVersion::series(4, 10), XenVersion::NEWEST]
+            .iter()
+            .map(|v| arch.alt_instr_size(Some(v)))
+            .collect();
+        units.dedup();
+        let eras: Vec<(ReleaseSet, u64)> = units
+            .into_iter()
+            .map(|unit| {
+                let era = self.releases_where(|v| arch.alt_instr_size(Some(v)) == unit);
+                (era, unit as u64)
+            })
+            .collect();
         for (releases, unit) in eras {
             if self.releases.intersect(releases).is_empty() {
                 continue;

@@ -3,8 +3,8 @@
 //! (C-46, C-94, C-115), and what `old_addr` points at (C-95 ENDBR64, C-97,
 //! C-98, C-123 expectations).
 
-use xsplice_abi::Arch;
 use xsplice_abi::arch::starts_with_endbr;
+use xsplice_abi::{Arch, XenVersion};
 
 use crate::checker::Checker;
 use crate::elf;
@@ -228,10 +228,22 @@ impl Checker<'_, '_> {
                 ),
             );
         }
-        let endbr = code.as_deref().is_some_and(starts_with_endbr) && arch == Arch::X86_64;
+        // Only the releases that skip a leading ENDBR64 need room for it
+        // (4.17+ and the 4.14.5, 4.15.3, 4.16.1 backports); older ones
+        // write their branch or NOPs over it.
+        let skipping = self.releases_where(|v| v.skips_endbr(arch));
+        let endbr = code.as_deref().is_some_and(starts_with_endbr) && !skipping.is_empty();
+        let skip = |c: &[u8]| {
+            if skipping.is_empty() {
+                0
+            } else {
+                arch.patch_offset(&XenVersion::NEWEST, c)
+            }
+        };
         let nop = f.new_addr.is_zero();
         if endbr && nop && f.new_size < 4 {
-            self.error(
+            self.error_on(
+                skipping,
                 C::C98,
                 loc.clone(),
                 format!(
@@ -244,22 +256,23 @@ impl Checker<'_, '_> {
             && !nop
             && f.old_size != 0
             && (f.old_size as usize) >= arch.patch_insn_size()
-            && (f.old_size as usize) < arch.min_old_size(code)
+            && (f.old_size as usize) < skip(code) + arch.patch_insn_size()
         {
-            self.error(
+            self.error_on(
+                skipping,
                 C::C95,
                 loc.clone(),
                 format!(
                     "old_size {} cannot hold ENDBR64 and the {}-byte branch ({} bytes)",
                     f.old_size,
                     arch.patch_insn_size(),
-                    arch.min_old_size(code)
+                    skip(code) + arch.patch_insn_size()
                 ),
             );
         }
         // C-97: branch distance and encodability from the payload's load address.
         if !nop && let Some(new) = self.value_address(&f.new_addr) {
-            let at = old.wrapping_add(code.as_deref().map_or(0, |c| arch.patch_offset(c)) as u64);
+            let at = old.wrapping_add(code.as_deref().map_or(0, skip) as u64);
             if let Err(e) = arch.verify_distance(old, new) {
                 self.error(C::C97, loc.clone(), e.to_string());
             } else if let Err(e) = arch.branch(at, new) {
