@@ -50,6 +50,10 @@ pub struct Placed {
     pub funcs_ro: bool,
 }
 
+/// The largest memory block the payload area can hold (x86: inside the
+/// 1 GiB window of Xen's image, spec §1.3).
+const MAX_BLOCK: u64 = 1 << 30;
+
 const SHN_ABS: u16 = 0xfff1;
 const SHN_COMMON: u16 = 0xfff2;
 const SHN_LORESERVE: u16 = 0xff00;
@@ -64,6 +68,18 @@ pub fn place(
     base: u64,
     env: &Environment<'_>,
 ) -> Result<Placed, LoadError> {
+    // C-41: the block is one vmalloc allocation in the payload area, which
+    // on x86 lies inside Xen's 1 GiB image window; a larger block (a huge
+    // SHT_NOBITS section needs no file bytes) cannot be allocated.
+    if payload.block_size() > MAX_BLOCK {
+        return fail(
+            Errno::Enomem,
+            format!(
+                "payload needs {:#x} bytes, more than the payload area holds [C-41]",
+                payload.block_size()
+            ),
+        );
+    }
     let text = page_up(payload.region_sizes[0]);
     let rw = page_up(payload.region_sizes[1]);
     let ro = payload.region_sizes[2];
@@ -124,9 +140,11 @@ pub fn place(
             );
         } else {
             // Defined in a section that is not loaded: ignored (C-57 if used).
+            // Xen adds st_value to the load address in unsigned long
+            // arithmetic, which wraps: so does this.
             payload
                 .block_offset(usize::from(s.shndx))
-                .map(|off| base + off + s.value)
+                .map(|off| base.wrapping_add(off).wrapping_add(s.value))
         };
         values.push(v);
     }
@@ -228,7 +246,7 @@ pub fn place(
         .filter_map(|s| {
             let off = payload.block_offset(usize::from(s.shndx))?;
             Some(NamedRange {
-                addr: base + off + s.value,
+                addr: base.wrapping_add(off).wrapping_add(s.value),
                 size: s.size,
                 name: s.name.clone(),
             })
