@@ -36,6 +36,14 @@ const INPUTS: [&str; 8] = [
     "xen.lds",
 ];
 
+/// The source-patch suite's probes, linked only into the Kbuild-style tree
+/// of [`build_stand_in_tree`], so that the payload suite's image (and the
+/// build-ids its snapshots record) stay as they are.
+const TREE_SOURCES: [&str; 2] = ["probes.c", "probes2.c"];
+
+/// Files copied into that tree besides [`INPUTS`].
+const TREE_FILES: [&str; 4] = ["probes.c", "probes2.c", "probes.h", "README.md"];
+
 /// Bumped when the recipe below changes in a way the hash would not see.
 const RECIPE: &str = "stand-in-1";
 
@@ -189,10 +197,12 @@ pub(crate) fn compiler_identity(cc: &Path) -> Result<String, BuildError> {
 }
 
 /// Builds the stand-in hypervisor the way Kbuild builds Xen: a copy of its
-/// sources in `tree`, each object compiled beside its source by a command
-/// recorded in a Kbuild-style `.<obj>.cmd` file (`cmd_`, `source_` and
-/// `deps_` lines), and `xen-syms` linked in the same directory. Source
-/// patches and `xsplice-build` then treat it like a built Xen tree.
+/// sources in `tree`, with the source-patch suite's probes, each object
+/// compiled beside its source by a command recorded in a Kbuild-style
+/// `.<obj>.cmd` file (`cmd_`, `source_` and `deps_` lines; the headers are
+/// the ones the compiler reported through `-MMD`, as Kbuild's are), and
+/// `xen-syms` linked in the same directory. Source patches and
+/// `xsplice-build` then treat it like a built Xen tree.
 /// Returns the commands run; `tree` is emptied of old objects first.
 pub fn build_stand_in_tree(
     workspace: &Path,
@@ -202,27 +212,39 @@ pub fn build_stand_in_tree(
     let src = workspace.join("test-payloads").join("xen");
     let cc = arch.find_compiler()?;
     std::fs::create_dir_all(tree).map_err(|e| BuildError::io("cannot create", tree, e))?;
-    for f in INPUTS.iter().chain(&["README.md"]) {
+    for f in INPUTS.iter().chain(&TREE_FILES) {
         let to = tree.join(f);
         std::fs::copy(src.join(f), &to).map_err(|e| BuildError::io("cannot write", &to, e))?;
     }
     let mut commands = Vec::new();
     let mut objects = Vec::new();
-    for source in SOURCES {
+    for source in SOURCES.iter().chain(&TREE_SOURCES) {
         let obj = source.replace(".c", ".o");
+        let depfile = format!(".{obj}.d");
         let mut cmd = CommandLine::new(&cc);
         cmd.dir(tree).args(CFLAGS).args(arch.arch_cflags());
-        if source == "cet.c" && arch == Arch::X86_64 {
+        if *source == "cet.c" && arch == Arch::X86_64 {
             cmd.arg("-fcf-protection=branch");
         }
+        cmd.args(["-MMD", "-MP", "-MF"]).arg(&depfile);
         cmd.arg("-c").arg(source).arg("-o").arg(&obj);
         cmd.run(&format!("compiling `{source}`"))?;
         let words: Vec<String> = std::iter::once(cc.as_os_str())
             .chain(cmd.args.iter().map(|a| a.as_os_str()))
             .map(crate::shell_quote)
             .collect();
+        let dep_path = tree.join(&depfile);
+        let made = std::fs::read_to_string(&dep_path)
+            .map_err(|e| BuildError::io("cannot read", &dep_path, e))?;
+        // Kbuild's fixdep turns the compiler's dependency file into the
+        // record and removes it; so do we.
+        let _ = std::fs::remove_file(&dep_path);
+        let deps: String = depfile_inputs(&made)
+            .iter()
+            .map(|d| format!("  {d} \\\n"))
+            .collect();
         let record = format!(
-            "cmd_{obj} := {}\n\nsource_{obj} := {source}\n\ndeps_{obj} := \\\n  {source} \\\n  xen.h \\\n\n{obj}: $(deps_{obj})\n\n$(deps_{obj}):\n",
+            "cmd_{obj} := {}\n\nsource_{obj} := {source}\n\ndeps_{obj} := \\\n{deps}\n{obj}: $(deps_{obj})\n\n$(deps_{obj}):\n",
             words.join(" ")
         );
         let cmd_file = tree.join(format!(".{obj}.cmd"));
@@ -241,4 +263,24 @@ pub fn build_stand_in_tree(
     link.run("linking `xen-syms`")?;
     commands.push(link);
     Ok(commands)
+}
+
+/// The inputs of the first rule of a make dependency file written by
+/// `-MMD` (`obj: a.c b.h \` continued over lines), in order.
+fn depfile_inputs(text: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    let first = joined.lines().next().unwrap_or_default();
+    let inputs = first.split_once(':').map_or("", |(_, rest)| rest);
+    inputs.split_whitespace().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::depfile_inputs;
+
+    #[test]
+    fn reads_a_compiler_dependency_file() {
+        let text = "probes.o: probes.c probes.h \\\n xen.h\nprobes.h:\nxen.h:\n";
+        assert_eq!(depfile_inputs(text), ["probes.c", "probes.h", "xen.h"]);
+    }
 }
