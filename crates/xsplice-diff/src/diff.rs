@@ -131,6 +131,36 @@ pub fn diff(
             object: None,
         });
     }
+    let init = st.changed_init_code();
+    if roots.is_empty() && new_globals == 0 && !init.is_empty() {
+        // Init code ran at boot and is freed after it: a patch that changes
+        // only that would load, do nothing, and look like a fix.
+        for what in init {
+            report.refusals.push(Refusal {
+                object: patched.path.to_owned(),
+                what,
+                reason: "only boot-time (init) code changed; it ran when the hypervisor booted \
+                         and never runs again, so a live patch cannot change what it did"
+                    .into(),
+                advice: Some(
+                    "change the code that runs after boot too, or ship the fix for the next reboot"
+                        .into(),
+                ),
+            });
+        }
+        report.warnings = std::mem::take(&mut st.warnings);
+        report.verdict = "refused".into();
+        return Ok(Outcome {
+            verdict: Verdict::Refused,
+            report,
+            object: None,
+        });
+    }
+    for what in init {
+        st.warnings.push(format!(
+            "init code `{what}` changed too; it has already run and is left out"
+        ));
+    }
     if roots.is_empty() && new_globals == 0 {
         report.verdict = "no-change".into();
         report.warnings = std::mem::take(&mut st.warnings);
@@ -504,6 +534,39 @@ impl<'d> State<'d> {
                 }
             }
         }
+    }
+
+    /// The functions (or, without one, the sections) of init code that
+    /// differ from the original: compared only to say so, never included.
+    fn changed_init_code(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for ps in 1..self.patched.sections.len() {
+            let sec = &self.patched.sections[ps];
+            if sec.base.is_some()
+                || !sec.is_exec()
+                || !(sec.name.starts_with(b".init") || sec.name.starts_with(b".text.init"))
+            {
+                continue;
+            }
+            let changed = match self.sec_twin[ps] {
+                None => true,
+                Some(os) => self.section_difference(ps, os).is_some(),
+            };
+            if !changed {
+                continue;
+            }
+            let funcs: Vec<String> = (1..self.patched.symbols.len())
+                .map(|i| self.patched.symbols[i])
+                .filter(|s| s.section == Some(ps) && s.is_func())
+                .map(|s| s.name())
+                .collect();
+            if funcs.is_empty() {
+                out.push(sec.name());
+            } else {
+                out.extend(funcs);
+            }
+        }
+        out
     }
 
     /// §9: statuses, with the first difference as the reason.
