@@ -29,6 +29,8 @@
 //! - [`Errno`]: the errno values Xen returns, for every crate that names one;
 //! - [`describe`]: a canonical text dump of one ABI on one architecture.
 
+#![forbid(unsafe_code)]
+
 pub mod abi;
 pub mod arch;
 mod describe;

@@ -6,6 +6,8 @@
 //! xtask should not depend on). Unlike the tool libraries this crate runs
 //! processes and touches files: it is automation, not part of the toolchain.
 
+#![forbid(unsafe_code)]
+
 mod arch;
 mod cmd;
 mod error;

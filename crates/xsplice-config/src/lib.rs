@@ -13,6 +13,8 @@
 //! The library takes file contents, not paths to open: the binary maps the
 //! files and writes the output.
 
+#![forbid(unsafe_code)]
+
 mod define;
 mod error;
 mod preset;

@@ -3,6 +3,8 @@
 //! the output (see `output.rs`), exit codes 0 / 1 (a lookup failed) / 2
 //! (usage or I/O).
 
+#![forbid(unsafe_code)]
+
 mod output;
 
 use std::collections::BTreeMap;

@@ -5,6 +5,8 @@
 //! Thin glue over `xsplice_validate::inspect`, which decodes the payload with
 //! the same reader the validator uses.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

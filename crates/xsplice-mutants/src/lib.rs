@@ -14,6 +14,8 @@
 //! on `xsplice-testkit` (tools and skip rules) and `xsplice-symbols` (facts
 //! about the target), never on the linker or the validator.
 
+#![forbid(unsafe_code)]
+
 mod corpus;
 mod fixture;
 pub mod patch;

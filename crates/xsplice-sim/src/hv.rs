@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
+use xsplice_abi::limits::{MAX_PAYLOAD_SIZE, NAME_SIZE};
 use xsplice_abi::{Abi, Arch, Expectation, Hook, XenVersion};
 use xsplice_validate::{
     Environment, LoadedPayload, Options, TargetImage, TargetSymbol, default_payload_base, validate,
@@ -24,10 +25,6 @@ use crate::host::{Death, Host, Prot};
 use crate::image::{Image, NamedRange, PAGE, page_up, symbolise};
 use crate::loader;
 
-/// `XEN_LIVEPATCH_NAME_SIZE`, the NUL included (C-04).
-const NAME_SIZE: usize = 128;
-/// `LIVEPATCH_MAX_SIZE` (C-05).
-const MAX_PAYLOAD: usize = 2 << 20;
 /// How many function states fit in the hooks' page after its 8-byte header.
 const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
 
@@ -466,7 +463,7 @@ impl<'x> Hypervisor<'x> {
         if name.is_empty() || name.len() >= NAME_SIZE || name.contains('\0') {
             return Err(Fail::Xen(Errno::Einval));
         }
-        if file.is_empty() || file.len() > MAX_PAYLOAD {
+        if file.is_empty() || file.len() > MAX_PAYLOAD_SIZE {
             return Err(Fail::Xen(Errno::Einval));
         }
         if self.payloads.iter().any(|p| p.name == name) {

@@ -6,6 +6,8 @@
 //! skipped, and under CI (`CI` set) a missing reference tool is a failure,
 //! because a skipped comparison must never count as a pass there.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

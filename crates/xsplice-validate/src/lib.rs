@@ -65,6 +65,8 @@
 //! C-38, C-46, C-94..C-98, C-101, C-115, C-123), `inspect`, `finding`
 //! (ids, output), `release` (sets of Xen releases).
 
+#![forbid(unsafe_code)]
+
 mod checker;
 pub mod elf;
 mod finding;
@@ -86,7 +88,6 @@ pub use image::{ImageError, XenImage};
 pub use inspect::{InspectError, inspect, inspect_json};
 pub use model::Payload;
 pub use release::{Release, ReleaseSet};
-pub use structure::MAX_PAYLOAD_SIZE;
 pub use target::{Environment, LoadedPayload, TargetImage, TargetSymbol, default_payload_base};
 
 use xsplice_abi::XenVersion;

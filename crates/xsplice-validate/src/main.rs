@@ -4,6 +4,8 @@
 //! Thin glue over the library: read the files, build the environment
 //! (`--target`, `--after`), call `validate`, print, map to an exit code.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

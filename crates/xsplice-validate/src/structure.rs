@@ -8,23 +8,18 @@
 
 use xsplice_abi::Arch;
 
+use xsplice_abi::limits::{MAX_NOBITS_SIZE, MAX_PAYLOAD_SIZE, MAX_SECTIONS};
+
 use crate::checker::Checker;
 use crate::elf::{self, Class};
 use crate::finding::{CheckId as C, Location};
 use crate::model::{Section, Symbol};
 
-/// `LIVEPATCH_MAX_SIZE`: the largest payload the upload accepts (C-05).
-pub const MAX_PAYLOAD_SIZE: u64 = 2 << 20;
-/// The largest SHF_ALLOC|SHF_WRITE NOBITS section (C-24).
-pub const MAX_BSS_SIZE: u64 = 2 << 20;
-/// `e_shnum` must stay below this (C-15).
-pub const MAX_SECTIONS: u16 = 1024;
-
 impl Checker<'_, '_> {
     /// C-05 and C-10..C-19. Returns false when nothing more can be read.
     pub(crate) fn check_header(&mut self) -> bool {
         let len = self.data.len() as u64;
-        if len == 0 || len > MAX_PAYLOAD_SIZE {
+        if len == 0 || len > MAX_PAYLOAD_SIZE as u64 {
             self.error(
                 C::C05,
                 Location::file(),
@@ -163,7 +158,7 @@ impl Checker<'_, '_> {
             );
             ok = false;
         }
-        if h.shnum >= MAX_SECTIONS {
+        if usize::from(h.shnum) >= MAX_SECTIONS {
             self.error(
                 C::C15,
                 Location::file(),
@@ -292,7 +287,7 @@ impl Checker<'_, '_> {
             }
             if s.is_nobits()
                 && s.flags & (elf::SHF_WRITE | elf::SHF_ALLOC) != 0
-                && s.size > MAX_BSS_SIZE
+                && s.size > MAX_NOBITS_SIZE
             {
                 self.error(
                     C::C24,
