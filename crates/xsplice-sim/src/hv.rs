@@ -23,7 +23,7 @@ use crate::errno::Errno;
 use crate::error::SimError;
 use crate::host::{Death, Host, Prot};
 use crate::image::{Image, NamedRange, PAGE, page_up, symbolise};
-use crate::loader;
+use crate::loader::{self, LoadError, Placed};
 
 /// How many function states fit in the hooks' page after its 8-byte header.
 const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
@@ -127,6 +127,17 @@ impl LivePayload {
         .into_iter()
         .any(|h| self.hook(h).is_some())
     }
+}
+
+/// A payload UPLOAD has checked, placed and relocated, ready to be mapped.
+struct Prepared {
+    abi: Abi,
+    placed: Placed,
+    funcs: Vec<LiveFunc>,
+    info: LoadedPayload,
+    build_id: Vec<u8>,
+    depends: Vec<u8>,
+    modinfo: Option<Vec<u8>>,
 }
 
 /// One row of LIST.
@@ -457,19 +468,13 @@ impl<'x> Hypervisor<'x> {
             .collect()
     }
 
-    /// UPLOAD (sub-op 0): the checks of the validator, then the loader.
-    pub fn upload(&mut self, name: &str, file: &[u8]) -> Result<(), Fail> {
-        // C-04, C-05, C-06.
-        if name.is_empty() || name.len() >= NAME_SIZE || name.contains('\0') {
-            return Err(Fail::Xen(Errno::Einval));
-        }
-        if file.is_empty() || file.len() > MAX_PAYLOAD_SIZE {
-            return Err(Fail::Xen(Errno::Einval));
-        }
-        if self.payloads.iter().any(|p| p.name == name) {
-            return Err(Fail::Xen(Errno::Eexist));
-        }
-        let base = self.next_base;
+    /// Everything UPLOAD decides before the payload touches the running
+    /// hypervisor: the validator's checks against the live image and the
+    /// loaded payloads, then placement at `base`, relocation and the
+    /// `.funcs` entries' old addresses. A refusal carries the errno the
+    /// hypercall returns and the line the hypervisor logs.
+    fn prepare(&self, name: &str, file: &[u8], base: u64) -> Result<Prepared, LoadError> {
+        let refuse = |errno: Errno, message: String| LoadError { errno, message };
         let loaded: Vec<LoadedPayload> = self.payloads.iter().map(|p| p.info.clone()).collect();
         let target = LiveTarget {
             image: &self.image,
@@ -503,57 +508,47 @@ impl<'x> Hypervisor<'x> {
         // its own era, the xSplice v4 series, which loads it (V-07 is only
         // a warning); with `--as-xen` naming a release, that release's C-92
         // refuses it, as the real one would.
-        let refusal = report
+        if let Some((f, errno)) = report
             .findings
             .iter()
-            .find_map(|f| f.refuses_upload().map(|errno| (f, errno)));
-        if let Some((f, errno)) = refusal {
+            .find_map(|f| f.refuses_upload().map(|errno| (f, errno)))
+        {
             let loc = f.location.to_string();
-            let msg = if loc.is_empty() {
+            let message = if loc.is_empty() {
                 format!("{} [{}]", f.message, f.check)
             } else {
                 format!("{}: {} [{}]", loc, f.message, f.check)
             };
-            drop(env);
-            self.log(name, msg);
-            return Err(Fail::Xen(errno));
+            return Err(refuse(errno, message));
         }
         let Some(payload) = report.payload.as_ref() else {
-            drop(env);
-            self.log(name, "not a payload the loader can place");
-            return Err(Fail::Xen(Errno::Einval));
+            return Err(refuse(
+                Errno::Einval,
+                "not a payload the loader can place".into(),
+            ));
         };
         let abi = payload.abi.unwrap_or(Abi::LivepatchV2);
         if payload.arch != Arch::X86_64 {
-            drop(env);
-            self.log(
-                name,
+            return Err(refuse(
+                Errno::Eopnotsupp,
                 format!("{} payloads do not run on this hypervisor", payload.arch),
-            );
-            return Err(Fail::Xen(Errno::Eopnotsupp));
+            ));
         }
-        let placed = match loader::place(payload, abi, file, base, &env) {
-            Ok(p) => p,
-            Err(e) => {
-                drop(env);
-                self.log(name, e.message);
-                return Err(Fail::Xen(e.errno));
-            }
-        };
+        let placed = loader::place(payload, abi, file, base, &env)?;
         let mut funcs = Vec::new();
         for (f, fname) in placed.funcs.iter().zip(&placed.func_names) {
-            let old_addr = if f.old_addr != 0 {
-                f.old_addr
-            } else {
-                match fname.as_deref().and_then(|n| env.resolve(n)) {
-                    Some(a) => a,
-                    None => {
+            let old_addr = match f.old_addr {
+                0 => fname
+                    .as_deref()
+                    .and_then(|n| env.resolve(n))
+                    .ok_or_else(|| {
                         let n = fname.clone().unwrap_or_default();
-                        drop(env);
-                        self.log(name, format!("could not resolve old address of {n}"));
-                        return Err(Fail::Xen(Errno::Enoent));
-                    }
-                }
+                        refuse(
+                            Errno::Enoent,
+                            format!("could not resolve old address of {n}"),
+                        )
+                    })?,
+                a => a,
             };
             funcs.push(LiveFunc {
                 name: fname.clone(),
@@ -567,11 +562,45 @@ impl<'x> Hypervisor<'x> {
                 applied: false,
             });
         }
-        let info = report.loaded(name, base).unwrap_or_default();
-        let build_id = payload.build_id.clone().unwrap_or_default();
-        let depends = payload.depends.clone().unwrap_or_default();
-        let modinfo = payload.modinfo.clone();
-        drop(env);
+        Ok(Prepared {
+            abi,
+            funcs,
+            info: report.loaded(name, base).unwrap_or_default(),
+            build_id: payload.build_id.clone().unwrap_or_default(),
+            depends: payload.depends.clone().unwrap_or_default(),
+            modinfo: payload.modinfo.clone(),
+            placed,
+        })
+    }
+
+    /// UPLOAD (sub-op 0): the checks of the validator, then the loader.
+    pub fn upload(&mut self, name: &str, file: &[u8]) -> Result<(), Fail> {
+        // C-04, C-05, C-06.
+        if name.is_empty() || name.len() >= NAME_SIZE || name.contains('\0') {
+            return Err(Fail::Xen(Errno::Einval));
+        }
+        if file.is_empty() || file.len() > MAX_PAYLOAD_SIZE {
+            return Err(Fail::Xen(Errno::Einval));
+        }
+        if self.payloads.iter().any(|p| p.name == name) {
+            return Err(Fail::Xen(Errno::Eexist));
+        }
+        let base = self.next_base;
+        let Prepared {
+            abi,
+            placed,
+            funcs,
+            info,
+            build_id,
+            depends,
+            modinfo,
+        } = match self.prepare(name, file, base) {
+            Ok(prepared) => prepared,
+            Err(refusal) => {
+                self.log(name, refusal.message);
+                return Err(Fail::Xen(refusal.errno));
+            }
+        };
 
         // Copy the block in, then give each region its final permissions.
         let mapped = page_up(placed.bytes.len() as u64).max(PAGE);
