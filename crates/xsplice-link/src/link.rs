@@ -1216,7 +1216,8 @@ fn resolve_symbols<'d>(
                 }
             };
             let value = match section {
-                SymSection::Out(_) => s.value + place(oi, s.shndx).map_or(0, |p| p.1),
+                // GNU ld adds in bfd_vma arithmetic, which wraps.
+                SymSection::Out(_) => s.value.wrapping_add(place(oi, s.shndx).map_or(0, |p| p.1)),
                 _ => s.value,
             };
             if s.kind() == elf::STT_FILE.0 {
