@@ -2,11 +2,13 @@
 //! findings or an error, never a panic or a hang, with and without a target.
 //!
 //! The target is a synthetic image that resolves every name and has code
-//! bytes everywhere, so that the target checks run on every input.
+//! bytes everywhere, so that the target checks run on the inputs given it.
 
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
+use std::io::sink;
+
+use libfuzzer_sys::{fuzz_mutator, fuzz_target};
 use xsplice_validate::{
     Environment, LoadedPayload, Options, TargetImage, TargetSymbol, inspect, inspect_json, validate,
 };
@@ -35,18 +37,31 @@ impl TargetImage for Everything {
         })
     }
     fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
-        (len <= 64).then(|| (0..len).map(|i| (addr as usize + i) as u8).collect())
+        (len <= 64).then(|| {
+            (0..len)
+                .map(|i| (addr as usize).wrapping_add(i) as u8)
+                .collect()
+        })
     }
     fn payload_base(&self) -> u64 {
         0xffff_82d0_8000_0000
     }
 }
 
+fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+    xsplice_fuzz::mutate(data, size, max_size, seed)
+});
+
 fuzz_target!(|data: &[u8]| {
+    if data.len() > xsplice_fuzz::MAX_INPUT {
+        return;
+    }
+    // One call per input, as one run of a binary makes: the input's length
+    // chooses which, so that every path is reached without paying for all.
     let opts = Options::default();
-    let mut sink = Vec::new();
-    for env in [
-        Environment::default(),
+    let env = if data.len() & 1 == 0 {
+        Environment::default()
+    } else {
         Environment {
             target: Some(&Everything),
             loaded: vec![LoadedPayload {
@@ -55,14 +70,24 @@ fuzz_target!(|data: &[u8]| {
                 new_symbols: vec![("y".into(), 0xffff_82d0_7000_0000)],
             }],
             load_address: None,
-        },
-    ] {
-        let report = validate(data, &opts, &env);
-        report.write_text(&mut sink, "fuzz.livepatch").unwrap();
-        report.write_json(&mut sink, "fuzz.livepatch").unwrap();
-        let _ = report.loaded("fuzz", 0x1000);
-        let _ = inspect(&mut sink, "fuzz.livepatch", data, &env);
-        let _ = inspect_json(&mut sink, "fuzz.livepatch", data, &env);
-        sink.clear();
+        }
+    };
+    let mut out = sink();
+    match (data.len() >> 1) & 3 {
+        0 => {
+            let report = validate(data, &opts, &env);
+            report.write_text(&mut out, "fuzz.livepatch").unwrap();
+            let _ = report.loaded("fuzz", 0x1000);
+        }
+        1 => {
+            let report = validate(data, &opts, &env);
+            report.write_json(&mut out, "fuzz.livepatch").unwrap();
+        }
+        2 => {
+            let _ = inspect(&mut out, "fuzz.livepatch", data, &env);
+        }
+        _ => {
+            let _ = inspect_json(&mut out, "fuzz.livepatch", data, &env);
+        }
     }
 });

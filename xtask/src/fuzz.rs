@@ -1,28 +1,49 @@
-//! `cargo xtask fuzz`: runs the fuzz targets in `fuzz/` for a bounded time.
+//! `cargo xtask fuzz`: runs the fuzz targets in `fuzz/` for a bounded time
+//! each, and records every run in `fuzz/README.md`.
 //!
 //! The targets use `cargo fuzz` (libFuzzer), which needs a nightly toolchain
-//! and `cargo-fuzz`; both missing are reported with how to get them. The
-//! corpus is seeded with every payload and stand-in hypervisor already built
-//! under `target/xsplice/`, so the fuzzer starts from valid inputs.
+//! and `cargo-fuzz`; both missing are reported with how to get them. Each
+//! target's corpus is seeded from what the payload suite already built
+//! under `target/xsplice/` (objects, payloads, the stand-in `xen-syms`),
+//! never a large image: archives of those objects, big-endian copies and
+//! COFF conversions are made here, so that every reader starts from valid
+//! inputs of every kind it reads.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 
 use crate::workspace_root;
 
 /// The fuzz targets, as named in `fuzz/Cargo.toml`.
-const TARGETS: &[&str] = &["validate"];
+const TARGETS: &[&str] = &["symbols", "link", "validate", "sim"];
+
+/// The largest seed and input (`xsplice_fuzz::MAX_INPUT`).
+const MAX_LEN: u64 = 64 << 10;
 
 #[derive(clap::Args)]
 pub struct FuzzArgs {
     /// How long to fuzz each target.
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
-    /// Fuzz only this target (default: all).
+    /// Run every target in turn (the default when no --target is given).
+    #[arg(long, conflicts_with = "target")]
+    pub all: bool,
+    /// Fuzz only this target (repeatable).
     #[arg(long)]
-    pub target: Option<String>,
+    pub target: Vec<String>,
+}
+
+/// What one run of one target did, from libFuzzer's output.
+#[derive(Default)]
+struct RunStats {
+    executions: u64,
+    rate: u64,
+    cov_start: Option<u64>,
+    cov_end: Option<u64>,
+    new_units: u64,
+    result: String,
 }
 
 pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
@@ -38,43 +59,203 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
              (`rustup toolchain install nightly`) and `cargo install cargo-fuzz`"
         ),
     }
-    let targets: Vec<&str> = match &args.target {
-        Some(t) if TARGETS.contains(&t.as_str()) => vec![t.as_str()],
-        Some(t) => bail!("no fuzz target `{t}` (known: {})", TARGETS.join(", ")),
-        None => TARGETS.to_vec(),
+    let targets: Vec<&str> = if args.target.is_empty() {
+        TARGETS.to_vec()
+    } else {
+        let mut t = Vec::new();
+        for name in &args.target {
+            match TARGETS.iter().find(|k| *k == name) {
+                Some(k) => t.push(*k),
+                None => bail!("no fuzz target `{name}` (known: {})", TARGETS.join(", ")),
+            }
+        }
+        t
     };
+    // Without sanitizers (the readers are safe Rust; overflow checks and
+    // debug assertions stay on), which more than doubles the rate.
+    let build = Command::new("cargo")
+        .current_dir(&fuzz_dir)
+        .args([
+            "+nightly",
+            "fuzz",
+            "build",
+            "--sanitizer",
+            "none",
+            "--debug-assertions",
+        ])
+        .status()
+        .context("cannot run `cargo +nightly fuzz build`")?;
+    if !build.success() {
+        bail!("`cargo +nightly fuzz build` failed ({build})");
+    }
+    let commit = Command::new("git")
+        .current_dir(&root)
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let built = root.join("target").join("xsplice");
+    let mut failed = Vec::new();
     for target in targets {
         let corpus = fuzz_dir.join("corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .with_context(|| format!("cannot create `{}`", corpus.display()))?;
-        let seeded = seed(&root.join("target").join("xsplice"), &corpus)?;
+        let seeded = seed(target, &built, &corpus)?;
+        let artifacts = fuzz_dir.join("artifacts").join(target);
+        std::fs::create_dir_all(&artifacts)?;
+        let log = fuzz_dir.join("logs").join(format!("{target}.log"));
+        std::fs::create_dir_all(log.parent().unwrap())?;
         println!(
-            "fuzzing `{target}` for {} s ({seeded} seed files)",
-            args.seconds
+            "fuzzing `{target}` for {} s ({seeded} seed files); libFuzzer's output is in `{}`",
+            args.seconds,
+            log.display()
         );
         let status = Command::new("cargo")
             .current_dir(&fuzz_dir)
-            .args(["+nightly", "fuzz", "run", target])
+            .args([
+                "+nightly",
+                "fuzz",
+                "run",
+                "--sanitizer",
+                "none",
+                "--debug-assertions",
+            ])
+            .arg(target)
             .arg(&corpus)
             .arg("--")
             .arg(format!("-max_total_time={}", args.seconds))
-            .arg("-max_len=262144")
+            .arg(format!("-max_len={MAX_LEN}"))
+            .arg("-timeout=10")
+            .arg("-rss_limit_mb=2048")
+            .arg(format!("-artifact_prefix={}/", artifacts.display()))
             .arg("-print_final_stats=1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
             .status()
             .context("cannot run `cargo +nightly fuzz run`")?;
-        if !status.success() {
-            bail!(
-                "fuzz target `{target}` failed ({status}); the crashing input is in `fuzz/artifacts/{target}/`"
-            );
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let mut stats = parse(&text);
+        if status.success() {
+            stats.result = "clean".into();
+        } else {
+            stats.result = failure(&text);
+            failed.push(target);
         }
+        let line = format!(
+            "| `{target}` | {commit} | {} s | {} | {}/s | {} | {} |",
+            args.seconds,
+            thousands(stats.executions),
+            thousands(stats.rate),
+            match (stats.cov_start, stats.cov_end) {
+                (Some(a), Some(b)) => format!("{a} → {b} edges, {} new inputs", stats.new_units),
+                _ => format!("{} new inputs", stats.new_units),
+            },
+            stats.result
+        );
+        println!("{line}");
+        append_run(&fuzz_dir.join("README.md"), &line)?;
+    }
+    if !failed.is_empty() {
+        bail!(
+            "fuzz targets failed: {}; the crashing inputs are in `fuzz/artifacts/<target>/`",
+            failed.join(", ")
+        );
     }
     Ok(())
 }
 
-/// Copies built payloads and images from `from` into the corpus; returns how
-/// many files the corpus got.
-fn seed(from: &Path, corpus: &Path) -> anyhow::Result<usize> {
-    let mut count = 0;
+/// Executions, rate, coverage and new inputs from libFuzzer's output.
+fn parse(text: &str) -> RunStats {
+    let mut s = RunStats::default();
+    let stat = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    s.executions = stat("stat::number_of_executed_units:").unwrap_or(0);
+    s.rate = stat("stat::average_exec_per_sec:").unwrap_or(0);
+    s.new_units = stat("stat::new_units_added:").unwrap_or(0);
+    let cov = |l: &str| {
+        l.split_once("cov: ")
+            .and_then(|(_, r)| r.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    s.cov_start = text.lines().find(|l| l.contains("INITED")).and_then(cov);
+    s.cov_end = text
+        .lines()
+        .rev()
+        .filter(|l| l.starts_with('#'))
+        .find_map(cov);
+    s
+}
+
+/// The one-line reason a run failed, with the input libFuzzer kept.
+fn failure(text: &str) -> String {
+    let what = if text.contains("ERROR: libFuzzer: timeout") {
+        "timeout".to_owned()
+    } else if text.contains("out-of-memory") {
+        "out of memory".to_owned()
+    } else if let Some(p) = text.lines().find(|l| l.contains("panicked at")) {
+        let at = p
+            .split("panicked at ")
+            .nth(1)
+            .unwrap_or("")
+            .trim_end_matches(':');
+        let msg = text
+            .lines()
+            .skip_while(|l| !l.contains("panicked at"))
+            .nth(1)
+            .unwrap_or("");
+        format!("panic at `{at}`: {msg}")
+    } else {
+        "crash".to_owned()
+    };
+    let input = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("Test unit written to ")
+                .map(|(_, p)| p.trim().to_owned())
+        })
+        .and_then(|p| {
+            Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    format!("**{what}** (`{input}`)")
+}
+
+/// Appends a line to the runs table, the last section of `fuzz/README.md`.
+fn append_run(readme: &Path, line: &str) -> anyhow::Result<()> {
+    let mut text = std::fs::read_to_string(readme)
+        .with_context(|| format!("cannot read `{}`", readme.display()))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(line);
+    text.push('\n');
+    let tmp = readme.with_extension("md.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, readme).with_context(|| format!("cannot write `{}`", readme.display()))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Every small file under `from` whose name `wanted` accepts.
+fn files(from: &Path, wanted: &dyn Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let mut stack = vec![from.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -83,22 +264,282 @@ fn seed(from: &Path, corpus: &Path) -> anyhow::Result<usize> {
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
-                stack.push(path);
+                // Real Xen trees and images are far too large to be seeds.
+                if path.file_name().is_some_and(|n| n != "real") {
+                    stack.push(path);
+                }
                 continue;
             }
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let wanted =
-                name.ends_with(".livepatch") || name.ends_with(".xsplice") || name == "xen-syms";
-            let small = entry.metadata().is_ok_and(|m| m.len() <= 256 << 10);
-            if wanted && small {
-                // Distinct names per source directory keep seeds apart.
-                let rel = path.strip_prefix(from).unwrap_or(&path);
-                let flat = rel.to_string_lossy().replace(['/', '\\'], "_");
-                std::fs::copy(&path, corpus.join(flat))
-                    .with_context(|| format!("cannot copy `{}` into the corpus", path.display()))?;
-                count += 1;
+            let small = entry.metadata().is_ok_and(|m| m.len() <= MAX_LEN);
+            if small && wanted(&path) {
+                out.push(path);
             }
         }
     }
-    Ok(count)
+    out.sort();
+    out
+}
+
+fn has_ext(p: &Path, exts: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| exts.contains(&e))
+}
+
+/// Writes the seeds of `target` into its corpus; returns how many.
+fn seed(target: &str, built: &Path, corpus: &Path) -> anyhow::Result<usize> {
+    let name_of = |p: &Path| {
+        p.strip_prefix(built)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .replace(['/', '\\'], "_")
+    };
+    let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+    let payloads = |p: &Path| has_ext(p, &["livepatch", "xsplice"]);
+    match target {
+        "symbols" => {
+            let objects = files(built, &|p| {
+                has_ext(p, &["o", "livepatch", "xsplice"]) || p.ends_with("xen-syms")
+            });
+            for p in &objects {
+                let data = std::fs::read(p)?;
+                if let Some(be) = big_endian(&data) {
+                    seeds.push((format!("{}.be", name_of(p)), be));
+                }
+                seeds.push((name_of(p), data));
+            }
+            // One archive per directory of objects, as `ar rc` makes them.
+            let mut dirs: Vec<&Path> = objects.iter().filter_map(|p| p.parent()).collect();
+            dirs.dedup();
+            for dir in dirs {
+                let members: Vec<&PathBuf> = objects
+                    .iter()
+                    .filter(|p| p.parent() == Some(dir) && has_ext(p, &["o"]))
+                    .collect();
+                if members.is_empty() {
+                    continue;
+                }
+                let ar = archive(&members)?;
+                if ar.len() as u64 <= MAX_LEN {
+                    seeds.push((format!("{}.a", name_of(dir)), ar));
+                }
+            }
+            seeds.extend(coff(&objects, corpus, &name_of));
+        }
+        "link" => {
+            // Each payload's objects, alone, as the payload link takes them,
+            // and three at a time; with and without the payload options.
+            for p in files(built, &payloads) {
+                let dir = p.parent().unwrap();
+                let objs = files(dir, &|o| has_ext(o, &["o"]));
+                let data: Vec<Vec<u8>> =
+                    objs.iter().map(std::fs::read).collect::<Result<_, _>>()?;
+                let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+                if refs.is_empty() || refs.len() > 3 {
+                    continue;
+                }
+                let name = name_of(dir);
+                seeds.push((format!("{name}.plain"), frame(0, &refs)));
+                seeds.push((format!("{name}.payload"), frame(0x21, &refs)));
+                seeds.push((format!("{name}.first"), frame(0x03, &refs[..1])));
+                if refs.len() == 2 {
+                    seeds.push((
+                        format!("{name}.three"),
+                        frame(0x01, &[refs[0], refs[1], refs[0]]),
+                    ));
+                }
+            }
+        }
+        "validate" => {
+            for p in files(built, &payloads) {
+                seeds.push((name_of(&p), std::fs::read(&p)?));
+            }
+        }
+        "sim" => {
+            // The simulator runs x86_64 payloads, built against the stand-in
+            // it boots (their build-id dependency must hold).
+            for p in files(built, &payloads) {
+                if p.components().any(|c| c.as_os_str() == "x86_64") {
+                    seeds.push((name_of(&p), std::fs::read(&p)?));
+                }
+            }
+        }
+        _ => unreachable!("every target has seeds"),
+    }
+    for (name, data) in &seeds {
+        std::fs::write(corpus.join(format!("seed-{name}")), data)
+            .with_context(|| format!("cannot write seed `{name}`"))?;
+    }
+    Ok(seeds.len())
+}
+
+/// The framed input of the multi-file targets (`xsplice_fuzz::join`).
+fn frame(flags: u8, parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![flags, parts.len() as u8];
+    for p in parts {
+        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+    }
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// A GNU `ar` archive of `members`, with a long-name table when a name
+/// does not fit the 16-byte field.
+fn archive(members: &[&PathBuf]) -> anyhow::Result<Vec<u8>> {
+    let mut out = b"!<arch>\n".to_vec();
+    let header = |out: &mut Vec<u8>, name: &str, size: usize| {
+        let h = format!("{name:<16}{:<12}{:<6}{:<6}{:<8}{size:<10}`\n", 0, 0, 0, 644);
+        out.extend_from_slice(h.as_bytes());
+    };
+    let names: Vec<String> = members
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut longnames = String::new();
+    let mut fields = Vec::new();
+    for n in &names {
+        if n.len() < 16 {
+            fields.push(format!("{n}/"));
+        } else {
+            fields.push(format!("/{}", longnames.len()));
+            longnames.push_str(n);
+            longnames.push_str("/\n");
+        }
+    }
+    if !longnames.is_empty() {
+        header(&mut out, "//", longnames.len());
+        out.extend_from_slice(longnames.as_bytes());
+        if out.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    for (p, field) in members.iter().zip(&fields) {
+        let data = std::fs::read(p)?;
+        header(&mut out, field, data.len());
+        out.extend_from_slice(&data);
+        if out.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+/// COFF conversions of the x86_64 objects by `objcopy`, when the host's
+/// objcopy writes `pe-x86-64`; none otherwise.
+fn coff(
+    objects: &[PathBuf],
+    tmp: &Path,
+    name_of: &dyn Fn(&Path) -> String,
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for p in objects.iter().filter(|p| has_ext(p, &["o"])) {
+        if !p.components().any(|c| c.as_os_str() == "x86_64") {
+            continue;
+        }
+        let dst = tmp.join(".coff.tmp");
+        let ok = Command::new("objcopy")
+            .args(["-O", "pe-x86-64"])
+            .arg(p)
+            .arg(&dst)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if let Some(data) = ok.then(|| std::fs::read(&dst).ok()).flatten() {
+            out.push((format!("{}.obj", name_of(p)), data));
+        }
+        let _ = std::fs::remove_file(&dst);
+    }
+    out
+}
+
+/// A big-endian copy of a little-endian relocatable ELF file: every field
+/// of the file header, section headers, symbols, relocations, group and
+/// index sections and note headers byte-swapped, and the machine made one
+/// that is big-endian (PowerPC), so that the readers' big-endian paths
+/// start from a valid file. `None` for anything else.
+fn big_endian(data: &[u8]) -> Option<Vec<u8>> {
+    if data.len() < 52 || &data[..4] != b"\x7fELF" || data[5] != 1 {
+        return None;
+    }
+    let is64 = match data[4] {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let w = if is64 { 8 } else { 4 };
+    let mut out = data.to_vec();
+    let swap = |out: &mut Vec<u8>, at: usize, len: usize| -> Option<()> {
+        out.get_mut(at..at.checked_add(len)?)?.reverse();
+        Some(())
+    };
+    let le = |at: usize, len: usize| -> Option<u64> {
+        let b = data.get(at..at.checked_add(len)?)?;
+        Some(b.iter().rev().fold(0u64, |v, &x| v << 8 | u64::from(x)))
+    };
+    // e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, then
+    // six halves.
+    let mut at = 16;
+    for len in [2, 2, 4, w, w, w, 4, 2, 2, 2, 2, 2, 2] {
+        swap(&mut out, at, len)?;
+        at += len;
+    }
+    let (shoff, shentsize, shnum) = if is64 {
+        (le(40, 8)?, le(58, 2)?, le(60, 2)?)
+    } else {
+        (le(32, 4)?, le(46, 2)?, le(48, 2)?)
+    };
+    let shdr_fields: &[usize] = if is64 {
+        &[4, 4, 8, 8, 8, 8, 4, 4, 8, 8]
+    } else {
+        &[4; 10]
+    };
+    for i in 0..shnum as usize {
+        let h = usize::try_from(shoff).ok()? + i * shentsize as usize;
+        let sh_type = le(h + 4, 4)? as u32;
+        let (off, size) = if is64 {
+            (le(h + 24, 8)? as usize, le(h + 32, 8)? as usize)
+        } else {
+            (le(h + 16, 4)? as usize, le(h + 20, 4)? as usize)
+        };
+        let mut at = h;
+        for &len in shdr_fields {
+            swap(&mut out, at, len)?;
+            at += len;
+        }
+        let entry: &[usize] = match (sh_type, is64) {
+            (2 | 11, true) => &[4, 1, 1, 2, 8, 8],
+            (2 | 11, false) => &[4, 4, 4, 1, 1, 2],
+            (4, _) => &[w, w, w],
+            (9, _) => &[w, w],
+            (17 | 18, _) => &[4],
+            (7, _) => {
+                // Notes: swap each header, leave names and descriptors.
+                let mut n = off;
+                while n + 12 <= off + size {
+                    let (namesz, descsz) = (le(n, 4)? as usize, le(n + 4, 4)? as usize);
+                    for k in 0..3 {
+                        swap(&mut out, n + 4 * k, 4)?;
+                    }
+                    n += 12 + namesz.div_ceil(4) * 4 + descsz.div_ceil(4) * 4;
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let step: usize = entry.iter().sum();
+        let mut e = off;
+        while e + step <= off + size {
+            for &len in entry {
+                swap(&mut out, e, len)?;
+                e += len;
+            }
+        }
+    }
+    out[5] = 2;
+    // e_machine: EM_PPC64 or EM_PPC, big-endian machines nm knows.
+    let machine: u16 = if is64 { 21 } else { 20 };
+    out[18..20].copy_from_slice(&machine.to_be_bytes());
+    Some(out)
 }
