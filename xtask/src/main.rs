@@ -5,6 +5,7 @@
 
 mod bench;
 mod fuzz;
+mod livepatch;
 mod payload;
 mod realxen;
 mod target;
@@ -31,6 +32,9 @@ enum Cmd {
     /// Obtain Debian's Xen source and binaries, build Xen with live patching
     /// and its test payloads, and cache them outside the checkout.
     RealXen(realxen::RealXenArgs),
+    /// Build a payload from a source patch with xsplice-build, on the
+    /// stand-in hypervisor built the Kbuild way (or on `--srcdir`).
+    LivepatchBuild(livepatch::LivepatchArgs),
     /// Run a benchmark against the GNU and LLVM reference tools.
     Bench(bench::BenchArgs),
     /// Run the fuzz targets for a bounded time.
@@ -44,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Cmd::Payload(args) => payload::run(args),
         Cmd::Install(args) => payload::install(args),
         Cmd::RealXen(args) => realxen::run(args),
+        Cmd::LivepatchBuild(args) => livepatch::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Fuzz(args) => fuzz::run(args),
     };
