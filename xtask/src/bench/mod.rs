@@ -6,10 +6,13 @@
 
 mod build;
 mod common;
+mod diff;
 mod link;
 mod nm;
 mod real;
 mod validate;
+
+pub use common::release_binary;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
@@ -19,6 +22,10 @@ pub struct BenchArgs {
     /// Repetitions of each command after the warm-up.
     #[arg(long, default_value_t = 7)]
     pub runs: usize,
+    /// `diff` only: also time one full build of the tree from clean (minutes),
+    /// livepatch-build's approach builds it twice.
+    #[arg(long)]
+    pub full_build: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -33,6 +40,9 @@ pub enum Which {
     Target,
     /// The hello_world build with our tools against the seed's GNU recipe.
     Build,
+    /// A one-file source patch to a validated payload on the real Xen tree
+    /// with xsplice-build, against the incremental make it triggers.
+    Diff,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -42,5 +52,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Validate => validate::run(args.runs),
         Which::Build => build::run(args.runs),
         Which::Target => real::run(args.runs),
+        Which::Diff => diff::run(args.runs, args.full_build),
     }
 }
