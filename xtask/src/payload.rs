@@ -25,12 +25,14 @@ pub struct PayloadArgs {
     #[arg(long)]
     pub abi: Option<String>,
     /// Target architecture: x86_64, aarch64 or arm32. Default: that of
-    /// --xen-syms, else x86_64. With --all: only this architecture
+    /// --target, else x86_64. With --all: only this architecture
     /// (default: every architecture with a compiler).
     #[arg(long)]
     pub arch: Option<String>,
-    /// Build against this hypervisor image instead of the stand-in.
-    #[arg(long, value_name = "PATH")]
+    /// Build against this hypervisor image (`xen-syms`) instead of the
+    /// stand-in.
+    // `--xen-syms` is the old spelling, still taken.
+    #[arg(long = "target", alias = "xen-syms", value_name = "XEN_SYMS")]
     pub xen_syms: Option<PathBuf>,
     /// Output root: payloads go to DIR/<abi>/<arch>/<name>/ (default target/xsplice).
     #[arg(long, value_name = "DIR")]
@@ -267,7 +269,7 @@ struct Row {
 fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
     let root = crate::workspace_root();
     if args.name.is_some() || args.xen_syms.is_some() {
-        bail!("--all builds the whole suite against the stand-in; drop NAME and --xen-syms");
+        bail!("--all builds the whole suite against the stand-in; drop NAME and --target");
     }
     let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false");
     let abis = match &args.abi {

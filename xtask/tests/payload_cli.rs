@@ -200,7 +200,7 @@ fn payload_outside_the_repo_and_an_explicit_xen_syms() {
     let (out, shown) = xtask(&[
         "payload",
         "hello_world",
-        "--xen-syms",
+        "--target",
         xen.to_str().unwrap(),
         "--out",
         out_root.to_str().unwrap(),

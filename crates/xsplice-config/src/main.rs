@@ -37,11 +37,12 @@ struct Cli {
     /// A known recipe: `seed` (NEW_CODE_SZ, OLD_CODE_SZ, OLD_CODE),
     /// `xen-test` (Xen's test config.h) or `xen-test-expect` (its
     /// expect_config.h).
-    #[arg(long, value_name = "PRESET")]
-    preset: Option<String>,
-    /// The hypervisor image the preset reads (xen-syms).
-    #[arg(long, value_name = "FILE")]
-    xen_syms: Option<PathBuf>,
+    #[arg(long, value_name = "PRESET", value_parser = preset_parser())]
+    preset: Option<Preset>,
+    /// The hypervisor image the preset reads (`xen-syms`).
+    // `--xen-syms` is the old spelling, still taken.
+    #[arg(long, alias = "xen-syms", value_name = "XEN_SYMS")]
+    target: Option<PathBuf>,
     /// The object holding `xen_hello_world`, for the presets that need it.
     #[arg(long, value_name = "FILE")]
     new_obj: Option<PathBuf>,
@@ -50,14 +51,20 @@ struct Cli {
     format: String,
 }
 
+/// `--preset`: the library's presets, listed by `--help`.
+fn preset_parser() -> impl clap::builder::TypedValueParser<Value = Preset> {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(Preset::ALL.map(Preset::name)).try_map(|s| s.parse::<Preset>())
+}
+
 fn items(cli: &Cli) -> Result<Vec<Item>, ConfigError> {
-    let mut items = match &cli.preset {
+    let mut items = match cli.preset {
         Some(p) => {
             let inputs = PresetInputs {
-                xen_syms: cli.xen_syms.clone(),
+                xen_syms: cli.target.clone(),
                 new_obj: cli.new_obj.clone(),
             };
-            p.parse::<Preset>()?.items(&inputs)?
+            p.items(&inputs)?
         }
         None => Vec::new(),
     };

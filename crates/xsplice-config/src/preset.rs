@@ -64,7 +64,7 @@ impl Preset {
             .as_deref()
             .ok_or(ConfigError::MissingPresetInput {
                 preset,
-                flag: "--xen-syms",
+                flag: "--target",
             })?;
         let new_obj = || {
             inputs

@@ -157,7 +157,7 @@ fn preset_seed() {
     insta::assert_snapshot!(output(&[
         "--preset",
         "seed",
-        "--xen-syms",
+        "--target",
         "xen-syms",
         "--new-obj",
         "hello.o"
@@ -169,7 +169,7 @@ fn preset_xen_test() {
     insta::assert_snapshot!(output(&[
         "--preset",
         "xen-test",
-        "--xen-syms",
+        "--target",
         "xen-syms",
         "--new-obj",
         "hello.o"
@@ -181,7 +181,7 @@ fn preset_xen_test_expect() {
     insta::assert_snapshot!(output(&[
         "--preset",
         "xen-test-expect",
-        "--xen-syms",
+        "--target",
         "xen-syms"
     ]));
 }
@@ -201,7 +201,7 @@ fn a_large_image_is_mapped_not_read() {
     let args = [
         "--preset",
         "xen-test",
-        "--xen-syms",
+        "--target",
         "xen-syms",
         "--new-obj",
         "hello.o",
@@ -255,7 +255,7 @@ fn json_format() {
         "json",
         "--preset",
         "xen-test-expect",
-        "--xen-syms",
+        "--target",
         "xen-syms",
         "--define",
         "OLD=addr:xen-syms:xen_extra_version",
@@ -321,8 +321,9 @@ fn error_no_build_id() {
 fn error_usage() {
     let cases: [&[&str]; 6] = [
         &[],
+        // The image's old spelling, still taken.
         &["--preset", "seed", "--xen-syms", "xen-syms"],
-        &["--preset", "kpatch", "--xen-syms", "xen-syms"],
+        &["--preset", "kpatch", "--target", "xen-syms"],
         &[
             "--define",
             "X=addr:xen-syms:tiny",
@@ -355,7 +356,7 @@ const SEED: [&str; 8] = [
     "config.h",
     "--preset",
     "seed",
-    "--xen-syms",
+    "--target",
     "xen-syms",
     "--new-obj",
     "hello.o",

@@ -264,7 +264,7 @@ fn presets_match_the_makefile_recipes() {
                     &out,
                     "--preset",
                     preset,
-                    "--xen-syms",
+                    "--target",
                     "xen-syms",
                     "--new-obj",
                     "hello_world_func.o",
@@ -291,7 +291,7 @@ fn presets_match_the_makefile_recipes() {
                     "expect.h",
                     "--preset",
                     "xen-test-expect",
-                    "--xen-syms",
+                    "--target",
                     "xen-syms",
                 ]),
             );

@@ -17,7 +17,7 @@ fn check(xen: &RealXen, preset: &str, header: &str) {
     let mut cmd = Command::new(tool_binary("xsplice-config"));
     cmd.arg("--preset")
         .arg(preset)
-        .arg("--xen-syms")
+        .arg("--target")
         .arg(&xen.xen_syms)
         .arg("--new-obj")
         .arg(xen.test_payloads.join("xen_hello_world_func.o"))

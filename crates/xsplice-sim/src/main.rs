@@ -4,11 +4,12 @@
 //! the library; exit 0 when every command succeeded, 1 when one failed or
 //! the hypervisor crashed, 2 for usage and I/O errors.
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Parser;
+use xsplice_abi::XenVersion;
 use xsplice_sim::{Options, Output, Status, parse_script};
 
 /// Apply Xen live-patch payloads to a running stand-in hypervisor, in user space.
@@ -28,14 +29,15 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 struct Cli {
     /// The stand-in hypervisor image (`target/xsplice/xen/x86_64/xen-syms`).
     #[arg(long, value_name = "XEN_SYMS")]
-    xen: PathBuf,
+    target: Option<PathBuf>,
     /// Read commands from this file, one per line (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     script: Option<PathBuf>,
     /// Behave as this Xen release (e.g. 4.13); default: each payload as the
     /// newest release that loads its ABI.
-    #[arg(long = "as-xen", value_name = "VERSION")]
-    as_xen: Option<String>,
+    // `--as-xen` is the old spelling, still taken.
+    #[arg(long, alias = "as-xen", value_name = "VERSION")]
+    xen: Option<String>,
     /// Echo each command before its output, like a terminal transcript.
     #[arg(long)]
     echo: bool,
@@ -55,8 +57,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// The image and the release of the command line. `--xen` named the image
+/// before it named the release, as in the other tools: an existing file
+/// given there still boots, with a warning that names `--target`, when
+/// `--target` is not given too.
+fn image_and_release(cli: &Cli) -> Result<(PathBuf, Option<XenVersion>)> {
+    let release = match cli.xen.as_deref() {
+        None => None,
+        Some(text) => match text.parse::<XenVersion>() {
+            Ok(v) => Some(v),
+            Err(_) if cli.target.is_none() && Path::new(text).is_file() => {
+                eprintln!(
+                    "xsplice-sim: warning: `--xen {text}` names a file: the image is `--target XEN_SYMS`, `--xen` takes a release (e.g. 4.13)"
+                );
+                return Ok((PathBuf::from(text), None));
+            }
+            Err(e) => bail!("{e}; the image is given with `--target XEN_SYMS`"),
+        },
+    };
+    let Some(target) = cli.target.clone() else {
+        bail!("no hypervisor image: give `--target XEN_SYMS` (try --help)");
+    };
+    Ok((target, release))
+}
+
 fn run() -> Result<Status> {
     let cli = Cli::parse();
+    let (target, release) = image_and_release(&cli)?;
     let text = match &cli.script {
         Some(p) if p.as_os_str() == "-" => {
             let mut s = String::new();
@@ -73,10 +100,10 @@ fn run() -> Result<Status> {
     };
     let lines = parse_script(&text)?;
     // Mapped: only the loaded segments and the symbol table are read.
-    let xen = xsplice_symbols::map_file(&cli.xen)
-        .with_context(|| format!("reading `{}`", cli.xen.display()))?;
+    let xen = xsplice_symbols::map_file(&target)
+        .with_context(|| format!("reading `{}`", target.display()))?;
     let opts = Options {
-        xen: cli.as_xen.as_deref().map(str::parse).transpose()?,
+        xen: release,
         echo: cli.echo,
         ..Options::default()
     };
@@ -88,7 +115,7 @@ fn run() -> Result<Status> {
     };
     let mut files = |p: &std::path::Path| std::fs::read(p);
     Ok(xsplice_sim::run_session(
-        &cli.xen.display().to_string(),
+        &target.display().to_string(),
         &xen,
         &lines,
         &opts,

@@ -22,7 +22,7 @@ fn a_huge_image_is_mapped_not_read() {
     let mut cmd = Command::new("sh");
     cmd.args(["-c", "ulimit -d 262144 && exec \"$@\"", "sh"])
         .arg(xsplice_testkit::tool_binary("xsplice-sim"))
-        .arg("--xen")
+        .arg("--target")
         .arg(&xen)
         .arg("info");
     let (code, out, err) = xsplice_testkit::run(&mut cmd);

@@ -733,7 +733,7 @@ fn the_binary_replays_a_script_from_standard_input() {
     let bin = xsplice_testkit::tool_binary("xsplice-sim");
     let run_on = |xen: &Path, args: &[&str], stdin: &str| {
         let mut child = Command::new(&bin)
-            .arg("--xen")
+            .arg("--target")
             .arg(xen)
             .args(args)
             .current_dir(&dir)
@@ -1129,4 +1129,50 @@ fn a_read_only_funcs_section_page_faults_on_4_18_0_only() {
             "{release}"
         );
     }
+}
+
+/// The image is `--target` and the release `--xen`, as in every tool;
+/// `--as-xen` is still taken, and so is an image given as `--xen PATH`, with
+/// a warning that names `--target`.
+#[test]
+fn the_binary_takes_the_common_image_and_release_flags() {
+    let Some(xen_path) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let bin = xsplice_testkit::tool_binary("xsplice-sim");
+    let run = |args: &[&dyn AsRef<std::ffi::OsStr>]| {
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.args(args);
+        let (code, out, err) = xsplice_testkit::run(&mut cmd);
+        let text = format!(
+            "{cmd:?}: exit {code}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        (code, text)
+    };
+    let xen = xen_path.as_path();
+    for release in ["--xen", "--as-xen"] {
+        let (code, text) = run(&[&"--target", &xen, &release, &"4.13", &"info"]);
+        assert_eq!(code, 0, "{text}");
+        assert!(
+            text.contains("xen_extra              : -unstable"),
+            "{text}"
+        );
+    }
+    let (code, text) = run(&[&"--xen", &xen, &"info"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("the image is `--target XEN_SYMS`, `--xen` takes a release"),
+        "{text}"
+    );
+    let (code, text) = run(&[&"--target", &xen, &"--xen", &xen, &"info"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("is not a xen version") && text.contains("--target XEN_SYMS"),
+        "{text}"
+    );
+    let (code, text) = run(&[&"info"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(text.contains("give `--target XEN_SYMS`"), "{text}");
 }

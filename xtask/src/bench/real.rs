@@ -67,7 +67,7 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
             Cmd::new("xsplice-config --preset seed", &config)
                 .args(["-o"])
                 .args([scratch.join("ours.h")])
-                .args(["--preset", "seed", "--xen-syms"])
+                .args(["--preset", "seed", "--target"])
                 .args([&image])
                 .args(["--new-obj"])
                 .args([&func]),
