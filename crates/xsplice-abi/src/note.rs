@@ -100,6 +100,18 @@ impl BuildIdNote {
     }
 }
 
+/// A build-id (or any bytes) as people write it: lower-case hex, no
+/// separators, as `xen-livepatch`, `readelf -n` and the tools' messages do.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(2 * bytes.len()), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

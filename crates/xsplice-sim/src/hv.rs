@@ -14,6 +14,7 @@ use std::cell::RefCell;
 use std::time::Duration;
 
 use xsplice_abi::limits::{MAX_PAYLOAD_SIZE, NAME_SIZE};
+use xsplice_abi::note::hex;
 use xsplice_abi::{Abi, Arch, Expectation, Hook, XenVersion};
 use xsplice_validate::{
     Environment, LoadedPayload, Options, TargetImage, TargetSymbol, default_payload_base, validate,
@@ -1127,8 +1128,4 @@ impl<'x> Hypervisor<'x> {
         }
         "not in the hypervisor or a payload".to_string()
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -136,32 +136,13 @@ fn session(abi: Abi, script: &str) -> Option<(String, Status)> {
 /// Replaces compiler-dependent values: hex runs of 12+ digits (build-ids,
 /// code bytes) and addresses of 8+ digits.
 fn normalise(text: &str) -> String {
-    let mut out = String::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        let hex = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit());
-        if let Some(digits) = word.strip_prefix("0x")
-            && hex(digits)
-            && digits.len() >= 8
-        {
-            out.push_str("<addr>");
-        } else if hex(word) && word.len() >= 12 {
-            out.push_str("<hex>");
-        } else {
-            out.push_str(word);
-        }
-        word.clear();
-    };
-    for c in text.chars() {
-        if c.is_ascii_alphanumeric() {
-            word.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
-        }
-    }
-    flush(&mut word, &mut out);
-    out
+    xsplice_testkit::redact(
+        text,
+        xsplice_testkit::Redact {
+            hex: 12,
+            addresses: Some(8),
+        },
+    )
 }
 
 fn snapshot(name: &str, text: &str) {

@@ -197,3 +197,81 @@ pub fn real_xen(arch: &str) -> Option<RealXen> {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// What [`redact`] replaces in a snapshot's text.
+#[derive(Clone, Copy, Debug)]
+pub struct Redact {
+    /// A run of at least this many hex digits (build-ids, code bytes)
+    /// becomes `<hex>`.
+    pub hex: usize,
+    /// A `0x` number of at least this many digits (an address that moves
+    /// with the compiler) becomes `<addr>`; `None` keeps addresses.
+    pub addresses: Option<usize>,
+}
+
+/// Replaces the compiler-dependent values of `text` (see [`Redact`]), so
+/// that a snapshot of our own output holds across compiler versions. The
+/// one redaction every crate's snapshots use.
+pub fn redact(text: &str, what: Redact) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let hex = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit());
+        match word.strip_prefix("0x") {
+            Some(digits) if hex(digits) && what.addresses.is_some_and(|n| digits.len() >= n) => {
+                out.push_str("<addr>");
+            }
+            _ => {
+                // Hex runs inside the word: hex digits are alphanumeric, so
+                // a run never crosses a word's end.
+                let mut run = String::new();
+                for c in word.chars().chain(std::iter::once(' ')) {
+                    if c.is_ascii_hexdigit() {
+                        run.push(c);
+                        continue;
+                    }
+                    if run.len() >= what.hex {
+                        out.push_str("<hex>");
+                    } else {
+                        out.push_str(&run);
+                    }
+                    run.clear();
+                    out.push(c);
+                }
+                out.pop();
+            }
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction() {
+        let hex = Redact {
+            hex: 16,
+            addresses: None,
+        };
+        let both = Redact {
+            hex: 12,
+            addresses: Some(8),
+        };
+        let text = "id f9d2c699cc0e145392215e9ad0baf1e9 at 0x0000200000000020, old 0x1234 abc";
+        assert_eq!(redact(text, hex), "id <hex> at 0x<hex>, old 0x1234 abc");
+        assert_eq!(redact(text, both), "id <hex> at <addr>, old 0x1234 abc");
+        assert_eq!(redact("", both), "");
+    }
+}

@@ -8,6 +8,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use xsplice_abi::note::hex;
+
 use crate::model::{Payload, Value};
 use crate::target::Environment;
 use crate::{Options, Report, validate};
@@ -24,10 +26,6 @@ pub enum InspectError {
         #[source]
         source: io::Error,
     },
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn spaced(b: &[u8]) -> String {

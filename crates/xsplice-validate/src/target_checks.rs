@@ -4,6 +4,7 @@
 //! C-98, C-123 expectations).
 
 use xsplice_abi::arch::starts_with_endbr;
+use xsplice_abi::note::hex;
 use xsplice_abi::{Arch, XenVersion};
 
 use crate::checker::Checker;
@@ -315,8 +316,4 @@ impl Checker<'_, '_> {
             f.offset,
         ));
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -20,21 +20,11 @@ pub fn class(b: &[u8]) -> Class {
 /// Replaces every run of 16 or more hex digits with `<hex>`: build-ids and
 /// code bytes depend on the compiler version, the diagnostics and dumps do not.
 pub fn redact(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    for c in text.chars().chain(std::iter::once('\n')) {
-        if c.is_ascii_hexdigit() {
-            run.push(c);
-            continue;
-        }
-        if run.len() >= 16 {
-            out.push_str("<hex>");
-        } else {
-            out.push_str(&run);
-        }
-        run.clear();
-        out.push(c);
-    }
-    out.pop();
-    out
+    xsplice_testkit::redact(
+        text,
+        xsplice_testkit::Redact {
+            hex: 16,
+            addresses: None,
+        },
+    )
 }
