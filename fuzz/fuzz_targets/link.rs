@@ -3,6 +3,11 @@
 //! its flags byte chooses the options a command line would (build-id,
 //! `-S`, `-m`, the payload sections of an ABI), then the objects. Any
 //! objects must link or give an error, never a panic or a hang.
+//!
+//! Objects asking for a section alignment above 1 MiB are skipped: the
+//! linker pads the output file to each section's alignment, as GNU ld
+//! does, so their correct output runs to gigabytes, which measures the
+//! machine's memory rather than the linker.
 
 #![no_main]
 
@@ -21,6 +26,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let (flags, parts) = xsplice_fuzz::split(data, 3);
+    if parts
+        .iter()
+        .any(|p| xsplice_fuzz::elf::max_alignment(p) > 1 << 20)
+    {
+        return;
+    }
     let mut opts = LinkOptions {
         build_id: flags & 1 != 0,
         strip_debug: flags & 2 != 0,

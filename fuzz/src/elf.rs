@@ -213,6 +213,22 @@ const NAMES: &[&[u8]] = &[
     b"Xen",
 ];
 
+/// The largest `sh_addralign` of any section of an ELF file (0 for
+/// anything else). A relocatable link pads each section to its alignment
+/// in the output file, as GNU ld does, so an alignment of 2^31 makes a
+/// correct output of gigabytes from a file of a few hundred bytes.
+pub fn max_alignment(data: &[u8]) -> u64 {
+    let Some(v) = View::new(data) else {
+        return 0;
+    };
+    let (at, len) = if v.is64 { (48, 8) } else { (32, 4) };
+    v.sections(data)
+        .iter()
+        .filter_map(|s| get(data, s.at + at, len, v.big))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Applies one structure-aware mutation to the ELF file in `data`; false
 /// when `data` is not an ELF file this module can walk.
 pub fn mutate(data: &mut [u8], rng: &mut Rng) -> bool {
