@@ -141,7 +141,7 @@ fn xsplice_build(
 }
 
 /// The `.livepatch.funcs` names of a payload, from `xsplice-inspect`.
-pub fn funcs_names(payload: &Path) -> Vec<String> {
+fn funcs_names(payload: &Path) -> Vec<String> {
     let mut cmd = Command::new(tool_binary("xsplice-inspect"));
     cmd.arg(payload);
     let (code, stdout, stderr) = run(&mut cmd);
