@@ -6,9 +6,9 @@
 //! dom0's console and Xen's share the serial line, and Xen writes its own
 //! lines whenever it likes, even in the middle of one of dom0's. So a
 //! command's output is never printed as it comes: the command writes to
-//! files, and then each file is sent as hex lines that carry the command's
-//! number, followed by an end line with the exit status and both lengths,
-//! which the host checks (`serial`).
+//! files, and then each file is dumped by `od` (offsets, hex bytes, the
+//! length), between lines that carry the command's number, and an end line
+//! gives the exit status; the host checks every offset (`serial`).
 //!
 //! The guest's working directory is the host's, and each payload is put at
 //! its host path: `load target/x.livepatch` runs as written and the real
@@ -133,20 +133,26 @@ pub fn init_script(modules: &[String], cwd: &str, ops: &[Op]) -> String {
         let _ = writeln!(s, "insmod {} || fail insmod {}", quote(m), quote(m));
     }
     s.push_str("mkdir -p /proc/xen && mount -t xenfs xenfs /proc/xen || fail mounting xenfs\n");
-    s.push_str("v() { cat /sys/hypervisor/version/$1; }\n");
+    // Busybox's `read` and `printf` are shell builtins: under emulation,
+    // every process a PV dom0 starts costs a fraction of a second.
+    s.push_str("v() { IFS= read -r $1 </sys/hypervisor/version/$2; }\n");
     s.push_str(
-        "info() { for k in major minor extra; do printf '%-23s: %s\\n' xen_$k \"$(v $k)\"; done; }\n",
+        "info() { for k in major minor extra; do v x $k; printf '%-23s: %s\\n' xen_$k \"$x\"; done; }\n",
     );
-    // One command: its output to files, then framed. Exit status 2 is the
-    // tool's "retry" (EAGAIN, EBUSY): Xen can still be finishing the last
-    // action on another CPU when the tool has seen it complete, so the
+    // One command: its output to files, then each file dumped by `od`
+    // (an offset and 16 bytes a line, then the length). Exit status 2 is
+    // the tool's "retry" (EAGAIN, EBUSY): Xen can still be finishing the
+    // last action on another CPU when the tool has seen it complete, so the
     // command runs again, up to RETRIES times, RETRY_MS apart.
     let _ = writeln!(
         s,
-        "r() {{\n  n=$1; shift\n  echo \"{MARK} $n begin\"\n  t=0\n  while :; do\n    \"$@\" >/tmp/o 2>/tmp/e\n    rc=$?\n    [ \"$rc\" = 2 ] && [ \"$t\" -lt {RETRIES} ] || break\n    t=$((t+1))\n    usleep {}\n  done\n  od -An -tx1 -v /tmp/o | sed \"s/^/{MARK} $n o/\"\n  od -An -tx1 -v /tmp/e | sed \"s/^/{MARK} $n e/\"\n  echo \"{MARK} $n end $rc $(wc -c </tmp/o) $(wc -c </tmp/e) $t\"\n}}",
+        "r() {{\n  n=$1; shift\n  echo \"{MARK} $n begin\"\n  t=0\n  while :; do\n    \"$@\" >/tmp/o 2>/tmp/e\n    rc=$?\n    [ \"$rc\" = 2 ] && [ \"$t\" -lt {RETRIES} ] || break\n    t=$((t+1))\n    usleep {}\n  done\n  echo \"{MARK} $n out\"\n  od -A d -t x1 -v /tmp/o\n  echo \"{MARK} $n err\"\n  od -A d -t x1 -v /tmp/e\n  echo \"{MARK} $n end $rc $t\"\n}}",
         RETRY_MS * 1000
     );
-    let _ = writeln!(s, "echo \"{MARK} ready $(v major).$(v minor)$(v extra)\"");
+    let _ = writeln!(
+        s,
+        "v a major; v b minor; v c extra; echo \"{MARK} ready $a.$b$c\""
+    );
     let _ = writeln!(s, "cd {} || fail cd", quote(cwd));
     for (n, op) in ops.iter().enumerate() {
         let words = match op {

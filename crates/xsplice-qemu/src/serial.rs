@@ -100,7 +100,9 @@ pub enum Event {
 pub struct Console {
     line: Vec<u8>,
     /// Output being received, by command.
-    frames: BTreeMap<usize, (Vec<u8>, Vec<u8>)>,
+    frames: BTreeMap<usize, Frame>,
+    /// The command whose output dump is open.
+    open: Option<usize>,
     /// Xen lines held back since a possible crash began.
     held: Vec<String>,
     /// dom0's last lines, for a dom0 crash report.
@@ -186,6 +188,17 @@ impl Console {
             }
             return;
         }
+        // A dump line, maybe with a line of Xen's glued to its end.
+        let (own, glued) = match line.find(XEN) {
+            Some(x) if x > 0 => (&line[..x], Some(&line[x..])),
+            _ => (line, None),
+        };
+        if self.dump_line(own) {
+            if let Some(g) = glued {
+                self.console_line(g, events);
+            }
+            return;
+        }
         self.console_line(line, events);
     }
 
@@ -266,72 +279,116 @@ impl Console {
                 let Ok(index) = n.parse::<usize>() else {
                     return;
                 };
+                let garbled = |reason: String| Event::Garbled { index, reason };
                 match rest {
                     ["begin"] => {
-                        self.frames.insert(index, Default::default());
+                        self.frames.insert(index, Frame::default());
                         events.push(Event::Began(index));
                     }
-                    [kind @ ("o" | "e"), hex @ ..] => {
-                        let Some((o, e)) = self.frames.get_mut(&index) else {
-                            return events.push(Event::Garbled {
-                                index,
-                                reason: "output before the command began".into(),
+                    [kind @ ("out" | "err")] => match self.frames.get_mut(&index) {
+                        Some(f) => {
+                            f.dump = Some(Dump {
+                                stderr: *kind == "err",
+                                done: false,
                             });
-                        };
-                        let into = if *kind == "o" { o } else { e };
-                        for h in hex {
-                            match u8::from_str_radix(h, 16) {
-                                Ok(b) if h.len() == 2 => into.push(b),
-                                _ => {
-                                    return events.push(Event::Garbled {
-                                        index,
-                                        reason: format!("`{h}` is not a hex byte"),
-                                    });
-                                }
-                            }
+                            self.open = Some(index);
                         }
-                    }
-                    ["end", rc, olen, elen, retries] => {
-                        let (o, e) = self.frames.remove(&index).unwrap_or_default();
-                        let parsed = (
-                            rc.parse::<i32>(),
-                            olen.parse::<usize>(),
-                            elen.parse::<usize>(),
-                            retries.parse::<u32>(),
-                        );
-                        let (Ok(rc), Ok(olen), Ok(elen), Ok(retries)) = parsed else {
-                            return events.push(Event::Garbled {
-                                index,
-                                reason: format!("bad end line `{frame}`"),
-                            });
+                        None => events.push(garbled("output before the command began".into())),
+                    },
+                    ["end", rc, retries] => {
+                        self.open = None;
+                        let f = self.frames.remove(&index).unwrap_or_default();
+                        let (Ok(rc), Ok(retries)) = (rc.parse::<i32>(), retries.parse::<u32>())
+                        else {
+                            return events.push(garbled(format!("bad end line `{frame}`")));
                         };
-                        if o.len() != olen || e.len() != elen {
-                            return events.push(Event::Garbled {
-                                index,
-                                reason: format!(
-                                    "{} and {} bytes of output arrived, {olen} and {elen} were sent",
-                                    o.len(),
-                                    e.len()
-                                ),
-                            });
+                        if let Some(reason) = f.fault {
+                            return events.push(garbled(reason));
+                        }
+                        if f.dumped != [true, true] {
+                            return events
+                                .push(garbled("the command's output did not arrive whole".into()));
                         }
                         events.push(Event::Finished(Ran {
                             index,
                             rc,
-                            stdout: o,
-                            stderr: e,
+                            stdout: f.stdout,
+                            stderr: f.stderr,
                             retries,
                         }));
                     }
-                    _ => events.push(Event::Garbled {
-                        index,
-                        reason: format!("unknown reply `{frame}`"),
-                    }),
+                    _ => events.push(garbled(format!("unknown reply `{frame}`"))),
                 }
             }
             _ => {}
         }
     }
+
+    /// Takes a line of `od -A d -t x1 -v` output for the open dump, if it
+    /// is one: an offset and up to 16 hex bytes, or the final offset alone
+    /// (the length). Checks each offset against the bytes received.
+    fn dump_line(&mut self, line: &str) -> bool {
+        let Some(index) = self.open else {
+            return false;
+        };
+        let mut words = line.split_whitespace();
+        let Some(offset) = words
+            .next()
+            .filter(|w| w.len() >= 7 && w.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return false;
+        };
+        let bytes: Vec<&str> = words.collect();
+        let hex = |w: &&str| w.len() == 2 && w.bytes().all(|b| b.is_ascii_hexdigit());
+        if bytes.len() > 16 || !bytes.iter().all(hex) {
+            return false;
+        }
+        let Some(f) = self.frames.get_mut(&index) else {
+            return false;
+        };
+        let Some(dump) = &mut f.dump else {
+            return false;
+        };
+        let into = if dump.stderr {
+            &mut f.stderr
+        } else {
+            &mut f.stdout
+        };
+        let offset: usize = offset.parse().unwrap_or(usize::MAX);
+        if dump.done || offset != into.len() {
+            f.fault.get_or_insert(format!(
+                "a dump line at offset {offset} after {} bytes",
+                into.len()
+            ));
+            return true;
+        }
+        if bytes.is_empty() {
+            dump.done = true;
+            f.dumped[usize::from(dump.stderr)] = true;
+        }
+        into.extend(bytes.iter().filter_map(|b| u8::from_str_radix(b, 16).ok()));
+        true
+    }
+}
+
+/// A command's output as it arrives.
+#[derive(Debug, Default)]
+struct Frame {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// The dump being received.
+    dump: Option<Dump>,
+    /// Whether standard output and standard error arrived to their end.
+    dumped: [bool; 2],
+    /// The first thing that did not add up.
+    fault: Option<String>,
+}
+
+#[derive(Debug)]
+struct Dump {
+    stderr: bool,
+    /// Its final offset arrived.
+    done: bool,
 }
 
 #[cfg(test)]
@@ -376,7 +433,7 @@ mod tests {
 
     #[test]
     fn a_command_and_xen_lines() {
-        let input = "(XEN) Xen version 4.17.7\r\nabout to get started...\r\n@@xsplice ready 4.17.7\r\n@@xsplice 0 begin\r\n(XEN) livepatch: p: check against hypervisor build-id failed\r\n@@xsplice 0 o 55 70\r\n@@xsplice 0 e 45\r\n@@xsplice 0 end 1 2 1 0\r\n@@xsplice done\r\n";
+        let input = "(XEN) Xen version 4.17.7\r\nabout to get started...\r\n@@xsplice ready 4.17.7\r\n@@xsplice 0 begin\r\n(XEN) livepatch: p: check against hypervisor build-id failed\r\n@@xsplice 0 out\r\n0000000 55 70\r\n0000002\r\n@@xsplice 0 err\r\n0000000 45\r\n0000001\r\n@@xsplice 0 end 1 0\r\n@@xsplice done\r\n";
         for step in [1, 7, input.len()] {
             check(
                 input,
@@ -389,16 +446,16 @@ mod tests {
     #[test]
     fn lines_glued_together() {
         check(
-            "@@xsplice 0 begin\nUploading p... (XEN) livepatch: p: bad\n@@xsplice 0 o 41(XEN) late\n(XEN) x@@xsplice 0 end 0 1 0 0\n",
+            "@@xsplice 0 begin\nUploading p... (XEN) livepatch: p: bad\n@@xsplice 0 out(XEN) late\n0000000 41(XEN) later\n0000001\n@@xsplice 0 err\n0000000\n(XEN) x@@xsplice 0 end 0 0\n",
             5,
-            "Began(0)\nXen(\"(XEN) livepatch: p: bad\")\nXen(\"(XEN) late\")\nXen(\"(XEN) x\")\nfinished 0 rc 0 out \"A\" err \"\"",
+            "Began(0)\nXen(\"(XEN) livepatch: p: bad\")\nXen(\"(XEN) late\")\nXen(\"(XEN) later\")\nXen(\"(XEN) x\")\nfinished 0 rc 0 out \"A\" err \"\"",
         );
     }
 
     #[test]
     fn a_command_run_again() {
         check(
-            "@@xsplice 5 begin\n@@xsplice 5 e 45\n@@xsplice 5 end 2 0 1 10\n",
+            "@@xsplice 5 begin\n@@xsplice 5 out\n0000000\n@@xsplice 5 err\n0000000 45\n0000001\n@@xsplice 5 end 2 10\n",
             6,
             "Began(5)\nfinished 5 rc 2 out \"\" err \"E\" after 10 retries",
         );
@@ -406,10 +463,22 @@ mod tests {
 
     #[test]
     fn garbled_replies() {
+        // A dump line lost to a line of Xen's cut into it.
         check(
-            "@@xsplice 3 begin\n@@xsplice 3 o 4\n@@xsplice 3 end 0 1 0 0\n@@xsplice 4 end 0 1 0 0\n",
+            "@@xsplice 3 begin\n@@xsplice 3 out\n0000000 41 42(XEN) cut\n 43\n0000016 44\n0000017\n@@xsplice 3 err\n0000000\n@@xsplice 3 end 0 0\n",
             64,
-            "Began(3)\nGarbled { index: 3, reason: \"`4` is not a hex byte\" }\nGarbled { index: 3, reason: \"0 and 0 bytes of output arrived, 1 and 0 were sent\" }\nGarbled { index: 4, reason: \"0 and 0 bytes of output arrived, 1 and 0 were sent\" }",
+            "Began(3)\nXen(\"(XEN) cut\")\nGarbled { index: 3, reason: \"a dump line at offset 16 after 2 bytes\" }",
+        );
+        // An end without the output, and output of a command never begun.
+        check(
+            "@@xsplice 4 begin\n@@xsplice 4 out\n0000000 41\n@@xsplice 4 end 0 0\n@@xsplice 5 err\n",
+            64,
+            "Began(4)\nGarbled { index: 4, reason: \"the command's output did not arrive whole\" }\nGarbled { index: 5, reason: \"output before the command began\" }",
+        );
+        check(
+            "@@xsplice 6 begin\n@@xsplice 6 end x 0\n",
+            64,
+            "Began(6)\nGarbled { index: 6, reason: \"bad end line `@@xsplice 6 end x 0`\" }",
         );
     }
 
@@ -434,7 +503,7 @@ mod tests {
 
     #[test]
     fn an_endless_double_fault() {
-        let input = "(XEN) *** DOUBLE FAULT ***\n".repeat(500) + "@@xsplice 0 end 0 0 0 0\n";
+        let input = "(XEN) *** DOUBLE FAULT ***\n".repeat(500) + "@@xsplice 0 end 0 0\n";
         check(
             &input,
             64,
