@@ -14,11 +14,8 @@ use xsplice_testkit::{require_tool, run};
 
 /// objdump binary and its `-m` machine for raw binary input.
 fn objdump(arch: Arch) -> (&'static str, &'static str) {
-    match arch {
-        Arch::X86_64 => ("objdump", "i386:x86-64"),
-        Arch::Aarch64 => ("aarch64-linux-gnu-objdump", "aarch64"),
-        Arch::Arm32 => ("arm-linux-gnueabihf-objdump", "arm"),
-    }
+    let gnu = xsplice_testkit::gnu(arch.name());
+    (gnu.objdump, gnu.bfd_arch)
 }
 
 /// One decoded instruction: address, length, mnemonic and operands.

@@ -26,38 +26,22 @@ pub struct Fixture {
 }
 
 struct Tools {
-    cc: String,
-    ld: String,
-    objcopy: String,
-    bfd: &'static str,
-    bfd_arch: &'static str,
+    gnu: xsplice_testkit::Gnu,
     cflags: &'static [&'static str],
 }
 
 fn tools(arch: &str) -> Tools {
     match arch {
         "x86_64" => Tools {
-            cc: "gcc".into(),
-            ld: "ld".into(),
-            objcopy: "objcopy".into(),
-            bfd: "elf64-x86-64",
-            bfd_arch: "i386:x86-64",
+            gnu: xsplice_testkit::GNU_X86_64,
             cflags: &["-fpic", "-fvisibility=hidden"],
         },
         "aarch64" => Tools {
-            cc: "aarch64-linux-gnu-gcc".into(),
-            ld: "aarch64-linux-gnu-ld".into(),
-            objcopy: "aarch64-linux-gnu-objcopy".into(),
-            bfd: "elf64-littleaarch64",
-            bfd_arch: "aarch64",
+            gnu: xsplice_testkit::GNU_AARCH64,
             cflags: &["-fno-pic", "-mcmodel=small"],
         },
         "arm32" => Tools {
-            cc: "arm-linux-gnueabihf-gcc".into(),
-            ld: "arm-linux-gnueabihf-ld".into(),
-            objcopy: "arm-linux-gnueabihf-objcopy".into(),
-            bfd: "elf32-littlearm",
-            bfd_arch: "arm",
+            gnu: xsplice_testkit::GNU_ARM32,
             cflags: &["-fno-pic", "-marm", "-march=armv7-a", "-msoft-float"],
         },
         _ => panic!("unknown arch {arch}"),
@@ -168,7 +152,7 @@ fn build(arch: &'static str) -> Option<Fixture> {
 /// tool is missing.
 pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
     let t = tools(arch);
-    for tool in [&t.cc, &t.ld, &t.objcopy] {
+    for tool in [t.gnu.gcc, t.gnu.ld, t.gnu.objcopy] {
         xsplice_testkit::require_tool(tool, "building the test payload")?;
     }
     let xen_path = xen_path.to_path_buf();
@@ -199,7 +183,7 @@ pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
     ];
     std::fs::write(p("func.c"), FUNC_C).unwrap();
     std::fs::write(p("funcs.c"), FUNCS_C).unwrap();
-    run(Command::new(&t.cc)
+    run(Command::new(t.gnu.gcc)
         .args(cflags)
         .args(t.cflags)
         .arg(p("func.c"))
@@ -211,7 +195,7 @@ pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
         .lookup("xen_hello_world")
         .expect("xen_hello_world")
         .size;
-    run(Command::new(&t.cc)
+    run(Command::new(t.gnu.gcc)
         .args(cflags)
         .args(t.cflags)
         .arg(format!("-DNEW_SZ={new_size}"))
@@ -222,7 +206,7 @@ pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
         .arg(p("funcs.o")));
 
     // The notes, as Xen's test Makefile makes them.
-    run(Command::new(&t.objcopy)
+    run(Command::new(t.gnu.objcopy)
         .args(["-O", "binary", "--only-section=.note.gnu.build-id"])
         .arg(&xen_path)
         .arg(p("note.bin")));
@@ -232,9 +216,9 @@ pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
         ("note.bin", ".livepatch.xen_depends", "xen_note.o"),
         ("modinfo.bin", ".modinfo", "modinfo.o"),
     ] {
-        run(Command::new(&t.objcopy)
+        run(Command::new(t.gnu.objcopy)
             .current_dir(d)
-            .args(["-I", "binary", "-O", t.bfd, "-B", t.bfd_arch])
+            .args(["-I", "binary", "-O", t.gnu.bfd_target, "-B", t.gnu.bfd_arch])
             .arg(format!(
                 "--rename-section=.data={section},alloc,load,readonly,data,contents"
             ))
@@ -242,7 +226,7 @@ pub fn fixture_for(arch: &'static str, xen_path: &Path) -> Option<Fixture> {
             .arg(bin)
             .arg(obj));
     }
-    run(Command::new(&t.ld)
+    run(Command::new(t.gnu.ld)
         .current_dir(d)
         .args([
             "-r",

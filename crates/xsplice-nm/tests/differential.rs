@@ -109,18 +109,10 @@ fn differential_against_gnu_nm() {
         edge: true,
     });
 
-    for (triple, prefix) in [
-        ("aarch64", "aarch64-linux-gnu"),
-        ("arm32", "arm-linux-gnueabihf"),
-    ] {
-        let cross_nm = require_tool(
-            &format!("{prefix}-nm"),
-            "cross nm is the reference for its target",
-        );
-        let cross_gcc = require_tool(
-            &format!("{prefix}-gcc"),
-            "cross objects for the differential test",
-        );
+    for gnu in [xsplice_testkit::GNU_AARCH64, xsplice_testkit::GNU_ARM32] {
+        let triple = gnu.arch;
+        let cross_nm = require_tool(gnu.nm, "cross nm is the reference for its target");
+        let cross_gcc = require_tool(gnu.gcc, "cross objects for the differential test");
         let (Some(cross_nm), Some(cross_gcc)) = (cross_nm, cross_gcc) else {
             continue;
         };

@@ -293,11 +293,7 @@ fn the_same_table_as_xen_tools_symbols() {
     let edge = dir.path().join("edge.o");
     std::fs::write(&edge, edge_cases()).unwrap();
     let mut inputs = vec![(edge, nm.clone())];
-    for (arch, arch_nm) in [
-        ("x86_64", "nm"),
-        ("aarch64", "aarch64-linux-gnu-nm"),
-        ("arm32", "arm-linux-gnueabihf-nm"),
-    ] {
+    for (arch, arch_nm) in xsplice_testkit::GNU.map(|g| (g.arch, g.nm)) {
         let Some(arch_nm) =
             xsplice_testkit::require_tool(arch_nm, "Xen's build runs the target's nm")
         else {

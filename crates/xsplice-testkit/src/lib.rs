@@ -198,6 +198,83 @@ pub fn real_xen(arch: &str) -> Option<RealXen> {
     }
 }
 
+/// The GNU toolchain of one architecture: the native tools on x86_64,
+/// Debian's cross toolchains elsewhere, with BFD's names for the target.
+/// The one table the tests share, so that a tool's name is written once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gnu {
+    /// Our name for the architecture: `x86_64`, `aarch64` or `arm32`.
+    pub arch: &'static str,
+    /// The Debian triplet the cross tools are prefixed with.
+    pub triplet: &'static str,
+    pub gcc: &'static str,
+    pub ld: &'static str,
+    pub nm: &'static str,
+    pub objcopy: &'static str,
+    pub objdump: &'static str,
+    pub readelf: &'static str,
+    /// BFD's target and architecture (`objcopy -O/-B`, `objdump -m`).
+    pub bfd_target: &'static str,
+    pub bfd_arch: &'static str,
+    /// The user-mode emulator that runs its programs on an x86_64 host
+    /// (empty for native).
+    pub runner: &'static str,
+}
+
+pub const GNU_X86_64: Gnu = Gnu {
+    arch: "x86_64",
+    triplet: "x86_64-linux-gnu",
+    gcc: "gcc",
+    ld: "ld",
+    nm: "nm",
+    objcopy: "objcopy",
+    objdump: "objdump",
+    readelf: "readelf",
+    bfd_target: "elf64-x86-64",
+    bfd_arch: "i386:x86-64",
+    runner: "",
+};
+
+pub const GNU_AARCH64: Gnu = Gnu {
+    arch: "aarch64",
+    triplet: "aarch64-linux-gnu",
+    gcc: "aarch64-linux-gnu-gcc",
+    ld: "aarch64-linux-gnu-ld",
+    nm: "aarch64-linux-gnu-nm",
+    objcopy: "aarch64-linux-gnu-objcopy",
+    objdump: "aarch64-linux-gnu-objdump",
+    readelf: "aarch64-linux-gnu-readelf",
+    bfd_target: "elf64-littleaarch64",
+    bfd_arch: "aarch64",
+    runner: "qemu-aarch64",
+};
+
+pub const GNU_ARM32: Gnu = Gnu {
+    arch: "arm32",
+    triplet: "arm-linux-gnueabihf",
+    gcc: "arm-linux-gnueabihf-gcc",
+    ld: "arm-linux-gnueabihf-ld",
+    nm: "arm-linux-gnueabihf-nm",
+    objcopy: "arm-linux-gnueabihf-objcopy",
+    objdump: "arm-linux-gnueabihf-objdump",
+    readelf: "arm-linux-gnueabihf-readelf",
+    bfd_target: "elf32-littlearm",
+    bfd_arch: "arm",
+    runner: "qemu-arm",
+};
+
+/// Every architecture's toolchain, x86_64 first.
+pub const GNU: [Gnu; 3] = [GNU_X86_64, GNU_AARCH64, GNU_ARM32];
+
+/// The toolchain of `arch` (our name or an alias, as `xsplice-build`
+/// takes them).
+pub fn gnu(arch: &str) -> Gnu {
+    let arch = xsplice_build::Arch::parse(arch).unwrap_or_else(|e| panic!("{e}"));
+    GNU.into_iter()
+        .find(|g| g.arch == arch.name())
+        .expect("a toolchain for every architecture")
+}
+
 /// What [`redact`] replaces in a snapshot's text.
 #[derive(Clone, Copy, Debug)]
 pub struct Redact {
@@ -258,6 +335,19 @@ pub fn redact(text: &str, what: Redact) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_architecture_has_its_toolchain() {
+        for arch in xsplice_build::Arch::ALL {
+            let g = gnu(arch.name());
+            assert_eq!(g.arch, arch.name());
+            if let Some(cc) = arch.cross_compiler() {
+                assert_eq!(g.gcc, cc);
+                assert!(g.gcc.starts_with(g.triplet));
+            }
+        }
+        assert_eq!(gnu("arm64"), GNU_AARCH64);
+    }
 
     #[test]
     fn redaction() {

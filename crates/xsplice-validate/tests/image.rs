@@ -17,19 +17,8 @@ use std::process::Command;
 use xsplice_validate::{TargetImage, XenImage};
 
 fn tools(arch: &str) -> (&'static str, &'static str, &'static str) {
-    match arch {
-        "x86_64" => ("nm", "readelf", "objcopy"),
-        "aarch64" => (
-            "aarch64-linux-gnu-nm",
-            "aarch64-linux-gnu-readelf",
-            "aarch64-linux-gnu-objcopy",
-        ),
-        _ => (
-            "arm-linux-gnueabihf-nm",
-            "arm-linux-gnueabihf-readelf",
-            "arm-linux-gnueabihf-objcopy",
-        ),
-    }
+    let gnu = xsplice_testkit::gnu(arch);
+    (gnu.nm, gnu.readelf, gnu.objcopy)
 }
 
 fn output(cmd: &mut Command) -> String {

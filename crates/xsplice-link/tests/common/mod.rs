@@ -9,6 +9,8 @@ pub mod dump;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use xsplice_testkit::{GNU_AARCH64, GNU_ARM32, GNU_X86_64, Gnu};
+
 use xsplice_testkit::{require_tool, run, tool_binary};
 
 /// One target architecture and the GNU tools that build and link for it.
@@ -27,36 +29,24 @@ pub struct Arch {
     pub emulations: &'static [&'static str],
 }
 
-pub const X86_64: Arch = Arch {
-    name: "x86_64",
-    gcc: "gcc",
-    ld: "ld",
-    objcopy: "objcopy",
-    bfd_target: "elf64-x86-64",
-    bfd_arch: "i386:x86-64",
-    runner: "",
-    emulations: &["elf_x86_64"],
-};
-pub const AARCH64: Arch = Arch {
-    name: "aarch64",
-    gcc: "aarch64-linux-gnu-gcc",
-    ld: "aarch64-linux-gnu-ld",
-    objcopy: "aarch64-linux-gnu-objcopy",
-    bfd_target: "elf64-littleaarch64",
-    bfd_arch: "aarch64",
-    runner: "qemu-aarch64",
-    emulations: &["aarch64linux", "aarch64elf"],
-};
-pub const ARM32: Arch = Arch {
-    name: "arm32",
-    gcc: "arm-linux-gnueabihf-gcc",
-    ld: "arm-linux-gnueabihf-ld",
-    objcopy: "arm-linux-gnueabihf-objcopy",
-    bfd_target: "elf32-littlearm",
-    bfd_arch: "arm",
-    runner: "qemu-arm",
-    emulations: &["armelf_linux_eabi"],
-};
+/// An architecture's row of the testkit's GNU table, with its `ld -m`
+/// emulations.
+const fn arch(gnu: Gnu, emulations: &'static [&'static str]) -> Arch {
+    Arch {
+        name: gnu.arch,
+        gcc: gnu.gcc,
+        ld: gnu.ld,
+        objcopy: gnu.objcopy,
+        bfd_target: gnu.bfd_target,
+        bfd_arch: gnu.bfd_arch,
+        runner: gnu.runner,
+        emulations,
+    }
+}
+
+pub const X86_64: Arch = arch(GNU_X86_64, &["elf_x86_64"]);
+pub const AARCH64: Arch = arch(GNU_AARCH64, &["aarch64linux", "aarch64elf"]);
+pub const ARM32: Arch = arch(GNU_ARM32, &["armelf_linux_eabi"]);
 pub const ARCHES: [Arch; 3] = [X86_64, AARCH64, ARM32];
 
 impl Arch {
