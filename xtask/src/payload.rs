@@ -160,12 +160,10 @@ fn elf_arch(path: &Path) -> anyhow::Result<Arch> {
     } else {
         u16::from_le_bytes([data[18], data[19]])
     };
-    match machine {
-        62 => Ok(Arch::X86_64),
-        183 => Ok(Arch::Aarch64),
-        40 => Ok(Arch::Arm32),
-        m => bail!(
-            "`{}` is for machine {m}, not x86_64, aarch64 or arm32",
+    match xsplice_abi::Arch::from_e_machine(machine) {
+        Some(arch) => Ok(Arch::from(arch)),
+        None => bail!(
+            "`{}` is for machine {machine}, not x86_64, aarch64 or arm32",
             path.display()
         ),
     }

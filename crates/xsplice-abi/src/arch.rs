@@ -493,13 +493,14 @@ impl fmt::Display for Arch {
 impl FromStr for Arch {
     type Err = AbiError;
 
-    /// Accepts the canonical names and the usual aliases
-    /// (`x86-64`, `arm64`, `arm`).
+    /// Accepts the canonical names and the usual aliases (`x86-64` and
+    /// Debian's `amd64`, `arm64`, `arm` and Debian's `armhf`): the one set
+    /// of architecture names every tool and the build take.
     fn from_str(s: &str) -> Result<Self, AbiError> {
         match s {
-            "x86_64" | "x86-64" => Ok(Arch::X86_64),
+            "x86_64" | "x86-64" | "amd64" => Ok(Arch::X86_64),
             "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            "arm32" | "arm" => Ok(Arch::Arm32),
+            "arm32" | "arm" | "armhf" => Ok(Arch::Arm32),
             _ => Err(AbiError::UnknownArch {
                 name: s.to_string(),
             }),
@@ -699,7 +700,15 @@ mod tests {
             assert_eq!(Arch::from_e_machine(arch.e_machine()), Some(arch));
             assert_eq!(arch.name().parse::<Arch>().unwrap(), arch);
         }
-        assert_eq!("arm64".parse::<Arch>().unwrap(), Arch::Aarch64);
+        for (alias, arch) in [
+            ("x86-64", Arch::X86_64),
+            ("amd64", Arch::X86_64),
+            ("arm64", Arch::Aarch64),
+            ("arm", Arch::Arm32),
+            ("armhf", Arch::Arm32),
+        ] {
+            assert_eq!(alias.parse::<Arch>().unwrap(), arch, "{alias}");
+        }
         assert_eq!(
             "mips".parse::<Arch>().unwrap_err().to_string(),
             "unknown architecture `mips` (expected x86_64, aarch64 or arm32)"

@@ -20,21 +20,15 @@ impl Arch {
 
     /// The name used on the command line and in output directories.
     pub fn name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
-            Arch::Arm32 => "arm32",
-        }
+        xsplice_abi::Arch::from(self).name()
     }
 
-    /// Parses `x86_64`, `aarch64` or `arm32` (also `x86-64`, `arm64`, `arm`).
+    /// Parses `x86_64`, `aarch64` or `arm32`, or an alias: the names
+    /// `xsplice-abi` takes, which alone knows them.
     pub fn parse(name: &str) -> Result<Arch, BuildError> {
-        match name {
-            "x86_64" | "x86-64" | "amd64" => Ok(Arch::X86_64),
-            "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            "arm32" | "arm" | "armhf" => Ok(Arch::Arm32),
-            other => Err(BuildError::UnknownArch(other.to_owned())),
-        }
+        name.parse::<xsplice_abi::Arch>()
+            .map(Arch::from)
+            .map_err(|_| BuildError::UnknownArch(name.to_owned()))
     }
 
     /// The cross compiler of Debian's cross toolchain, or `None` for x86_64.
@@ -102,6 +96,28 @@ impl Arch {
             tried: candidates.join(", "),
             package: self.compiler_package().to_owned(),
         })
+    }
+}
+
+/// The payload ABI's architecture a build is for.
+impl From<Arch> for xsplice_abi::Arch {
+    fn from(arch: Arch) -> xsplice_abi::Arch {
+        match arch {
+            Arch::X86_64 => xsplice_abi::Arch::X86_64,
+            Arch::Aarch64 => xsplice_abi::Arch::Aarch64,
+            Arch::Arm32 => xsplice_abi::Arch::Arm32,
+        }
+    }
+}
+
+/// The build's view of an architecture of the payload ABI.
+impl From<xsplice_abi::Arch> for Arch {
+    fn from(arch: xsplice_abi::Arch) -> Arch {
+        match arch {
+            xsplice_abi::Arch::X86_64 => Arch::X86_64,
+            xsplice_abi::Arch::Aarch64 => Arch::Aarch64,
+            xsplice_abi::Arch::Arm32 => Arch::Arm32,
+        }
     }
 }
 
