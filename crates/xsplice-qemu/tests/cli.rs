@@ -1,7 +1,8 @@
 //! The `xsplice-qemu` binary as a person runs it: usage errors before any
-//! machine starts, and a session in which a payload crashes the real Xen,
-//! the next command finds the hypervisor gone, and `restart` boots a fresh
-//! machine. Each run prints its command line, stdout and stderr on failure.
+//! machine starts; a session in which a payload crashes the real Xen, the
+//! next command finds the hypervisor gone, and `restart` boots a fresh
+//! machine; and one that hangs Xen until the timeout stops the machine.
+//! Each run prints its command line, stdout and stderr.
 
 mod common;
 
@@ -93,4 +94,41 @@ fn a_crash_then_a_fresh_machine() {
     ] {
         assert!(err.contains(want), "stderr lacks {want:?}");
     }
+}
+
+#[test]
+fn a_hang_ends_at_the_timeout() {
+    let Some(real) = common::real() else { return };
+    let deb = real.xen.debian.as_ref().expect("debian");
+    let payload = common::payload(
+        &common::fixture_dir("loop_world"),
+        &deb.xen_syms,
+        &format!("debian-{}", deb.version),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&payload, dir.path().join("xen_loop_world.livepatch")).unwrap();
+    let xen = deb.xen_gz.display().to_string();
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "--xen",
+            &xen,
+            "--timeout",
+            "20",
+            "load xen_loop_world.livepatch; info; list",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "Uploading xen_loop_world.livepatch... completed\nApplying xen_loop_world... completed\n"
+    );
+    // `info` asks Xen for its extra version, which never comes back.
+    assert!(
+        err.ends_with(
+            "the hypervisor stopped answering for 20 s; the machine was stopped\n\
+             the hypervisor is not running: it died during `info` (it stopped answering for 20 s); `restart` boots a fresh image\n"
+        ),
+        "{err}"
+    );
 }
