@@ -38,6 +38,9 @@ pub enum QemuError {
     /// A payload cannot be put into the guest at the path the script names.
     #[error("cannot place `{}` in the guest: {reason}", path.display())]
     Placement { path: PathBuf, reason: String },
+    /// `restart` was given to a single boot, which it would end.
+    #[error("`restart` cannot run inside a boot: it starts the next one")]
+    RestartInBoot,
     /// The machine did not reach the point where it runs commands.
     #[error("the machine did not boot: {reason}{}", tail(.console))]
     Boot { reason: String, console: String },

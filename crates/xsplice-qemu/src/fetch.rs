@@ -85,10 +85,8 @@ fn apt_cache(args: &[&str]) -> Result<String, QemuError> {
 /// those not yet in `cache`, printing each download and unpack command to
 /// `log`.
 pub fn fetch(cache: &Path, log: &mut dyn Write) -> Result<Packages, QemuError> {
-    let stale = || {
-        "apt knows no version of it: run `apt-get update` (no root is needed for the rest)"
-            .to_string()
-    };
+    let stale =
+        || "apt knows no version of it: update apt's package lists (`apt-get update`)".to_string();
     let xen = apt_cache(&["depends", debian::XEN_META])?;
     let xen_series = debian::xen_series(&xen).ok_or_else(|| {
         QemuError::Package(format!(

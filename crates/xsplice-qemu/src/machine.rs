@@ -126,18 +126,25 @@ impl Drop for Running {
     }
 }
 
-/// Boots `m` with `initramfs`, handing each console event to `on` as it
+/// Boots `m` with the initramfs `initramfs` (the archive's bytes, put in a
+/// temporary file for QEMU), handing each console event to `on` as it
 /// comes, until the boot ends; the console's bytes are copied to `serial`
 /// as they come.
 pub fn boot(
     m: &Machine,
-    initramfs: &Path,
+    initramfs: &[u8],
     timeouts: Timeouts,
     serial: &mut dyn Write,
     on: &mut dyn FnMut(&Event),
 ) -> Result<Ending, QemuError> {
+    let dir = tempfile::Builder::new()
+        .prefix("xsplice-qemu-")
+        .tempdir()
+        .map_err(|e| QemuError::io("create a temporary directory in", std::env::temp_dir(), e))?;
+    let file = dir.path().join("initramfs.cpio");
+    std::fs::write(&file, initramfs).map_err(|e| QemuError::io("write", &file, e))?;
     let mut cmd = Command::new(&m.qemu);
-    cmd.args(qemu_args(m, initramfs))
+    cmd.args(qemu_args(m, &file))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -93,10 +93,7 @@ pub fn run_boot(
     let mut archive = platform.dom0.base.clone();
     let mut ops = Vec::new();
     for c in commands {
-        let op = guest::op(c).ok_or_else(|| QemuError::Placement {
-            path: PathBuf::from("restart"),
-            reason: "`restart` ends a boot; it cannot run inside one".into(),
-        })?;
+        let op = guest::op(c).ok_or(QemuError::RestartInBoot)?;
         ops.push(op);
         if let Command::Upload { file, .. } | Command::Load { file, .. } = c {
             place(&mut archive, cwd, file, files)?;
@@ -122,13 +119,7 @@ pub fn run_boot(
             path: PathBuf::from("/init"),
             reason,
         })?;
-    let dir = tempfile::Builder::new()
-        .prefix("xsplice-qemu-")
-        .tempdir()
-        .map_err(|e| QemuError::io("create a temporary directory in", std::env::temp_dir(), e))?;
-    let initramfs = dir.path().join("initramfs.cpio");
-    std::fs::write(&initramfs, archive.finish())
-        .map_err(|e| QemuError::io("write", &initramfs, e))?;
+    let initramfs = archive.finish();
 
     let mut boot = Boot {
         version: String::new(),
