@@ -749,7 +749,8 @@ pub(crate) fn link<'d>(
                         SymMap::Section(out_sec, delta) => {
                             nr.sym = sections[out_sec].symbol;
                             if sec.rela {
-                                nr.addend += delta as i64;
+                                // bfd_vma arithmetic in GNU ld: it wraps.
+                                nr.addend = nr.addend.wrapping_add(delta as i64);
                             } else if delta != 0 {
                                 patches.push(RelPatch {
                                     offset: nr.offset,
