@@ -53,15 +53,9 @@ pub(crate) fn up_to_date(stamp: &Path, hash: &str, outputs: &[&Path]) -> bool {
         && outputs.iter().all(|p| p.exists())
 }
 
-/// Writes `data` to `path` through a temporary file in the same directory.
+/// Writes `data` to `path` whole or not at all (the workspace's one
+/// output helper): a step's product, so always rewritten.
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), BuildError> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| BuildError::io("cannot create a temporary file in", dir, e))?;
-    tmp.write_all(data)
-        .map_err(|e| BuildError::io("cannot write", tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| BuildError::io("cannot write", path, e.error))?;
-    Ok(())
+    xsplice_symbols::write_file(path, data, xsplice_symbols::WriteMode::Replace)
+        .map_err(|e| BuildError::io("cannot write", path, e))
 }

@@ -634,19 +634,12 @@ fn say(log: &mut dyn Write, cmd: &CommandLine) -> Result<(), BuildError> {
     writeln!(log, "{cmd}").map_err(|e| BuildError::io("cannot write", "log", e))
 }
 
+/// Writes the manifest whole or not at all, and readable by every user
+/// whatever the umask: other users' tests read the cache.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| BuildError::io("cannot create a file in", dir, e))?;
-    tmp.write_all(bytes)
-        .map_err(|e| BuildError::io("cannot write", path, e))?;
-    // Readable by every user, as a file written with the default umask.
-    tmp.as_file()
-        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| BuildError::io("cannot write", path, e))?;
-    tmp.persist(path)
-        .map_err(|e| BuildError::io("cannot write", path, e.error))?;
-    Ok(())
+    crate::hash::write_atomic(path, bytes)?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| BuildError::io("cannot write", path, e))
 }
 
 #[cfg(test)]

@@ -608,14 +608,11 @@ pub(crate) fn link<'d>(
         });
     }
     if opts.build_id {
-        let mut note = Vec::with_capacity(36);
-        note.extend_from_slice(&4u32.to_le_bytes());
-        note.extend_from_slice(&20u32.to_le_bytes());
-        note.extend_from_slice(&elf::NT_GNU_BUILD_ID.0.to_le_bytes());
-        note.extend_from_slice(b"GNU\0");
-        note.extend_from_slice(&[0; 20]);
-        let name = b".note.gnu.build-id";
-        let out = match by_name.get(&name[..]).copied() {
+        // The note of a SHA-1 build-id, hashed as zeros and filled in last.
+        let note = xsplice_abi::BuildIdNote::encode(&[0; xsplice_abi::limits::SHA1_BUILD_ID_LEN])
+            .expect("a 20-byte build-id fits a note");
+        let name = xsplice_abi::abi::BUILD_ID_SECTION.as_bytes();
+        let out = match by_name.get(name).copied() {
             Some(o) => o,
             None => {
                 sections.push(OutSection::new(

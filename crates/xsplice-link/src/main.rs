@@ -190,31 +190,9 @@ fn run(args: &Args) -> Result<()> {
         })
         .collect();
     let out = xsplice_link::link(&inputs, &opts)?;
-    let dir = output
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".xsplice-link")
-        // Like any output file: 0666 less the umask (the default would be 0600).
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in `{}`", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, &out).context("cannot write the output")?;
-    // Renaming over an existing file makes some file systems (ext4's
-    // auto_da_alloc) flush the new data inside the rename, milliseconds for
-    // a large output; like GNU ld, remove the old output first instead. The
-    // output path never holds a partial file.
-    remove_old(output).with_context(|| format!("cannot replace `{}`", output.display()))?;
-    tmp.persist(output)
+    // Always rewritten (a Makefile's target must be newer than its
+    // inputs), never half-written, not flushed: as GNU ld writes.
+    xsplice_symbols::write_file(output, &out, xsplice_symbols::WriteMode::Replace)
         .with_context(|| format!("cannot write `{}`", output.display()))?;
     Ok(())
-}
-
-/// Removes a previous output file, if there is one.
-fn remove_old(path: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        other => other,
-    }
 }

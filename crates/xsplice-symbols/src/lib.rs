@@ -44,6 +44,8 @@
 //!
 //! [`map_file`] maps an input file read-only: every binary reads its large
 //! inputs through it, so that only the pages a tool looks at are read.
+//! [`write_file`] is its counterpart for outputs: written whole or not at
+//! all, through a temporary file renamed into place.
 //!
 //! # COFF objects and PE images
 //!
@@ -64,9 +66,11 @@ mod lookup;
 mod map;
 pub mod nm;
 mod runtime;
+mod write;
 
 pub use elf::consts;
 pub use elf::{Class, ElfFile, Endian, Section, Symbol, SymbolSection, Symbols, is_elf};
 pub use error::Error;
 pub use map::{MappedFile, map_file};
+pub use write::{WriteMode, write_file};
 pub use runtime::{RuntimeOptions, RuntimeSymbol, RuntimeTable};
