@@ -143,9 +143,9 @@ pub(crate) struct Linked<'d> {
     pub build_id: Option<(usize, u64)>,
 }
 
-const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
-const SHT_ARM_EXIDX: u32 = 0x7000_0001;
-const R_ARM_PREL31: u32 = 42;
+const SHT_ARM_ATTRIBUTES: u32 = elf::SHT_ARM_ATTRIBUTES.0;
+const SHT_ARM_EXIDX: u32 = elf::SHT_ARM_EXIDX.0;
+const R_ARM_PREL31: u32 = elf::R_ARM_PREL31.0;
 const EXIDX_CANTUNWIND: u32 = 1;
 
 /// GNU's arm32 unwind-table coverage, which runs under `-r` too: walking the
@@ -854,8 +854,8 @@ pub(crate) fn link<'d>(
     // GNU marks the output ELFOSABI_GNU exactly when it uses a GNU
     // extension: SHF_GNU_RETAIN or SHF_GNU_MBIND sections, STT_GNU_IFUNC or
     // STB_GNU_UNIQUE symbols.
-    const SHF_GNU_RETAIN: u64 = 0x20_0000;
-    const SHF_GNU_MBIND: u64 = 0x100_0000;
+    const SHF_GNU_RETAIN: u64 = elf::SHF_GNU_RETAIN.0;
+    const SHF_GNU_MBIND: u64 = elf::SHF_GNU_MBIND.0;
     let gnu = sections
         .iter()
         .any(|s| s.flags & (SHF_GNU_RETAIN | SHF_GNU_MBIND) != 0)

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use object::elf;
 
-const NT_GNU_PROPERTY_TYPE_0: u32 = 5;
+const NT_GNU_PROPERTY_TYPE_0: u32 = object::elf::NT_GNU_PROPERTY_TYPE_0.0;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Rule {

@@ -20,7 +20,7 @@ use crate::link::{Linked, PartData, SymSection};
 use crate::read::Object;
 use crate::{LinkError, arm, bfdhash};
 
-const SHN_LORESERVE: u32 = 0xff00;
+const SHN_LORESERVE: u32 = elf::SHN_LORESERVE as u32;
 
 /// Little-endian writer for one ELF class.
 struct Enc {

@@ -57,12 +57,12 @@ pub struct Image<'x> {
     pub end: u64,
 }
 
-const PT_LOAD: u32 = 1;
-const PF_X: u32 = 1;
-const PF_W: u32 = 2;
-const EM_X86_64: u16 = 62;
-const STT_OBJECT: u8 = 1;
-const STT_FUNC: u8 = 2;
+const PT_LOAD: u32 = object::elf::PT_LOAD.0;
+const PF_X: u32 = object::elf::PF_X.0;
+const PF_W: u32 = object::elf::PF_W.0;
+const EM_X86_64: u16 = object::elf::EM_X86_64.0;
+const STT_OBJECT: u8 = object::elf::STT_OBJECT.0;
+const STT_FUNC: u8 = object::elf::STT_FUNC.0;
 
 impl<'x> Image<'x> {
     /// Reads `data`, the bytes of the `xen-syms` called `file`.

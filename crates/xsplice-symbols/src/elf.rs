@@ -10,50 +10,53 @@
 use crate::Error;
 
 /// Section header types and flags, and symbol fields, that the classifier
-/// needs (values from the ELF gABI).
+/// needs: `object::elf`'s values, in the widths this reader uses (and the
+/// one x86-64 index `object` lacks).
 pub mod consts {
-    pub const SHT_NULL: u32 = 0;
-    pub const SHT_SYMTAB: u32 = 2;
-    pub const SHT_STRTAB: u32 = 3;
-    pub const SHT_RELA: u32 = 4;
-    pub const SHT_NOTE: u32 = 7;
-    pub const SHT_NOBITS: u32 = 8;
-    pub const SHT_REL: u32 = 9;
-    pub const SHT_SYMTAB_SHNDX: u32 = 18;
+    use object::elf;
 
-    pub const SHF_WRITE: u64 = 0x1;
-    pub const SHF_ALLOC: u64 = 0x2;
-    pub const SHF_EXECINSTR: u64 = 0x4;
+    pub const SHT_NULL: u32 = elf::SHT_NULL.0;
+    pub const SHT_SYMTAB: u32 = elf::SHT_SYMTAB.0;
+    pub const SHT_STRTAB: u32 = elf::SHT_STRTAB.0;
+    pub const SHT_RELA: u32 = elf::SHT_RELA.0;
+    pub const SHT_NOTE: u32 = elf::SHT_NOTE.0;
+    pub const SHT_NOBITS: u32 = elf::SHT_NOBITS.0;
+    pub const SHT_REL: u32 = elf::SHT_REL.0;
+    pub const SHT_SYMTAB_SHNDX: u32 = elf::SHT_SYMTAB_SHNDX.0;
 
-    pub const SHN_UNDEF: u32 = 0;
-    pub const SHN_LORESERVE: u32 = 0xff00;
+    pub const SHF_WRITE: u64 = elf::SHF_WRITE.0;
+    pub const SHF_ALLOC: u64 = elf::SHF_ALLOC.0;
+    pub const SHF_EXECINSTR: u64 = elf::SHF_EXECINSTR.0;
+
+    pub const SHN_UNDEF: u32 = elf::SHN_UNDEF.0 as u32;
+    pub const SHN_LORESERVE: u32 = elf::SHN_LORESERVE as u32;
     pub const SHN_X86_64_LCOMMON: u32 = 0xff02;
-    pub const SHN_ABS: u32 = 0xfff1;
-    pub const SHN_COMMON: u32 = 0xfff2;
-    pub const SHN_XINDEX: u32 = 0xffff;
+    pub const SHN_ABS: u32 = elf::SHN_ABS.0 as u32;
+    pub const SHN_COMMON: u32 = elf::SHN_COMMON.0 as u32;
+    pub const SHN_XINDEX: u32 = elf::SHN_XINDEX.0 as u32;
 
-    pub const STB_LOCAL: u8 = 0;
-    pub const STB_GLOBAL: u8 = 1;
-    pub const STB_WEAK: u8 = 2;
-    pub const STB_GNU_UNIQUE: u8 = 10;
+    pub const STB_LOCAL: u8 = elf::STB_LOCAL.0;
+    pub const STB_GLOBAL: u8 = elf::STB_GLOBAL.0;
+    pub const STB_WEAK: u8 = elf::STB_WEAK.0;
+    pub const STB_GNU_UNIQUE: u8 = elf::STB_GNU_UNIQUE.0;
 
-    pub const STT_NOTYPE: u8 = 0;
-    pub const STT_OBJECT: u8 = 1;
-    pub const STT_FUNC: u8 = 2;
-    pub const STT_SECTION: u8 = 3;
-    pub const STT_FILE: u8 = 4;
-    pub const STT_COMMON: u8 = 5;
-    pub const STT_TLS: u8 = 6;
-    pub const STT_GNU_IFUNC: u8 = 10;
-    pub const STT_ARM_TFUNC: u8 = 13;
+    pub const STT_NOTYPE: u8 = elf::STT_NOTYPE.0;
+    pub const STT_OBJECT: u8 = elf::STT_OBJECT.0;
+    pub const STT_FUNC: u8 = elf::STT_FUNC.0;
+    pub const STT_SECTION: u8 = elf::STT_SECTION.0;
+    pub const STT_FILE: u8 = elf::STT_FILE.0;
+    pub const STT_COMMON: u8 = elf::STT_COMMON.0;
+    pub const STT_TLS: u8 = elf::STT_TLS.0;
+    pub const STT_GNU_IFUNC: u8 = elf::STT_GNU_IFUNC.0;
+    pub const STT_ARM_TFUNC: u8 = elf::STT_ARM_TFUNC.0;
 
-    pub const ET_REL: u16 = 1;
-    pub const ET_EXEC: u16 = 2;
-    pub const ET_DYN: u16 = 3;
+    pub const ET_REL: u16 = elf::ET_REL.0;
+    pub const ET_EXEC: u16 = elf::ET_EXEC.0;
+    pub const ET_DYN: u16 = elf::ET_DYN.0;
 
-    pub const EM_ARM: u16 = 40;
-    pub const EM_X86_64: u16 = 62;
-    pub const EM_AARCH64: u16 = 183;
+    pub const EM_ARM: u16 = elf::EM_ARM.0;
+    pub const EM_X86_64: u16 = elf::EM_X86_64.0;
+    pub const EM_AARCH64: u16 = elf::EM_AARCH64.0;
 }
 use consts::*;
 

@@ -3,10 +3,20 @@
 //! The validator must see exactly the fields the hypervisor sees, including
 //! values a general-purpose ELF library would reject or normalise (a zero
 //! `sh_addralign`, a symbol table linked to section 0, a wrapping
-//! `sh_offset + sh_size`). So this module only decodes fixed-size records at
-//! offsets the caller has already checked, never interprets them, and never
-//! panics: every read goes through [`Bytes`], which returns `None` past the end.
-//! Payloads are read little-endian whatever `EI_DATA` says, as Xen does.
+//! `sh_offset + sh_size`). So this module decodes fixed-size records through
+//! `object`'s raw structs (`object::elf::SectionHeader64` and the rest,
+//! which check nothing and normalise nothing) at offsets the caller has
+//! already checked, never interprets them, and never panics: a record past
+//! the end, or at an offset no struct could sit at, is copied out first or
+//! gives `None`. Payloads are read little-endian whatever `EI_DATA` says,
+//! as Xen does. The constants are `object::elf`'s, in the widths the
+//! validator's model uses.
+
+use std::mem::size_of;
+
+use object::LittleEndian as LE;
+use object::elf;
+use object::pod::{Pod, bytes_of_slice_mut, from_bytes};
 
 /// ELF file class: the word size of every structure in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -21,37 +31,28 @@ pub enum Class {
 impl Class {
     /// Size of `Elf_Ehdr`.
     pub fn ehdr_size(self) -> u64 {
-        match self {
-            Class::Elf32 => 52,
-            Class::Elf64 => 64,
-        }
+        self.size::<elf::FileHeader32<LE>, elf::FileHeader64<LE>>()
     }
     /// Size of `Elf_Shdr`.
     pub fn shdr_size(self) -> u64 {
-        match self {
-            Class::Elf32 => 40,
-            Class::Elf64 => 64,
-        }
+        self.size::<elf::SectionHeader32<LE>, elf::SectionHeader64<LE>>()
     }
     /// Size of `Elf_Sym`.
     pub fn sym_size(self) -> u64 {
-        match self {
-            Class::Elf32 => 16,
-            Class::Elf64 => 24,
-        }
+        self.size::<elf::Sym32<LE>, elf::Sym64<LE>>()
     }
     /// Size of `Elf_Rel`.
     pub fn rel_size(self) -> u64 {
-        match self {
-            Class::Elf32 => 8,
-            Class::Elf64 => 16,
-        }
+        self.size::<elf::Rel32<LE>, elf::Rel64<LE>>()
     }
     /// Size of `Elf_Rela`.
     pub fn rela_size(self) -> u64 {
+        self.size::<elf::Rela32<LE>, elf::Rela64<LE>>()
+    }
+    fn size<T32, T64>(self) -> u64 {
         match self {
-            Class::Elf32 => 12,
-            Class::Elf64 => 24,
+            Class::Elf32 => size_of::<T32>() as u64,
+            Class::Elf64 => size_of::<T64>() as u64,
         }
     }
     /// Size of a pointer.
@@ -128,32 +129,81 @@ pub struct Header {
     pub shstrndx: u16,
 }
 
+/// The record of type `T` at `off`, copied out of `data`: the bytes may
+/// sit at any offset, aligned or not, and past the end there is none.
+fn record<T: Pod + Copy>(data: &[u8], off: u64) -> Option<T> {
+    let bytes = Bytes(data).slice(off, size_of::<T>() as u64)?;
+    // Eight-byte aligned room for the largest record (`Elf64_Ehdr`).
+    let mut room = [0u64; 8];
+    let aligned = bytes_of_slice_mut(&mut room).get_mut(..bytes.len())?;
+    aligned.copy_from_slice(bytes);
+    from_bytes::<T>(aligned).ok().map(|(r, _)| *r)
+}
+
 /// `Elf_Ehdr` decoded for `class`; `None` if the file is shorter than the header.
 pub fn header(data: &[u8], class: Class) -> Option<Header> {
-    let b = Bytes(data);
-    if (data.len() as u64) < class.ehdr_size() {
-        return None;
-    }
-    let (shoff, rest) = match class {
-        Class::Elf32 => (u64::from(b.u32(32)?), 36),
-        Class::Elf64 => (b.u64(40)?, 48),
+    let h = match class {
+        Class::Elf32 => {
+            let h: elf::FileHeader32<LE> = record(data, 0)?;
+            Fields {
+                ident: h.e_ident,
+                e_type: h.e_type.get(LE).0,
+                machine: h.e_machine.get(LE).0,
+                version: h.e_version.get(LE),
+                shoff: h.e_shoff.get(LE).into(),
+                flags: h.e_flags.get(LE).0,
+                phnum: h.e_phnum.get(LE),
+                shentsize: h.e_shentsize.get(LE),
+                shnum: h.e_shnum.get(LE),
+                shstrndx: h.e_shstrndx.get(LE).0,
+            }
+        }
+        Class::Elf64 => {
+            let h: elf::FileHeader64<LE> = record(data, 0)?;
+            Fields {
+                ident: h.e_ident,
+                e_type: h.e_type.get(LE).0,
+                machine: h.e_machine.get(LE).0,
+                version: h.e_version.get(LE),
+                shoff: h.e_shoff.get(LE),
+                flags: h.e_flags.get(LE).0,
+                phnum: h.e_phnum.get(LE),
+                shentsize: h.e_shentsize.get(LE),
+                shnum: h.e_shnum.get(LE),
+                shstrndx: h.e_shstrndx.get(LE).0,
+            }
+        }
     };
     Some(Header {
         class,
-        data: b.u8(5)?,
-        ident_version: b.u8(6)?,
-        osabi: b.u8(7)?,
-        abiversion: b.u8(8)?,
-        e_type: b.u16(16)?,
-        machine: b.u16(18)?,
-        version: b.u32(20)?,
-        flags: b.u32(rest)?,
-        phnum: b.u16(rest + 8)?,
-        shentsize: b.u16(rest + 10)?,
-        shnum: b.u16(rest + 12)?,
-        shstrndx: b.u16(rest + 14)?,
-        shoff,
+        data: h.ident.data.0,
+        ident_version: h.ident.version.0,
+        osabi: h.ident.os_abi.0,
+        abiversion: h.ident.abi_version,
+        e_type: h.e_type,
+        machine: h.machine,
+        version: h.version,
+        flags: h.flags,
+        phnum: h.phnum,
+        shoff: h.shoff,
+        shentsize: h.shentsize,
+        shnum: h.shnum,
+        shstrndx: h.shstrndx,
     })
+}
+
+/// The header fields of either class, widened.
+struct Fields {
+    ident: elf::Ident,
+    e_type: u16,
+    machine: u16,
+    version: u32,
+    shoff: u64,
+    flags: u32,
+    phnum: u16,
+    shentsize: u16,
+    shnum: u16,
+    shstrndx: u16,
 }
 
 /// One `Elf_Shdr`, with its index.
@@ -174,34 +224,39 @@ pub struct Shdr {
 
 /// Decodes the section header at `off`.
 pub fn shdr(data: &[u8], class: Class, off: u64, index: usize) -> Option<Shdr> {
-    let b = Bytes(data);
     Some(match class {
-        Class::Elf32 => Shdr {
-            index,
-            name: b.u32(off)?,
-            sh_type: b.u32(off + 4)?,
-            flags: b.u32(off + 8)?.into(),
-            addr: b.u32(off + 12)?.into(),
-            offset: b.u32(off + 16)?.into(),
-            size: b.u32(off + 20)?.into(),
-            link: b.u32(off + 24)?,
-            info: b.u32(off + 28)?,
-            addralign: b.u32(off + 32)?.into(),
-            entsize: b.u32(off + 36)?.into(),
-        },
-        Class::Elf64 => Shdr {
-            index,
-            name: b.u32(off)?,
-            sh_type: b.u32(off + 4)?,
-            flags: b.u64(off + 8)?,
-            addr: b.u64(off + 16)?,
-            offset: b.u64(off + 24)?,
-            size: b.u64(off + 32)?,
-            link: b.u32(off + 40)?,
-            info: b.u32(off + 44)?,
-            addralign: b.u64(off + 48)?,
-            entsize: b.u64(off + 56)?,
-        },
+        Class::Elf32 => {
+            let h: elf::SectionHeader32<LE> = record(data, off)?;
+            Shdr {
+                index,
+                name: h.sh_name.get(LE),
+                sh_type: h.sh_type.get(LE).0,
+                flags: h.sh_flags.get_u64(LE).0,
+                addr: h.sh_addr.get(LE).into(),
+                offset: h.sh_offset.get(LE).into(),
+                size: h.sh_size.get(LE).into(),
+                link: h.sh_link.get(LE),
+                info: h.sh_info.get(LE),
+                addralign: h.sh_addralign.get(LE).into(),
+                entsize: h.sh_entsize.get(LE).into(),
+            }
+        }
+        Class::Elf64 => {
+            let h: elf::SectionHeader64<LE> = record(data, off)?;
+            Shdr {
+                index,
+                name: h.sh_name.get(LE),
+                sh_type: h.sh_type.get(LE).0,
+                flags: h.sh_flags.get(LE).0,
+                addr: h.sh_addr.get(LE),
+                offset: h.sh_offset.get(LE),
+                size: h.sh_size.get(LE),
+                link: h.sh_link.get(LE),
+                info: h.sh_info.get(LE),
+                addralign: h.sh_addralign.get(LE),
+                entsize: h.sh_entsize.get(LE),
+            }
+        }
     })
 }
 
@@ -219,24 +274,31 @@ pub struct Sym {
 
 /// Decodes the symbol at `off`.
 pub fn sym(data: &[u8], class: Class, off: u64) -> Option<Sym> {
-    let b = Bytes(data);
     let (name, value, size, info, other, shndx) = match class {
-        Class::Elf32 => (
-            b.u32(off)?,
-            u64::from(b.u32(off + 4)?),
-            u64::from(b.u32(off + 8)?),
-            b.u8(off + 12)?,
-            b.u8(off + 13)?,
-            b.u16(off + 14)?,
-        ),
-        Class::Elf64 => (
-            b.u32(off)?,
-            b.u64(off + 8)?,
-            b.u64(off + 16)?,
-            b.u8(off + 4)?,
-            b.u8(off + 5)?,
-            b.u16(off + 6)?,
-        ),
+        Class::Elf32 => {
+            let s: elf::Sym32<LE> = record(data, off)?;
+            let (value, size) = (s.st_value.get(LE).into(), s.st_size.get(LE).into());
+            (
+                s.st_name.get(LE),
+                value,
+                size,
+                s.st_info.0,
+                s.st_other.0,
+                s.st_shndx.get(LE).0,
+            )
+        }
+        Class::Elf64 => {
+            let s: elf::Sym64<LE> = record(data, off)?;
+            let (value, size) = (s.st_value.get(LE), s.st_size.get(LE));
+            (
+                s.st_name.get(LE),
+                value,
+                size,
+                s.st_info.0,
+                s.st_other.0,
+                s.st_shndx.get(LE).0,
+            )
+        }
     };
     Some(Sym {
         name,
@@ -258,65 +320,77 @@ pub struct Reloc {
     pub addend: Option<i64>,
 }
 
-/// Decodes the relocation at `off`; `rela` selects `Elf_Rela`.
+/// Decodes the relocation at `off`; `rela` selects `Elf_Rela`. `r_info`
+/// is split by hand: `object`'s helpers would read the MIPS64 layout for
+/// some machines, and Xen splits it the plain way on every architecture.
 pub fn reloc(data: &[u8], class: Class, off: u64, rela: bool) -> Option<Reloc> {
-    let b = Bytes(data);
-    Some(match class {
-        Class::Elf32 => {
-            let info = b.u32(off + 4)?;
-            Reloc {
-                offset: b.u32(off)?.into(),
-                sym: info >> 8,
-                kind: info & 0xff,
-                addend: if rela {
-                    Some(i64::from(b.u32(off + 8)? as i32))
-                } else {
-                    None
-                },
-            }
+    Some(match (class, rela) {
+        (Class::Elf32, false) => {
+            let r: elf::Rel32<LE> = record(data, off)?;
+            reloc32(r.r_offset.get(LE), r.r_info.get(LE), None)
         }
-        Class::Elf64 => {
-            let info = b.u64(off + 8)?;
-            Reloc {
-                offset: b.u64(off)?,
-                sym: (info >> 32) as u32,
-                kind: info as u32,
-                addend: if rela {
-                    Some(b.u64(off + 16)? as i64)
-                } else {
-                    None
-                },
-            }
+        (Class::Elf32, true) => {
+            let r: elf::Rela32<LE> = record(data, off)?;
+            let addend = i64::from(r.r_addend.get(LE));
+            reloc32(r.r_offset.get(LE), r.r_info.get(LE), Some(addend))
+        }
+        (Class::Elf64, false) => {
+            let r: elf::Rel64<LE> = record(data, off)?;
+            reloc64(r.r_offset.get(LE), r.r_info.get(LE), None)
+        }
+        (Class::Elf64, true) => {
+            let r: elf::Rela64<LE> = record(data, off)?;
+            let addend = r.r_addend.get(LE);
+            reloc64(r.r_offset.get(LE), r.r_info.get(LE), Some(addend))
         }
     })
 }
 
-pub const SHT_NULL: u32 = 0;
-pub const SHT_PROGBITS: u32 = 1;
-pub const SHT_SYMTAB: u32 = 2;
-pub const SHT_STRTAB: u32 = 3;
-pub const SHT_RELA: u32 = 4;
-pub const SHT_NOTE: u32 = 7;
-pub const SHT_NOBITS: u32 = 8;
-pub const SHT_REL: u32 = 9;
+fn reloc32(offset: u32, info: u32, addend: Option<i64>) -> Reloc {
+    Reloc {
+        offset: offset.into(),
+        sym: info >> 8,
+        kind: info & 0xff,
+        addend,
+    }
+}
 
-pub const SHF_WRITE: u64 = 0x1;
-pub const SHF_ALLOC: u64 = 0x2;
-pub const SHF_EXECINSTR: u64 = 0x4;
-pub const SHF_MERGE: u64 = 0x10;
+fn reloc64(offset: u64, info: u64, addend: Option<i64>) -> Reloc {
+    Reloc {
+        offset,
+        sym: (info >> 32) as u32,
+        kind: info as u32,
+        addend,
+    }
+}
 
-pub const SHN_UNDEF: u16 = 0;
-pub const SHN_LORESERVE: u16 = 0xff00;
-pub const SHN_ABS: u16 = 0xfff1;
-pub const SHN_COMMON: u16 = 0xfff2;
+// The constants the checks use, from `object::elf`, in the model's widths.
+pub const SHT_NULL: u32 = elf::SHT_NULL.0;
+pub const SHT_PROGBITS: u32 = elf::SHT_PROGBITS.0;
+pub const SHT_SYMTAB: u32 = elf::SHT_SYMTAB.0;
+pub const SHT_STRTAB: u32 = elf::SHT_STRTAB.0;
+pub const SHT_RELA: u32 = elf::SHT_RELA.0;
+pub const SHT_NOTE: u32 = elf::SHT_NOTE.0;
+pub const SHT_NOBITS: u32 = elf::SHT_NOBITS.0;
+pub const SHT_REL: u32 = elf::SHT_REL.0;
 
-pub const STT_FUNC: u8 = 2;
-pub const STT_SECTION: u8 = 3;
-pub const STT_FILE: u8 = 4;
-pub const STB_LOCAL: u8 = 0;
-pub const STB_WEAK: u8 = 2;
+pub const SHF_WRITE: u64 = elf::SHF_WRITE.0;
+pub const SHF_ALLOC: u64 = elf::SHF_ALLOC.0;
+pub const SHF_EXECINSTR: u64 = elf::SHF_EXECINSTR.0;
+pub const SHF_MERGE: u64 = elf::SHF_MERGE.0;
 
-pub const ET_REL: u16 = 1;
-pub const EM_ARM: u16 = 40;
-pub const EM_X86_64: u16 = 62;
-pub const EM_AARCH64: u16 = 183;
+pub const SHN_UNDEF: u16 = elf::SHN_UNDEF.0;
+pub const SHN_LORESERVE: u16 = elf::SHN_LORESERVE;
+pub const SHN_ABS: u16 = elf::SHN_ABS.0;
+pub const SHN_COMMON: u16 = elf::SHN_COMMON.0;
+
+pub const STT_FUNC: u8 = elf::STT_FUNC.0;
+pub const STT_SECTION: u8 = elf::STT_SECTION.0;
+pub const STT_FILE: u8 = elf::STT_FILE.0;
+pub const STB_LOCAL: u8 = elf::STB_LOCAL.0;
+pub const STB_WEAK: u8 = elf::STB_WEAK.0;
+
+pub const ET_REL: u16 = elf::ET_REL.0;
+pub const EM_ARM: u16 = elf::EM_ARM.0;
+pub const EM_X86_64: u16 = elf::EM_X86_64.0;
+pub const EM_AARCH64: u16 = elf::EM_AARCH64.0;
