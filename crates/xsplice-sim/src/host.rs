@@ -10,13 +10,21 @@
 //! Protocol: a request is eight little-endian `u64` words (operation, then
 //! arguments); `WRITE` is followed by the bytes to write. A response is four
 //! words: kind (0 done, 1 fault), then status (0 or a host errno) and a
-//! value; `READ` is followed by the bytes read. A fault record (kind 1)
+//! value; `READ` is followed by the bytes read. A trap record (kind 2)
 //! carries the signal, the program counter and the faulting data address,
-//! written by the child's signal handler just before it exits.
+//! written by the child's signal handler, which then waits for the parent's
+//! decision (a request whose first word is the address to resume at, or 0):
+//! the parent searches the hypervisor's exception tables and bug frames
+//! (`crate::traps`), so that a fixup or a `WARN` resumes the code and
+//! anything else ends the child.
 
 use std::time::Duration;
 
 use crate::error::SimError;
+use crate::traps::Action;
+
+/// Decides a trap: signal, program counter, faulting data address.
+pub type TrapHandler<'a> = &'a mut dyn FnMut(i32, u64, u64) -> Action;
 
 /// Page permissions of a mapping in the child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,8 +135,10 @@ mod imp {
         dead: Option<Death>,
     }
 
-    /// Where the child's signal handler writes its fault record.
+    /// Where the child's signal handler writes its trap record.
     static FAULT_FD: AtomicI32 = AtomicI32::new(-1);
+    /// Where it reads the parent's decision.
+    static DECISION_FD: AtomicI32 = AtomicI32::new(-1);
 
     fn pipe() -> Result<(OwnedFd, OwnedFd), SimError> {
         let mut fds = [0; 2];
@@ -222,14 +232,14 @@ mod imp {
         pub fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), SimError> {
             let req = [OP_WRITE, addr, bytes.len() as u64, 0, 0, 0, 0, 0];
             self.send(&req, bytes)?;
-            let (status, _) = self.response()?;
+            let (status, _) = self.response(None)?;
             self.check(status, "write", addr)
         }
 
         /// Reads `len` bytes at `addr`, which must be mapped readable.
         pub fn read(&mut self, addr: u64, len: usize) -> Result<Vec<u8>, SimError> {
             self.send(&[OP_READ, addr, len as u64, 0, 0, 0, 0, 0], &[])?;
-            let (status, _) = self.response()?;
+            let (status, _) = self.response(None)?;
             self.check(status, "read", addr)?;
             let mut buf = vec![0; len];
             self.responses
@@ -239,20 +249,26 @@ mod imp {
         }
 
         /// Calls the function at `addr` with up to six integer arguments
-        /// (SysV) and returns `rax`.
-        pub fn call(&mut self, addr: u64, args: &[u64]) -> Result<u64, SimError> {
+        /// (SysV) and returns `rax`; `traps` decides each fault or trap of
+        /// the code it runs.
+        pub fn call(
+            &mut self,
+            addr: u64,
+            args: &[u64],
+            traps: TrapHandler<'_>,
+        ) -> Result<u64, SimError> {
             let mut req = [OP_CALL, addr, 0, 0, 0, 0, 0, 0];
             for (slot, a) in req[2..].iter_mut().zip(args) {
                 *slot = *a;
             }
             self.send(&req, &[])?;
-            let (_, value) = self.response()?;
+            let (_, value) = self.response(Some(traps))?;
             Ok(value)
         }
 
         fn simple(&mut self, req: [u64; 8], what: &str, addr: u64) -> Result<(), SimError> {
             self.send(&req, &[])?;
-            let (status, _) = self.response()?;
+            let (status, _) = self.response(None)?;
             self.check(status, what, addr)
         }
 
@@ -280,7 +296,35 @@ mod imp {
             Ok(())
         }
 
-        fn response(&mut self) -> Result<(u64, u64), SimError> {
+        fn response(&mut self, mut traps: Option<TrapHandler<'_>>) -> Result<(u64, u64), SimError> {
+            loop {
+                let (kind, a, b, c) = self.record()?;
+                if kind != 2 {
+                    return Ok((a, b));
+                }
+                let action = match traps.as_mut() {
+                    Some(decide) => decide(a as i32, b, c),
+                    None => Action::Die(None),
+                };
+                let resume = match &action {
+                    Action::Resume(pc) => *pc,
+                    Action::Die(_) => 0,
+                };
+                self.send(&[resume, 0, 0, 0, 0, 0, 0, 0], &[])?;
+                if let Action::Die(panic) = action {
+                    let mut d = self.reap();
+                    d.signal = Some(a as i32);
+                    d.pc = Some(b);
+                    d.addr = Some(c);
+                    d.panic = panic;
+                    self.dead = Some(d.clone());
+                    return Err(SimError::Crashed(d));
+                }
+            }
+        }
+
+        /// One response record: kind and three words.
+        fn record(&mut self) -> Result<(u64, u64, u64, u64), SimError> {
             let mut pfd = libc::pollfd {
                 fd: self.responses.as_raw_fd(),
                 events: libc::POLLIN,
@@ -306,15 +350,7 @@ mod imp {
                 b.copy_from_slice(&buf[i * 8..i * 8 + 8]);
                 u64::from_le_bytes(b)
             };
-            if w(0) == 1 {
-                let mut d = self.reap();
-                d.signal = Some(w(1) as i32);
-                d.pc = Some(w(2));
-                d.addr = Some(w(3));
-                self.dead = Some(d.clone());
-                return Err(SimError::Crashed(d));
-            }
-            Ok((w(1), w(2)))
+            Ok((w(0), w(1), w(2), w(3)))
         }
 
         /// The child stopped answering: reap it and record how it ended.
@@ -412,9 +448,16 @@ mod imp {
             let addr = (*info).si_addr() as u64;
             let uc = ctx.cast::<libc::ucontext_t>();
             let pc = (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as u64;
-            let rec = [1u64, sig as u64, pc, addr];
+            let rec = [2u64, sig as u64, pc, addr];
             let fd = FAULT_FD.load(Ordering::Relaxed);
             write_all(fd, rec.as_ptr().cast(), 32);
+            let mut decision = [0u64; 8];
+            let req = DECISION_FD.load(Ordering::Relaxed);
+            if read_exact(req, decision.as_mut_ptr().cast(), 64) && decision[0] != 0 {
+                // A fixup or a warning: the code goes on where the parent says.
+                (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] = decision[0] as i64;
+                return;
+            }
             libc::_exit(128 + sig);
         }
     }
@@ -441,6 +484,7 @@ mod imp {
         // SAFETY: as above.
         unsafe {
             FAULT_FD.store(resp, Ordering::Relaxed);
+            DECISION_FD.store(req, Ordering::Relaxed);
             let stack_size = 64 * 1024;
             let stack = libc::mmap(
                 std::ptr::null_mut(),
@@ -609,7 +653,7 @@ mod unsupported {
         pub fn read(&mut self, _: u64, _: usize) -> Result<Vec<u8>, SimError> {
             match self._never {}
         }
-        pub fn call(&mut self, _: u64, _: &[u64]) -> Result<u64, SimError> {
+        pub fn call(&mut self, _: u64, _: &[u64], _: TrapHandler<'_>) -> Result<u64, SimError> {
             match self._never {}
         }
     }

@@ -25,6 +25,7 @@ use crate::error::SimError;
 use crate::host::{Death, Host, Prot};
 use crate::image::{Image, NamedRange, PAGE, page_up, symbolise};
 use crate::loader::{self, LoadError, Placed};
+use crate::traps::{self, BugFrame, BugKind, Tables};
 
 /// How many function states fit in the hooks' page after its 8-byte header.
 const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
@@ -99,6 +100,9 @@ struct LivePayload {
     funcs_ro: bool,
     info: LoadedPayload,
     symbols: Vec<NamedRange>,
+    /// Its exception table and bug frames, searched while it is loaded
+    /// (Xen 4.17 registers the payload's region at UPLOAD).
+    traps: Tables,
 }
 
 impl LivePayload {
@@ -139,6 +143,7 @@ struct Prepared {
     build_id: Vec<u8>,
     depends: Vec<u8>,
     modinfo: Option<Vec<u8>>,
+    traps: Tables,
 }
 
 /// One row of LIST.
@@ -168,6 +173,10 @@ pub struct Hypervisor<'x> {
     console: Vec<String>,
     /// How and when the hypervisor died, for the commands that follow.
     crash_note: Option<String>,
+    /// The image's own exception table and bug frames.
+    core_traps: Tables,
+    /// What the trap handler printed (`Xen WARN at ...`), not yet in `console`.
+    trap_log: RefCell<Vec<String>>,
 }
 
 /// The validator's view of the running hypervisor: the image's symbols and
@@ -230,6 +239,7 @@ impl<'x> Hypervisor<'x> {
         }
         let scratch = default_payload_base(image.end);
         host.map(scratch, 2 * PAGE)?;
+        let core_traps = core_tables(&image, &mut host);
         Ok(Hypervisor {
             image,
             host: RefCell::new(host),
@@ -240,6 +250,8 @@ impl<'x> Hypervisor<'x> {
             xen,
             console: Vec::new(),
             crash_note: None,
+            core_traps,
+            trap_log: RefCell::new(Vec::new()),
         })
     }
 
@@ -270,16 +282,32 @@ impl<'x> Hypervisor<'x> {
 
     /// Takes what the hypervisor logged since the last call.
     pub fn take_console(&mut self) -> Vec<String> {
+        self.drain_trap_log();
         std::mem::take(&mut self.console)
     }
 
+    /// Moves what the trap handler printed into the console, in order.
+    fn drain_trap_log(&mut self) {
+        let printed = std::mem::take(&mut *self.trap_log.borrow_mut());
+        self.console.extend(printed);
+    }
+
     fn log(&mut self, name: &str, message: impl std::fmt::Display) {
+        self.drain_trap_log();
         self.console
             .push(format!("(XEN) livepatch: {name}: {message}"));
     }
 
+    /// Calls hypervisor or payload code; its faults and traps are decided
+    /// by the image's tables and those of the loaded payloads, as Xen's
+    /// `search_exception_table` and `do_bug_frame` do.
     fn call(&self, addr: u64, args: &[u64]) -> Result<u64, SimError> {
-        self.host.borrow_mut().call(addr, args)
+        let loaded: Vec<&Tables> = self.payloads.iter().map(|p| &p.traps).collect();
+        let mut decide = |sig: i32, pc: u64, _addr: u64| {
+            let mut log = self.trap_log.borrow_mut();
+            traps::decide(&self.core_traps, &loaded, sig, pc, &mut log)
+        };
+        self.host.borrow_mut().call(addr, args, &mut decide)
     }
 
     /// The `xl info` lines, formatted by the running image.
@@ -536,6 +564,7 @@ impl<'x> Hypervisor<'x> {
             ));
         }
         let placed = loader::place(payload, abi, file, base, &env)?;
+        let traps = self.payload_tables(payload, &placed, base);
         let mut funcs = Vec::new();
         for (f, fname) in placed.funcs.iter().zip(&placed.func_names) {
             let old_addr = match f.old_addr {
@@ -571,7 +600,53 @@ impl<'x> Hypervisor<'x> {
             depends: payload.depends.clone().unwrap_or_default(),
             modinfo: payload.modinfo.clone(),
             placed,
+            traps,
         })
+    }
+
+    /// The exception table and bug frames of a placed payload, at their
+    /// load addresses, with the frames' strings read from the payload or
+    /// the hypervisor (the validator has checked the tables' sizes, C-105
+    /// and C-108).
+    fn payload_tables(
+        &self,
+        payload: &xsplice_validate::model::Payload,
+        placed: &Placed,
+        base: u64,
+    ) -> Tables {
+        let section = |name: &str| {
+            let i = payload.sections.iter().position(|s| s.name == name)?;
+            let off = payload.block_offset(i)? as usize;
+            let bytes = placed
+                .bytes
+                .get(off..off + payload.sections[i].size as usize)?;
+            Some((base + off as u64, bytes))
+        };
+        let string = |addr: u64| {
+            let inside = addr
+                .checked_sub(base)
+                .and_then(|o| placed.bytes.get(usize::try_from(o).ok()?..));
+            match inside {
+                Some(tail) => {
+                    let end = tail.iter().position(|&b| b == 0)?;
+                    Some(String::from_utf8_lossy(&tail[..end]).into_owned())
+                }
+                None => self.read_c_string(addr),
+            }
+        };
+        let mut tables = Tables {
+            text: vec![(base, base + placed.text)],
+            ..Tables::default()
+        };
+        if let Some((at, bytes)) = section(".ex_table") {
+            tables.extable = traps::decode_ex_table(bytes, at);
+        }
+        for (n, kind) in BugKind::ALL.into_iter().enumerate() {
+            if let Some((at, bytes)) = section(&format!(".bug_frames.{n}")) {
+                tables.bugs.extend(frames(kind, bytes, at, &string));
+            }
+        }
+        tables
     }
 
     /// UPLOAD (sub-op 0): the checks of the validator, then the loader.
@@ -595,6 +670,7 @@ impl<'x> Hypervisor<'x> {
             build_id,
             depends,
             modinfo,
+            traps,
         } = match self.prepare(name, file, base) {
             Ok(prepared) => prepared,
             Err(refusal) => {
@@ -636,6 +712,7 @@ impl<'x> Hypervisor<'x> {
             funcs_ro: placed.funcs_ro,
             info,
             symbols: placed.symbols,
+            traps,
         });
         Ok(())
     }
@@ -1128,4 +1205,75 @@ impl<'x> Hypervisor<'x> {
         }
         "not in the hypervisor or a payload".to_string()
     }
+}
+
+/// Decodes x86 frames and reads their strings through `string`.
+fn frames(
+    kind: BugKind,
+    bytes: &[u8],
+    at: u64,
+    string: &dyn Fn(u64) -> Option<String>,
+) -> Vec<BugFrame> {
+    traps::decode_bug_frames(kind, bytes, at)
+        .into_iter()
+        .map(|f| BugFrame {
+            kind,
+            loc: f.loc,
+            file: string(f.file),
+            line: f.line,
+            msg: f
+                .msg
+                .map(|m| string(m).unwrap_or_else(|| "<unknown>".into())),
+        })
+        .collect()
+}
+
+/// The image's exception table and bug frames, between the markers its
+/// linker script defines as Xen's does (`__start___ex_table`,
+/// `__start_bug_frames`, `__stop_bug_frames_N`); empty for an image
+/// without them.
+fn core_tables(image: &Image<'_>, host: &mut Host) -> Tables {
+    let mut tables = Tables {
+        text: image
+            .segments
+            .iter()
+            .filter(|s| s.prot == Prot::Rx)
+            .map(|s| (s.start, s.start + s.len))
+            .collect(),
+        ..Tables::default()
+    };
+    let sym = |n: &str| image.symbol(n).ok();
+    let mut read = |from: u64, to: u64| {
+        to.checked_sub(from)
+            .filter(|&n| n < 1 << 20)
+            .and_then(|n| host.read(from, n as usize).ok())
+    };
+    if let (Some(a), Some(b)) = (sym("__start___ex_table"), sym("__stop___ex_table"))
+        && let Some(bytes) = read(a, b)
+    {
+        tables.extable = traps::decode_ex_table(&bytes, a);
+    }
+    let mut start = sym("__start_bug_frames");
+    let mut raw = Vec::new();
+    for (n, kind) in BugKind::ALL.into_iter().enumerate() {
+        let stop = sym(&format!("__stop_bug_frames_{n}"));
+        if let (Some(a), Some(b)) = (start, stop)
+            && let Some(bytes) = read(a, b)
+        {
+            raw.push((kind, a, bytes));
+        }
+        start = stop;
+    }
+    // Strings of the image are in its file bytes, as mapped.
+    let string = |addr: u64| -> Option<String> {
+        let seg = image.segment_of(addr)?;
+        let off = usize::try_from(addr.checked_sub(seg.vaddr)?).ok()?;
+        let tail = seg.bytes.get(off..)?;
+        let end = tail.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&tail[..end]).into_owned())
+    };
+    for (kind, at, bytes) in raw {
+        tables.bugs.extend(frames(kind, &bytes, at, &string));
+    }
+    tables
 }

@@ -34,6 +34,7 @@ mod hv;
 mod image;
 mod loader;
 mod session;
+mod traps;
 
 use std::io;
 use std::time::Duration;
