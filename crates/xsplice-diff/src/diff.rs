@@ -837,12 +837,14 @@ impl<'d> State<'d> {
         let pd = &self.patched.sections[psec];
         let od = &self.orig.sections[osec];
         if !pd.is_nobits() && !od.is_nobits() {
+            // A range past the end of the address space is past the end of
+            // the section too: no bytes, on either side.
             let a = pd
                 .data
-                .get(ps.value as usize..(ps.value + ps.size) as usize);
+                .get(ps.value as usize..ps.value.saturating_add(ps.size) as usize);
             let b = od
                 .data
-                .get(os.value as usize..(os.value + os.size) as usize);
+                .get(os.value as usize..os.value.saturating_add(os.size) as usize);
             if a != b {
                 return Some("its bytes changed".into());
             }
@@ -853,7 +855,7 @@ impl<'d> State<'d> {
                     obj.sections[r]
                         .relocs
                         .iter()
-                        .filter(|x| x.offset >= v && x.offset < v + n)
+                        .filter(|x| x.offset >= v && x.offset < v.saturating_add(n))
                         .copied()
                         .collect()
                 })
