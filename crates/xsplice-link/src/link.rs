@@ -1391,7 +1391,13 @@ fn resolve_symbols<'d>(
             _ if s.shndx == u32::from(elf::SHN_ABS.0) => (SymSection::Abs, s.value, s.size, s.info),
             _ => {
                 let (o, off) = place(g.obj, s.shndx).expect("definitions are placed");
-                (SymSection::Out(o), s.value + off, s.size, s.info)
+                // bfd_vma arithmetic in GNU ld: it wraps.
+                (
+                    SymSection::Out(o),
+                    s.value.wrapping_add(off),
+                    s.size,
+                    s.info,
+                )
             }
         };
         out.push(OutSymbol {
