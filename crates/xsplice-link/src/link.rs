@@ -296,6 +296,148 @@ pub(crate) fn link<'d>(
     opts: &LinkOptions,
 ) -> Result<Linked<'d>, LinkError> {
     let first = objects.first().ok_or(LinkError::NoInputs)?;
+    check_machines(first, objects, opts)?;
+    let machine = first.machine;
+    let discards = comdat_discards(objects);
+    let discarded = &discards.discarded;
+
+    // 1. Sections.
+    let Gathered {
+        mut sections,
+        by_name,
+        mut placement,
+        special,
+    } = gather_sections(objects, first, opts, discarded)?;
+
+    // GNU drops the DW_CFA_nop padding at the end of each `.eh_frame` input
+    // and pads the record again only as far as the next input's alignment
+    // requires, so a section following one with smaller alignment moves up.
+    let eh_maps = match sections
+        .iter()
+        .position(|s| s.name == b".eh_frame" && s.group.is_none())
+    {
+        Some(out) => relayout_eh_frame(
+            objects,
+            discarded,
+            &mut sections[out],
+            &mut placement,
+            first.is_64,
+        ),
+        None => HashMap::default(),
+    };
+
+    merge_special(
+        &mut sections,
+        &mut placement,
+        special,
+        machine,
+        objects.len(),
+        first.is_64,
+    )?;
+    add_generated_sections(&mut sections, &by_name, opts, machine);
+
+    let mut sections = sort_sections(sections, &mut placement, machine);
+
+    link_order(objects, &mut sections, &placement);
+
+    let cantunwind = if machine == elf::EM_ARM.0 {
+        arm_exidx_coverage(objects, &mut sections, &mut placement)
+    } else {
+        Vec::new()
+    };
+
+    // 2. Symbols.
+    let symbols = resolve_symbols(objects, &placement, &discards.kept)?;
+
+    // Section symbols are 1..=N in section order; the others follow.
+    for (i, s) in sections.iter_mut().enumerate() {
+        s.symbol = i as u32 + 1;
+    }
+
+    // 3. Relocations.
+    retarget_relocations(objects, &mut sections, &placement, &symbols, &eh_maps)?;
+
+    finish_sections(&mut sections, &cantunwind);
+
+    fill_groups(objects, &mut sections, &placement, &symbols);
+    let build_id = sections.iter().enumerate().find_map(|(i, s)| {
+        s.parts
+            .iter()
+            .find(|p| matches!(p.data, PartData::BuildId(_)))
+            .map(|p| (i, p.offset))
+    });
+
+    let osabi = output_osabi(first, &sections, &symbols);
+
+    Ok(Linked {
+        build_id,
+        is_64: first.is_64,
+        machine,
+        e_flags: first.e_flags,
+        osabi,
+        sections,
+        symbols: symbols.out,
+        num_locals: symbols.num_locals,
+    })
+}
+
+/// SHF_LINK_ORDER links follow the linked input section.
+fn link_order(objects: &[Object<'_>], sections: &mut [OutSection<'_>], placement: &Placement) {
+    for (oi, obj) in objects.iter().enumerate() {
+        for (si, sec) in obj.sections.iter().enumerate() {
+            if sec.flags & SHF_LINK_ORDER == 0 {
+                continue;
+            }
+            if let (Some((out, _)), Some(Some((target, _)))) =
+                (placement[oi][si], placement[oi].get(sec.link as usize))
+            {
+                sections[out].link_section.get_or_insert(*target);
+            }
+        }
+    }
+}
+
+/// The last touches GNU gives the sections once relocations are known:
+/// `.tdata` aligned like the whole TLS template, the arm32 CANTUNWIND
+/// entries' relocations, and every section's relocations sorted by offset.
+fn finish_sections(sections: &mut [OutSection<'_>], cantunwind: &[(usize, u64, usize)]) {
+    // GNU aligns `.tdata` like the whole TLS template, `.tbss` included.
+    let tbss_align = sections
+        .iter()
+        .find(|s| s.name == b".tbss")
+        .map(|s| s.align);
+    if let (Some(a), Some(tdata)) = (
+        tbss_align,
+        sections.iter_mut().find(|s| s.name == b".tdata"),
+    ) {
+        tdata.align = tdata.align.max(a);
+    }
+
+    for &(exidx, offset, target) in cantunwind {
+        let sym = sections[target].symbol;
+        sections[exidx].relocs.push(Reloc {
+            offset,
+            sym,
+            r_type: R_ARM_PREL31,
+            addend: 0,
+        });
+    }
+
+    // GNU sorts each output section's relocations by offset (stable).
+    for os in sections.iter_mut() {
+        if !os.relocs.is_sorted_by_key(|r| r.offset) {
+            os.relocs.sort_by_key(|r| r.offset);
+        }
+    }
+}
+
+/// Every input is for the same machine and class, and the emulation's
+/// (`-m`) when one is given.
+fn check_machines(
+    first: &Object<'_>,
+    objects: &[Object<'_>],
+    opts: &LinkOptions,
+) -> Result<(), LinkError> {
     if let Some(emulation) = opts.emulation {
         let wrong = objects
             .iter()
@@ -319,11 +461,42 @@ pub(crate) fn link<'d>(
             });
         }
     }
-    let machine = first.machine;
-    let discards = comdat_discards(objects);
-    let discarded = &discards.discarded;
+    Ok(())
+}
 
-    // 1. Sections.
+/// The output sections as the inputs give them, in first-appearance order,
+/// and where each input section landed; the sections GNU merges rather
+/// than concatenates are only collected here ([`Special`]).
+struct Gathered<'d> {
+    sections: Vec<OutSection<'d>>,
+    by_name: HashMap<&'d [u8], usize>,
+    placement: Placement,
+    special: Special<'d>,
+}
+
+/// What the merged sections (`.note.GNU-stack`, `.note.gnu.property`, arm32
+/// build attributes) collect across the inputs, for [`merge_special`].
+struct Special<'d> {
+    stack_exec: bool,
+    stack_out: Option<usize>,
+    property_out: Option<usize>,
+    property_count: usize,
+    property_differs: bool,
+    property_inputs: Vec<Option<&'d [u8]>>,
+    property_src: Option<(usize, usize)>,
+    attributes_out: Option<usize>,
+    attribute_inputs: Vec<arm_attributes::AttributeInput<'d>>,
+}
+
+/// Step 1: gathers and concatenates the input sections by name (groups and
+/// their members stay apart), skipping discarded COMDAT copies.
+fn gather_sections<'d>(
+    objects: &'d [Object<'d>],
+    first: &Object<'d>,
+    opts: &LinkOptions,
+    discarded: &[Vec<bool>],
+) -> Result<Gathered<'d>, LinkError> {
+    let machine = first.machine;
     let mut sections: Vec<OutSection<'d>> = Vec::new();
     let mut by_name: HashMap<&[u8], usize> = HashMap::default();
     let mut placement: Placement = objects
@@ -519,27 +692,49 @@ pub(crate) fn link<'d>(
         }
     }
 
-    // GNU drops the DW_CFA_nop padding at the end of each `.eh_frame` input
-    // and pads the record again only as far as the next input's alignment
-    // requires, so a section following one with smaller alignment moves up.
-    let eh_maps = match sections
-        .iter()
-        .position(|s| s.name == b".eh_frame" && s.group.is_none())
-    {
-        Some(out) => relayout_eh_frame(
-            objects,
-            discarded,
-            &mut sections[out],
-            &mut placement,
-            first.is_64,
-        ),
-        None => HashMap::default(),
-    };
+    Ok(Gathered {
+        sections,
+        by_name,
+        placement,
+        special: Special {
+            stack_exec,
+            stack_out,
+            property_out,
+            property_count,
+            property_differs,
+            property_inputs,
+            property_src,
+            attributes_out,
+            attribute_inputs,
+        },
+    })
+}
 
+/// Settles the sections GNU merges: `.note.gnu.property` property by
+/// property, arm32 build attributes tag by tag, and the stack note.
+fn merge_special(
+    sections: &mut [OutSection<'_>],
+    placement: &mut Placement,
+    special: Special<'_>,
+    machine: u16,
+    inputs: usize,
+    is_64: bool,
+) -> Result<(), LinkError> {
+    let Special {
+        stack_exec,
+        stack_out,
+        property_out,
+        property_count,
+        property_differs,
+        property_inputs,
+        property_src,
+        attributes_out,
+        attribute_inputs,
+    } = special;
     // GNU merges `.note.gnu.property` property by property. Notes we cannot
     // merge are kept only when every input carries the same bytes.
     if let Some(p) = property_out {
-        let drop = match property::merge(machine, &property_inputs, first.is_64) {
+        let drop = match property::merge(machine, &property_inputs, is_64) {
             Some(merged) if merged.is_empty() => true,
             Some(merged) => {
                 let os = &mut sections[p];
@@ -547,7 +742,7 @@ pub(crate) fn link<'d>(
                 os.parts[0].data = PartData::Owned(merged);
                 false
             }
-            None => property_count != objects.len() || property_differs,
+            None => property_count != inputs || property_differs,
         };
         if drop {
             sections[p].dropped = true;
@@ -578,6 +773,17 @@ pub(crate) fn link<'d>(
             sections[s].flags = elf::SHF_EXECINSTR.0;
         }
     }
+    Ok(())
+}
+
+/// The sections the options add (the payload's generated sections and the
+/// build-id note) and the flags they set.
+fn add_generated_sections<'d>(
+    sections: &mut Vec<OutSection<'d>>,
+    by_name: &HashMap<&'d [u8], usize>,
+    opts: &LinkOptions,
+    machine: u16,
+) {
     for extra in &opts.extra_sections {
         let align = extra.align.max(1);
         let existing = sections
@@ -641,7 +847,16 @@ pub(crate) fn link<'d>(
                 (os.flags & !(elf::SHF_ALLOC.0 | elf::SHF_WRITE.0 | elf::SHF_EXECINSTR.0)) | flags;
         }
     }
+}
 
+/// Puts the sections in GNU's final order (a stable sort by key keeps
+/// first appearance within a class) and renumbers the placement.
+fn sort_sections<'d>(
+    sections: Vec<OutSection<'d>>,
+    placement: &mut Placement,
+    machine: u16,
+) -> Vec<OutSection<'d>> {
+    let mut sections = sections;
     for (i, s) in sections.iter_mut().enumerate() {
         let (rank, orphan) = if s.group.is_some() {
             order::orphan_key(machine, &s.name, s.sh_type, s.flags)
@@ -661,48 +876,31 @@ pub(crate) fn link<'d>(
         new_pos[old] = pos;
     }
     let mut slots: Vec<Option<OutSection<'d>>> = sections.into_iter().map(Some).collect();
-    let mut sections: Vec<OutSection<'d>> = perm
+    let sections: Vec<OutSection<'d>> = perm
         .iter()
         .map(|&i| slots[i].take().expect("each once"))
         .collect();
     drop(slots);
-    for row in &mut placement {
+    for row in placement.iter_mut() {
         for p in row.iter_mut().flatten() {
             p.0 = new_pos[p.0];
         }
     }
 
-    // SHF_LINK_ORDER links follow the linked input section.
-    for (oi, obj) in objects.iter().enumerate() {
-        for (si, sec) in obj.sections.iter().enumerate() {
-            if sec.flags & SHF_LINK_ORDER == 0 {
-                continue;
-            }
-            if let (Some((out, _)), Some(Some((target, _)))) =
-                (placement[oi][si], placement[oi].get(sec.link as usize))
-            {
-                sections[out].link_section.get_or_insert(*target);
-            }
-        }
-    }
+    sections
+}
 
-    let cantunwind = if machine == elf::EM_ARM.0 {
-        arm_exidx_coverage(objects, &mut sections, &mut placement)
-    } else {
-        Vec::new()
-    };
-
-    // 2. Symbols.
-    let symbols = resolve_symbols(objects, &placement, &discards.kept)?;
-
-    // Section symbols are 1..=N in section order; the others follow.
+/// Step 3: retargets every input relocation at the output's sections and
+/// symbols, as GNU does under `-r`.
+fn retarget_relocations(
+    objects: &[Object<'_>],
+    sections: &mut [OutSection<'_>],
+    placement: &Placement,
+    symbols: &Resolved<'_>,
+    eh_maps: &HashMap<(usize, usize), ehframe::Trimmed>,
+) -> Result<(), LinkError> {
     let nsect = sections.len() as u32;
-    for (i, s) in sections.iter_mut().enumerate() {
-        s.symbol = i as u32 + 1;
-    }
     let sym_index = |slot: usize| nsect + 1 + slot as u32;
-
-    // 3. Relocations.
     for (oi, obj) in objects.iter().enumerate() {
         for (si, sec) in obj.sections.iter().enumerate() {
             let Some((out, base)) = placement[oi][si] else {
@@ -789,37 +987,19 @@ pub(crate) fn link<'d>(
         }
     }
 
-    // GNU aligns `.tdata` like the whole TLS template, `.tbss` included.
-    let tbss_align = sections
-        .iter()
-        .find(|s| s.name == b".tbss")
-        .map(|s| s.align);
-    if let (Some(a), Some(tdata)) = (
-        tbss_align,
-        sections.iter_mut().find(|s| s.name == b".tdata"),
-    ) {
-        tdata.align = tdata.align.max(a);
-    }
+    Ok(())
+}
 
-    for &(exidx, offset, target) in &cantunwind {
-        let sym = sections[target].symbol;
-        sections[exidx].relocs.push(Reloc {
-            offset,
-            sym,
-            r_type: R_ARM_PREL31,
-            addend: 0,
-        });
-    }
-
-    // GNU sorts each output section's relocations by offset (stable).
-    for os in &mut sections {
-        if !os.relocs.is_sorted_by_key(|r| r.offset) {
-            os.relocs.sort_by_key(|r| r.offset);
-        }
-    }
-
-    // Group contents and signatures, now that indices are known.
-    for os in &mut sections {
+/// Fills each group's members and signature, now that indices are known.
+fn fill_groups(
+    objects: &[Object<'_>],
+    sections: &mut [OutSection<'_>],
+    placement: &Placement,
+    symbols: &Resolved<'_>,
+) {
+    let nsect = sections.len() as u32;
+    let sym_index = |slot: usize| nsect + 1 + slot as u32;
+    for os in sections.iter_mut() {
         let Some(group) = &mut os.group else { continue };
         let obj = &objects[group.obj];
         let sec = &obj.sections[group.sec];
@@ -844,13 +1024,10 @@ pub(crate) fn link<'d>(
             _ => 0,
         };
     }
-    let build_id = sections.iter().enumerate().find_map(|(i, s)| {
-        s.parts
-            .iter()
-            .find(|p| matches!(p.data, PartData::BuildId(_)))
-            .map(|p| (i, p.offset))
-    });
+}
 
+/// The output's `EI_OSABI`.
+fn output_osabi(first: &Object<'_>, sections: &[OutSection<'_>], symbols: &Resolved<'_>) -> u8 {
     // GNU marks the output ELFOSABI_GNU exactly when it uses a GNU
     // extension: SHF_GNU_RETAIN or SHF_GNU_MBIND sections, STT_GNU_IFUNC or
     // STB_GNU_UNIQUE symbols.
@@ -863,24 +1040,13 @@ pub(crate) fn link<'d>(
             .out
             .iter()
             .any(|s| s.info & 0xf == elf::STT_GNU_IFUNC.0 || s.info >> 4 == elf::STB_GNU_UNIQUE.0);
-    let osabi = if gnu {
+    if gnu {
         elf::ELFOSABI_GNU.0
     } else if first.osabi == elf::ELFOSABI_GNU.0 {
         elf::ELFOSABI_NONE.0
     } else {
         first.osabi
-    };
-
-    Ok(Linked {
-        build_id,
-        is_64: first.is_64,
-        machine,
-        e_flags: first.e_flags,
-        osabi,
-        sections,
-        symbols: symbols.out,
-        num_locals: symbols.num_locals,
-    })
+    }
 }
 
 fn relayout_eh_frame(
