@@ -37,6 +37,7 @@ const SHT_SYMTAB: u32 = 2;
 const SHT_STRTAB: u32 = 3;
 const SHT_RELA: u32 = 4;
 const SHT_NOTE: u32 = 7;
+const SHT_NOBITS: u32 = 8;
 const SHT_REL: u32 = 9;
 const SHT_DYNSYM: u32 = 11;
 const SHT_GROUP: u32 = 17;
@@ -213,20 +214,26 @@ const NAMES: &[&[u8]] = &[
     b"Xen",
 ];
 
-/// The largest `sh_addralign` of any section of an ELF file (0 for
-/// anything else). A relocatable link pads each section to its alignment
-/// in the output file, as GNU ld does, so an alignment of 2^31 makes a
-/// correct output of gigabytes from a file of a few hundred bytes.
-pub fn max_alignment(data: &[u8]) -> u64 {
+/// How many bytes a relocatable link may have to write for this ELF file
+/// beyond its own: the largest `sh_addralign` (the output pads each section
+/// to its alignment, as GNU ld does) plus the sizes of its SHT_NOBITS
+/// sections (zero-filled in the file when a same-named input section has
+/// contents). 0 for anything else. A file of a few hundred bytes can ask
+/// for gigabytes of correct output.
+pub fn output_growth(data: &[u8]) -> u64 {
     let Some(v) = View::new(data) else {
         return 0;
     };
     let (at, len) = if v.is64 { (48, 8) } else { (32, 4) };
-    v.sections(data)
+    let secs = v.sections(data);
+    let align = secs
         .iter()
         .filter_map(|s| get(data, s.at + at, len, v.big))
         .max()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    secs.iter()
+        .filter(|s| s.sh_type == SHT_NOBITS)
+        .fold(align, |sum, s| sum.saturating_add(s.size as u64))
 }
 
 /// Applies one structure-aware mutation to the ELF file in `data`; false

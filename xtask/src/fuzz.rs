@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use crate::workspace_root;
 
 /// The fuzz targets, as named in `fuzz/Cargo.toml`.
-const TARGETS: &[&str] = &["symbols", "link", "validate", "sim"];
+const TARGETS: &[&str] = &["symbols", "link", "validate", "sim", "diff"];
 
 /// The largest seed and input (`xsplice_fuzz::MAX_INPUT`).
 const MAX_LEN: u64 = 64 << 10;
@@ -112,6 +112,7 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
             args.seconds,
             log.display()
         );
+        let cpu_before = children_cpu_seconds();
         let status = Command::new("cargo")
             .current_dir(&fuzz_dir)
             .args([
@@ -135,19 +136,21 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
             .stderr(std::fs::File::create(&log)?)
             .status()
             .context("cannot run `cargo +nightly fuzz run`")?;
+        let cpu = children_cpu_seconds() - cpu_before;
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let mut stats = parse(&text);
         if status.success() {
             stats.result = "clean".into();
         } else {
-            stats.result = failure(&text);
+            stats.result = failure(&text, &root);
             failed.push(target);
         }
         let line = format!(
-            "| `{target}` | {commit} | {} s | {} | {}/s | {} | {} |",
+            "| `{target}` | {commit} | {} s | {} | {}/s | {}/s | {} | {} |",
             args.seconds,
             thousands(stats.executions),
             thousands(stats.rate),
+            thousands((stats.executions as f64 / cpu.max(1.0)) as u64),
             match (stats.cov_start, stats.cov_end) {
                 (Some(a), Some(b)) => format!("{a} → {b} edges, {} new inputs", stats.new_units),
                 _ => format!("{} new inputs", stats.new_units),
@@ -164,6 +167,21 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// CPU time (user and system) of every child process that has ended: on a
+/// shared machine the fuzzer gets a fraction of a core, and executions per
+/// CPU second measure the target where executions per second measure the
+/// machine's load.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills one rusage struct, which we own.
+    let usage = unsafe {
+        let mut u = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// Executions, rate, coverage and new inputs from libFuzzer's output.
@@ -192,7 +210,7 @@ fn parse(text: &str) -> RunStats {
 }
 
 /// The one-line reason a run failed, with the input libFuzzer kept.
-fn failure(text: &str) -> String {
+fn failure(text: &str, root: &Path) -> String {
     let what = if text.contains("ERROR: libFuzzer: timeout") {
         "timeout".to_owned()
     } else if text.contains("out-of-memory") {
@@ -203,6 +221,9 @@ fn failure(text: &str) -> String {
             .nth(1)
             .unwrap_or("")
             .trim_end_matches(':');
+        // A location in the workspace, named from its root.
+        let prefix = format!("{}/", root.display());
+        let at = at.strip_prefix(&prefix).unwrap_or(at);
         let msg = text
             .lines()
             .skip_while(|l| !l.contains("panicked at"))
@@ -362,6 +383,30 @@ fn seed(target: &str, built: &Path, corpus: &Path) -> anyhow::Result<usize> {
                 if p.components().any(|c| c.as_os_str() == "x86_64") {
                     seeds.push((name_of(&p), std::fs::read(&p)?));
                 }
+            }
+        }
+        "diff" => {
+            // Each object of the stand-in tree against itself (no change),
+            // and each object a source patch rebuilt (in
+            // `livepatch-build/<patch>/shadow/`, where unchanged ones are
+            // links) against the tree's, with and without the target image.
+            let tree = built.join("stand-in-tree").join("x86_64");
+            for p in files(&tree, &|p| has_ext(p, &["o"])) {
+                let data = std::fs::read(&p)?;
+                seeds.push((format!("{}.same", name_of(&p)), frame(1, &[&data, &data])));
+            }
+            let patched = files(&built.join("livepatch-build"), &|p| {
+                has_ext(p, &["o"])
+                    && !p.is_symlink()
+                    && p.parent().is_some_and(|d| d.ends_with("shadow"))
+            });
+            for p in patched {
+                let Some(orig) = p.file_name().map(|n| tree.join(n)).filter(|o| o.is_file()) else {
+                    continue;
+                };
+                let (a, b) = (std::fs::read(&orig)?, std::fs::read(&p)?);
+                seeds.push((format!("{}.target", name_of(&p)), frame(1, &[&a, &b])));
+                seeds.push((format!("{}.alone", name_of(&p)), frame(0x10, &[&a, &b])));
             }
         }
         _ => unreachable!("every target has seeds"),
