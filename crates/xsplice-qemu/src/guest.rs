@@ -186,13 +186,13 @@ mod tests {
     #[test]
     fn payloads_keep_their_host_paths() {
         check(
-            "/work/x",
+            "/home/dev/x",
             "target/p.livepatch",
-            Ok("/work/x/target/p.livepatch"),
+            Ok("/home/dev/x/target/p.livepatch"),
         );
-        check("/work/x", "../y/./p.livepatch", Ok("/work/y/p.livepatch"));
+        check("/home/dev/x", "../y/./p.livepatch", Ok("/home/dev/y/p.livepatch"));
         check(
-            "/work/x",
+            "/home/dev/x",
             "/usr/lib/debug/xen_hello_world.xsplice",
             Ok("/usr/lib/debug/xen_hello_world.xsplice"),
         );

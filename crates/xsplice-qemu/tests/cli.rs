@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let _one = common::one_machine();
     let mut cmd = Command::new(xsplice_testkit::tool_binary("xsplice-qemu"));
     cmd.current_dir(cwd).args(args);
     let (code, out, err) = xsplice_testkit::run(&mut cmd);
