@@ -29,7 +29,7 @@ impl TargetImage for Everything {
         })
     }
     fn function_at(&self, addr: u64) -> Option<TargetSymbol> {
-        (addr % 16 == 0).then(|| TargetSymbol {
+        addr.is_multiple_of(16).then(|| TargetSymbol {
             name: format!("f{addr:x}"),
             addr,
             size: 32,

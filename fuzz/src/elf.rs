@@ -179,7 +179,7 @@ fn interesting(
         11 if !others.is_empty() => others[rng.below(others.len())],
         12 => cur ^ (1 << rng.below(8 * len.min(8))),
         13 => 1u64 << rng.below(8 * len.min(8)),
-        _ => rng.next() as u64,
+        _ => rng.next_u32() as u64,
     };
     v & max
 }

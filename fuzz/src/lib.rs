@@ -19,7 +19,7 @@ impl Rng {
         Rng(u64::from(seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
     }
 
-    pub fn next(&mut self) -> u32 {
+    pub fn next_u32(&mut self) -> u32 {
         // xorshift64*: plenty for choosing mutations.
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -29,7 +29,7 @@ impl Rng {
 
     /// A number in `0..n` (`n` > 0).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() as usize) % n.max(1)
+        (self.next_u32() as usize) % n.max(1)
     }
 }
 
