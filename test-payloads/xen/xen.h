@@ -59,6 +59,13 @@ extern unsigned int xen_hook_log_count;
 void xen_hook_log(const char *event);
 void xen_hook_log_reset(void);
 
+/* traps.c */
+long xen_read_guarded(const unsigned long *addr, unsigned long *val);
+long xen_guarded_probe(void);
+unsigned int xen_warn_probe(void);
+unsigned int xen_bug_probe(void);
+unsigned int xen_assert_probe(void);
+
 /* lib.c */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);

@@ -15,24 +15,27 @@ use crate::{Arch, BuildError, CommandLine, OutLock};
 
 /// Sources in link order. The version functions come first, as the functions
 /// payloads patch; `cet.c` is the one built with `-fcf-protection=branch`.
-const SOURCES: [&str; 6] = [
+const SOURCES: [&str; 7] = [
     "version.c",
     "cet.c",
     "console.c",
     "hooklog.c",
     "info.c",
+    "traps.c",
     "lib.c",
 ];
 
 /// Every file whose bytes can change the image.
-const INPUTS: [&str; 8] = [
+const INPUTS: [&str; 10] = [
     "version.c",
     "cet.c",
     "console.c",
     "hooklog.c",
     "info.c",
+    "traps.c",
     "lib.c",
     "xen.h",
+    "bug.h",
     "xen.lds",
 ];
 

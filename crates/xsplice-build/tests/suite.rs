@@ -107,6 +107,26 @@ fn expectations_fail() {
     check_payload("expectations_fail");
 }
 
+#[test]
+fn extable() {
+    check_payload("extable");
+}
+
+#[test]
+fn warn() {
+    check_payload("warn");
+}
+
+#[test]
+fn extable_misaligned() {
+    check_payload("extable_misaligned");
+}
+
+#[test]
+fn warn_misaligned() {
+    check_payload("warn_misaligned");
+}
+
 /// Every directory of the suite has a test above.
 #[test]
 fn every_payload_is_tested() {
@@ -121,11 +141,15 @@ fn every_payload_is_tested() {
             "bye_world",
             "expectations",
             "expectations_fail",
+            "extable",
+            "extable_misaligned",
             "hello_world",
             "hooks",
             "no_xen_buildid",
             "nop",
-            "replace_world"
+            "replace_world",
+            "warn",
+            "warn_misaligned"
         ]
     );
 }

@@ -24,6 +24,13 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 /// metadata column from 4.14. Give one command as arguments, several
 /// separated by `;`, or a script with one command per line (`--script FILE`,
 /// or `-` for standard input).
+///
+/// Special sections: a fault in hypervisor or payload code at an
+/// instruction with an `.ex_table` entry resumes at its fixup; a WARN frame
+/// (`.bug_frames.1`) prints `(XEN) Xen WARN at FILE:LINE` and goes on; BUG
+/// and ASSERT frames (`.bug_frames.2`, `.3`) panic the hypervisor. Not
+/// applied (checked at upload only): `run_fn` frames (`.bug_frames.0`),
+/// `.altinstructions` and `.alt_call_sites`.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {

@@ -1,0 +1,143 @@
+//! Exception tables and bug frames, proven by behaviour: the stand-in's own
+//! guarded read returns its fixup's -EFAULT, its WARN prints Xen's line and
+//! goes on, its BUG and ASSERT are the hypervisor's panic; a payload's own
+//! `.ex_table` entry and `.bug_frames.1` frame are used once it is loaded;
+//! payloads whose tables are not whole elements are refused at upload with
+//! the validator's check id.
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use std::time::Duration;
+
+use xsplice_sim::{Errno, Fail, Hypervisor, SimError};
+
+/// The 1-based line of the first line of `file` (under `test-payloads/`)
+/// that contains `needle`: the line a frame must report.
+fn line_of(file: &str, needle: &str) -> usize {
+    let path = xsplice_testkit::workspace_root()
+        .join("test-payloads")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no `{needle}` in {}", path.display()))
+        + 1
+}
+
+/// The panic message of a call that must kill the hypervisor.
+fn panic_of(result: Result<u64, SimError>) -> String {
+    match result {
+        Err(SimError::Crashed(d)) => d
+            .panic
+            .clone()
+            .unwrap_or_else(|| format!("no panic: {d:?}")),
+        other => panic!("expected a crash, got {other:?}"),
+    }
+}
+
+fn boot(image: &[u8]) -> Hypervisor<'_> {
+    Hypervisor::boot("xen-syms", image, None, Duration::from_secs(5)).expect("boot")
+}
+
+#[test]
+fn the_stand_in_handles_its_own_faults_and_frames() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = boot(&image);
+
+    // A read of the unmapped first page resumes at the fixup: -EFAULT.
+    let rc = hv.call_function("xen_guarded_probe").unwrap();
+    assert_eq!(rc as i64, -14);
+
+    let warn = line_of("xen/traps.c", "WARN_ON(");
+    assert_eq!(hv.call_function("xen_warn_probe").unwrap(), 4);
+    assert_eq!(
+        hv.take_console(),
+        vec![format!("(XEN) Xen WARN at traps.c:{warn}")]
+    );
+
+    let bug = line_of("xen/traps.c", "BUG_ON(");
+    assert_eq!(
+        panic_of(hv.call_function("xen_bug_probe")),
+        format!("Xen BUG at traps.c:{bug}")
+    );
+
+    hv.restart().unwrap();
+    let assert = line_of("xen/traps.c", "ASSERT(");
+    assert_eq!(
+        panic_of(hv.call_function("xen_assert_probe")),
+        format!("Assertion 'xen_version_numbers[0] == 5' failed at traps.c:{assert}")
+    );
+
+    // The simulator itself goes on: a fresh image works again.
+    hv.restart().unwrap();
+    assert_eq!(hv.call_function("xen_guarded_probe").unwrap() as i64, -14);
+}
+
+#[test]
+fn a_payloads_exception_table_fixes_up_its_fault() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("extable", "livepatch-v2", "x86_64").unwrap();
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = boot(&image);
+    assert!(hv.info().unwrap().contains("xen_minor              : 22\n"));
+    hv.upload("extable", &std::fs::read(&payload).unwrap())
+        .unwrap();
+    hv.apply("extable", false).unwrap();
+    // The payload's read faults; its own fixup makes it return 33.
+    let info = hv.info().unwrap();
+    assert!(info.contains("xen_minor              : 33\n"), "{info}");
+    assert!(hv.death().is_none());
+    hv.revert("extable").unwrap();
+    assert!(hv.info().unwrap().contains("xen_minor              : 22\n"));
+}
+
+#[test]
+fn a_payloads_warning_frame_prints_its_file_and_line() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("warn", "livepatch-v2", "x86_64").unwrap();
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = boot(&image);
+    hv.upload("warn", &std::fs::read(&payload).unwrap())
+        .unwrap();
+    hv.apply("warn", false).unwrap();
+    hv.take_console();
+    let info = hv.info().unwrap();
+    assert!(info.contains("xen_minor              : 24\n"), "{info}");
+    let line = line_of("warn/warn_func.c", "WARN();");
+    assert_eq!(
+        hv.take_console(),
+        vec![format!("(XEN) Xen WARN at warn_func.c:{line}")]
+    );
+}
+
+#[test]
+fn tables_that_are_not_whole_elements_are_refused_at_upload() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = boot(&image);
+    for (name, check, section) in [
+        ("extable_misaligned", "C-108", ".ex_table"),
+        ("warn_misaligned", "C-105", ".bug_frames.1"),
+    ] {
+        let payload = xsplice_testkit::test_payload(name, "livepatch-v2", "x86_64").unwrap();
+        let got = hv.upload(name, &std::fs::read(&payload).unwrap());
+        assert!(
+            matches!(got, Err(Fail::Xen(Errno::Einval))),
+            "{name}: {got:?}"
+        );
+        let console = hv.take_console().join("\n");
+        assert!(
+            console.contains(section) && console.contains(&format!("[{check}]")),
+            "{name}: {console}"
+        );
+        assert!(hv.list().is_empty());
+    }
+}
