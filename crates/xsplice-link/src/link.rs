@@ -478,7 +478,12 @@ struct Gathered<'d> {
 /// build attributes) collect across the inputs, for [`merge_special`].
 struct Special<'d> {
     stack_exec: bool,
+    /// A `.note.GNU-stack` in the input being gathered.
+    stack_note_seen: bool,
     stack_out: Option<usize>,
+    /// The first input's `.note.gnu.property`, which the others are
+    /// compared with.
+    property: Option<&'d [u8]>,
     property_out: Option<usize>,
     property_count: usize,
     property_differs: bool,
@@ -486,6 +491,102 @@ struct Special<'d> {
     property_src: Option<(usize, usize)>,
     attributes_out: Option<usize>,
     attribute_inputs: Vec<arm_attributes::AttributeInput<'d>>,
+}
+
+impl<'d> Special<'d> {
+    fn new(inputs: usize) -> Special<'d> {
+        Special {
+            stack_exec: false,
+            stack_note_seen: false,
+            stack_out: None,
+            property: None,
+            property_out: None,
+            property_count: 0,
+            property_differs: false,
+            property_inputs: vec![None; inputs],
+            property_src: None,
+            attributes_out: None,
+            attribute_inputs: Vec::new(),
+        }
+    }
+
+    /// Takes section `si` of input `oi` when it is one GNU merges rather than
+    /// concatenates (`.note.GNU-stack`, arm32 build attributes,
+    /// `.note.gnu.property`); their output section is created at first
+    /// appearance, so that it sorts like GNU's. Returns whether it took it.
+    fn collect(
+        &mut self,
+        sections: &mut Vec<OutSection<'d>>,
+        placement: &mut Placement,
+        obj: &'d Object<'d>,
+        oi: usize,
+        si: usize,
+        machine: u16,
+    ) -> bool {
+        let sec = &obj.sections[si];
+        let t = sec.sh_type;
+        if sec.name == b".note.GNU-stack" {
+            self.stack_note_seen = true;
+            self.stack_exec |= sec.flags & elf::SHF_EXECINSTR.0 != 0;
+            if self.stack_out.is_none() {
+                self.stack_out = Some(sections.len());
+                sections.push(OutSection::new(
+                    sec.name.to_vec(),
+                    elf::SHT_PROGBITS.0,
+                    0,
+                    machine,
+                ));
+            }
+            return true;
+        }
+        if t == SHT_ARM_ATTRIBUTES && machine == elf::EM_ARM.0 {
+            // Merged tag by tag below; the output section takes the
+            // place of the first input's.
+            if self.attributes_out.is_none() {
+                self.attributes_out = Some(sections.len());
+                sections.push(OutSection::new(sec.name.to_vec(), t, sec.flags, machine));
+            }
+            match self.attribute_inputs.last_mut() {
+                Some(a) if a.path == obj.path => a.sections.push(sec.data),
+                _ => self.attribute_inputs.push(arm_attributes::AttributeInput {
+                    path: &obj.path,
+                    sections: vec![sec.data],
+                }),
+            }
+            return true;
+        }
+        if sec.name == b".note.gnu.property" {
+            self.property_count += 1;
+            self.property_inputs[oi].get_or_insert(sec.data);
+            if self.property_out.is_none() {
+                // Like GNU, the first input's note becomes the merged one
+                // (its symbols, e.g. AArch64 `$d`, stay); the others go.
+                placement[oi][si] = Some((sections.len(), 0));
+                self.property_src = Some((oi, si));
+            }
+            match self.property {
+                None => {
+                    self.property = Some(sec.data);
+                    self.property_out = Some(sections.len());
+                    let mut os =
+                        OutSection::new(sec.name.to_vec(), sec.sh_type, sec.flags, machine);
+                    os.align = sec.addralign.max(1);
+                    os.size = sec.size;
+                    os.parts.push(Part {
+                        offset: 0,
+                        data: PartData::Borrowed(sec.data),
+                        src: None,
+                        align: 1,
+                    });
+                    sections.push(os);
+                }
+                Some(d) if d != sec.data => self.property_differs = true,
+                _ => {}
+            }
+            return true;
+        }
+        false
+    }
 }
 
 /// Step 1: gathers and concatenates the input sections by name (groups and
@@ -503,22 +604,10 @@ fn gather_sections<'d>(
         .iter()
         .map(|o| vec![None; o.sections.len()])
         .collect();
-    let mut stack_exec = false;
-    // `.note.GNU-stack` and `.note.gnu.property` are merged, not
-    // concatenated; their output section is created at first appearance so
-    // that it sorts like GNU's.
-    let mut stack_out: Option<usize> = None;
-    let mut property_out: Option<usize> = None;
-    let mut property: Option<&'d [u8]> = None;
-    let mut property_count = 0usize;
-    let mut property_differs = false;
-    let mut property_inputs: Vec<Option<&'d [u8]>> = vec![None; objects.len()];
-    let mut property_src: Option<(usize, usize)> = None;
-    let mut attributes_out: Option<usize> = None;
-    let mut attribute_inputs: Vec<arm_attributes::AttributeInput<'_>> = Vec::new();
+    let mut special = Special::new(objects.len());
 
     for (oi, obj) in objects.iter().enumerate() {
-        let mut has_stack_note = false;
+        special.stack_note_seen = false;
         let group_members = group_members(obj);
         for (si, sec) in obj.sections.iter().enumerate() {
             if si == 0 || discarded[oi][si] {
@@ -537,64 +626,7 @@ fn gather_sections<'d>(
             if opts.strip_debug && order::is_debugging(sec.name) {
                 continue;
             }
-            if sec.name == b".note.GNU-stack" {
-                has_stack_note = true;
-                stack_exec |= sec.flags & elf::SHF_EXECINSTR.0 != 0;
-                if stack_out.is_none() {
-                    stack_out = Some(sections.len());
-                    sections.push(OutSection::new(
-                        sec.name.to_vec(),
-                        elf::SHT_PROGBITS.0,
-                        0,
-                        machine,
-                    ));
-                }
-                continue;
-            }
-            if t == SHT_ARM_ATTRIBUTES && machine == elf::EM_ARM.0 {
-                // Merged tag by tag below; the output section takes the
-                // place of the first input's.
-                if attributes_out.is_none() {
-                    attributes_out = Some(sections.len());
-                    sections.push(OutSection::new(sec.name.to_vec(), t, sec.flags, machine));
-                }
-                match attribute_inputs.last_mut() {
-                    Some(a) if a.path == obj.path => a.sections.push(sec.data),
-                    _ => attribute_inputs.push(arm_attributes::AttributeInput {
-                        path: &obj.path,
-                        sections: vec![sec.data],
-                    }),
-                }
-                continue;
-            }
-            if sec.name == b".note.gnu.property" {
-                property_count += 1;
-                property_inputs[oi].get_or_insert(sec.data);
-                if property_out.is_none() {
-                    // Like GNU, the first input's note becomes the merged one
-                    // (its symbols, e.g. AArch64 `$d`, stay); the others go.
-                    placement[oi][si] = Some((sections.len(), 0));
-                    property_src = Some((oi, si));
-                }
-                match property {
-                    None => {
-                        property = Some(sec.data);
-                        property_out = Some(sections.len());
-                        let mut os =
-                            OutSection::new(sec.name.to_vec(), sec.sh_type, sec.flags, machine);
-                        os.align = sec.addralign.max(1);
-                        os.size = sec.size;
-                        os.parts.push(Part {
-                            offset: 0,
-                            data: PartData::Borrowed(sec.data),
-                            src: None,
-                            align: 1,
-                        });
-                        sections.push(os);
-                    }
-                    Some(d) if d != sec.data => property_differs = true,
-                    _ => {}
-                }
+            if special.collect(&mut sections, &mut placement, obj, oi, si, machine) {
                 continue;
             }
             let unique = t == elf::SHT_GROUP.0 || group_members[si];
@@ -687,8 +719,8 @@ fn gather_sections<'d>(
         }
         // A missing marker means an executable stack where that is the
         // target's default: not on aarch64 (BFD's default_execstack is 0).
-        if !has_stack_note && machine != elf::EM_AARCH64.0 {
-            stack_exec = true;
+        if !special.stack_note_seen && machine != elf::EM_AARCH64.0 {
+            special.stack_exec = true;
         }
     }
 
@@ -696,17 +728,7 @@ fn gather_sections<'d>(
         sections,
         by_name,
         placement,
-        special: Special {
-            stack_exec,
-            stack_out,
-            property_out,
-            property_count,
-            property_differs,
-            property_inputs,
-            property_src,
-            attributes_out,
-            attribute_inputs,
-        },
+        special,
     })
 }
 
@@ -730,6 +752,7 @@ fn merge_special(
         property_src,
         attributes_out,
         attribute_inputs,
+        ..
     } = special;
     // GNU merges `.note.gnu.property` property by property. Notes we cannot
     // merge are kept only when every input carries the same bytes.
