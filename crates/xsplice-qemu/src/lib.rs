@@ -22,6 +22,7 @@
 //! `cpio` (the initramfs), `guest` (dom0's init script and payload paths),
 //! `serial` (the console, crashes), `session` (boots, transcripts). Programs
 //! run only in `fetch` (apt, dpkg-deb, gzip, xz) and `machine` (QEMU).
+#![forbid(unsafe_code)]
 
 mod cpio;
 mod debian;

@@ -4,6 +4,8 @@
 //! Debian's packages into the cache on first use) and hands both to the
 //! library; exit 0 when every command succeeded, 1 when one failed or the
 //! hypervisor crashed or hung, 2 for usage, I/O and setup errors.
+#![forbid(unsafe_code)]
+
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +25,7 @@ use xsplice_sim::{Output, Status, parse_script};
 /// machine again). They run in dom0 through the real `xen-livepatch`, and
 /// the transcript has the simulator's form, so one script runs on both.
 ///
-/// The machine is Debian's: its Xen (or the one `--xen` names), its kernel
+/// The machine is Debian's: its Xen (or the one `--target` names), its kernel
 /// as a PV dom0, and busybox, `xen-livepatch` and its libraries in dom0's
 /// initramfs, fetched with `apt-get download` into `$XDG_CACHE_HOME/xsplice`
 /// (else `~/.cache/xsplice`) on first use. A crash prints Xen's own report
@@ -31,11 +33,12 @@ use xsplice_sim::{Output, Status, parse_script};
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// Boot this hypervisor instead of Debian's: a `xen` ELF image (a source
-    /// build's `xen/xen`) or a gzipped one (`xen-4.17-amd64.gz`). Its
-    /// release must speak the sysctl interface of Debian's `xen-livepatch`.
+    /// Boot this hypervisor image instead of Debian's: a `xen` ELF image (a
+    /// source build's `xen/xen`, not its `xen-syms`) or a gzipped one
+    /// (`xen-4.17-amd64.gz`). Its release must speak the sysctl interface
+    /// of Debian's `xen-livepatch` (4.17 to 4.20).
     #[arg(long, value_name = "XEN")]
-    xen: Option<PathBuf>,
+    target: Option<PathBuf>,
     /// Add this to Xen's command line (e.g. `loglvl=all`); may be repeated.
     #[arg(long = "xen-arg", value_name = "ARG")]
     xen_args: Vec<String>,
@@ -93,7 +96,7 @@ fn run() -> Result<Status> {
     let setup = Setup {
         cache,
         qemu: cli.qemu,
-        xen: cli.xen,
+        xen: cli.target,
         xen_args: cli.xen_args,
     };
     let prepared = prepare(&setup, &mut io::stderr()).context("preparing the machine")?;

@@ -64,7 +64,7 @@ fn a_crash_then_a_fresh_machine() {
     let (code, out, err) = run(
         dir.path(),
         &[
-            "--xen",
+            "--target",
             &xen,
             "--echo",
             "upload crash crash.livepatch; list; restart; info | grep extra; list",
@@ -112,7 +112,7 @@ fn a_hang_ends_at_the_timeout() {
     let (code, out, err) = run(
         dir.path(),
         &[
-            "--xen",
+            "--target",
             &xen,
             "--timeout",
             "20",
