@@ -190,7 +190,11 @@ mod tests {
             "target/p.livepatch",
             Ok("/home/dev/x/target/p.livepatch"),
         );
-        check("/home/dev/x", "../y/./p.livepatch", Ok("/home/dev/y/p.livepatch"));
+        check(
+            "/home/dev/x",
+            "../y/./p.livepatch",
+            Ok("/home/dev/y/p.livepatch"),
+        );
         check(
             "/home/dev/x",
             "/usr/lib/debug/xen_hello_world.xsplice",
