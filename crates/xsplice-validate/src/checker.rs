@@ -97,14 +97,7 @@ impl<'a, 'e> Checker<'a, 'e> {
         location: Location,
         message: String,
     ) {
-        self.push(
-            check,
-            Severity::Error,
-            ReleaseSet::all(),
-            Some(errno),
-            location,
-            message,
-        );
+        self.error_on_errno(ReleaseSet::all(), check, errno, location, message);
     }
 
     pub fn warning(&mut self, check: CheckId, location: Location, message: String) {

@@ -17,6 +17,7 @@ use std::mem::size_of;
 use object::LittleEndian as LE;
 use object::elf;
 use object::pod::{Pod, bytes_of_slice_mut, from_bytes};
+use object::read::elf::{FileHeader, SectionHeader, Sym as ElfSym};
 
 /// ELF file class: the word size of every structure in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -142,68 +143,30 @@ fn record<T: Pod + Copy>(data: &[u8], off: u64) -> Option<T> {
 
 /// `Elf_Ehdr` decoded for `class`; `None` if the file is shorter than the header.
 pub fn header(data: &[u8], class: Class) -> Option<Header> {
-    let h = match class {
-        Class::Elf32 => {
-            let h: elf::FileHeader32<LE> = record(data, 0)?;
-            Fields {
-                ident: h.e_ident,
-                e_type: h.e_type.get(LE).0,
-                machine: h.e_machine.get(LE).0,
-                version: h.e_version.get(LE),
-                shoff: h.e_shoff.get(LE).into(),
-                flags: h.e_flags.get(LE).0,
-                phnum: h.e_phnum.get(LE),
-                shentsize: h.e_shentsize.get(LE),
-                shnum: h.e_shnum.get(LE),
-                shstrndx: h.e_shstrndx.get(LE).0,
-            }
-        }
-        Class::Elf64 => {
-            let h: elf::FileHeader64<LE> = record(data, 0)?;
-            Fields {
-                ident: h.e_ident,
-                e_type: h.e_type.get(LE).0,
-                machine: h.e_machine.get(LE).0,
-                version: h.e_version.get(LE),
-                shoff: h.e_shoff.get(LE),
-                flags: h.e_flags.get(LE).0,
-                phnum: h.e_phnum.get(LE),
-                shentsize: h.e_shentsize.get(LE),
-                shnum: h.e_shnum.get(LE),
-                shstrndx: h.e_shstrndx.get(LE).0,
-            }
-        }
-    };
-    Some(Header {
-        class,
-        data: h.ident.data.0,
-        ident_version: h.ident.version.0,
-        osabi: h.ident.os_abi.0,
-        abiversion: h.ident.abi_version,
-        e_type: h.e_type,
-        machine: h.machine,
-        version: h.version,
-        flags: h.flags,
-        phnum: h.phnum,
-        shoff: h.shoff,
-        shentsize: h.shentsize,
-        shnum: h.shnum,
-        shstrndx: h.shstrndx,
-    })
+    match class {
+        Class::Elf32 => Some(header_of(&record::<elf::FileHeader32<LE>>(data, 0)?, class)),
+        Class::Elf64 => Some(header_of(&record::<elf::FileHeader64<LE>>(data, 0)?, class)),
+    }
 }
 
-/// The header fields of either class, widened.
-struct Fields {
-    ident: elf::Ident,
-    e_type: u16,
-    machine: u16,
-    version: u32,
-    shoff: u64,
-    flags: u32,
-    phnum: u16,
-    shentsize: u16,
-    shnum: u16,
-    shstrndx: u16,
+fn header_of<H: FileHeader<Endian = LE>>(h: &H, class: Class) -> Header {
+    let ident = h.e_ident();
+    Header {
+        class,
+        data: ident.data.0,
+        ident_version: ident.version.0,
+        osabi: ident.os_abi.0,
+        abiversion: ident.abi_version,
+        e_type: h.e_type(LE).0,
+        machine: h.e_machine(LE).0,
+        version: h.e_version(LE),
+        flags: h.e_flags(LE).0,
+        phnum: h.e_phnum(LE),
+        shoff: h.e_shoff(LE).into(),
+        shentsize: h.e_shentsize(LE),
+        shnum: h.e_shnum(LE),
+        shstrndx: h.e_shstrndx(LE).0,
+    }
 }
 
 /// One `Elf_Shdr`, with its index.
@@ -224,40 +187,32 @@ pub struct Shdr {
 
 /// Decodes the section header at `off`.
 pub fn shdr(data: &[u8], class: Class, off: u64, index: usize) -> Option<Shdr> {
-    Some(match class {
-        Class::Elf32 => {
-            let h: elf::SectionHeader32<LE> = record(data, off)?;
-            Shdr {
-                index,
-                name: h.sh_name.get(LE),
-                sh_type: h.sh_type.get(LE).0,
-                flags: h.sh_flags.get_u64(LE).0,
-                addr: h.sh_addr.get(LE).into(),
-                offset: h.sh_offset.get(LE).into(),
-                size: h.sh_size.get(LE).into(),
-                link: h.sh_link.get(LE),
-                info: h.sh_info.get(LE),
-                addralign: h.sh_addralign.get(LE).into(),
-                entsize: h.sh_entsize.get(LE).into(),
-            }
-        }
-        Class::Elf64 => {
-            let h: elf::SectionHeader64<LE> = record(data, off)?;
-            Shdr {
-                index,
-                name: h.sh_name.get(LE),
-                sh_type: h.sh_type.get(LE).0,
-                flags: h.sh_flags.get(LE).0,
-                addr: h.sh_addr.get(LE),
-                offset: h.sh_offset.get(LE),
-                size: h.sh_size.get(LE),
-                link: h.sh_link.get(LE),
-                info: h.sh_info.get(LE),
-                addralign: h.sh_addralign.get(LE),
-                entsize: h.sh_entsize.get(LE),
-            }
-        }
-    })
+    match class {
+        Class::Elf32 => Some(shdr_of(
+            &record::<elf::SectionHeader32<LE>>(data, off)?,
+            index,
+        )),
+        Class::Elf64 => Some(shdr_of(
+            &record::<elf::SectionHeader64<LE>>(data, off)?,
+            index,
+        )),
+    }
+}
+
+fn shdr_of<S: SectionHeader<Endian = LE>>(h: &S, index: usize) -> Shdr {
+    Shdr {
+        index,
+        name: h.sh_name(LE),
+        sh_type: h.sh_type(LE).0,
+        flags: h.sh_flags(LE).0,
+        addr: h.sh_addr(LE).into(),
+        offset: h.sh_offset(LE).into(),
+        size: h.sh_size(LE).into(),
+        link: h.sh_link(LE),
+        info: h.sh_info(LE),
+        addralign: h.sh_addralign(LE).into(),
+        entsize: h.sh_entsize(LE).into(),
+    }
 }
 
 /// One `Elf_Sym`, undecoded apart from splitting `st_info`.
@@ -274,41 +229,23 @@ pub struct Sym {
 
 /// Decodes the symbol at `off`.
 pub fn sym(data: &[u8], class: Class, off: u64) -> Option<Sym> {
-    let (name, value, size, info, other, shndx) = match class {
-        Class::Elf32 => {
-            let s: elf::Sym32<LE> = record(data, off)?;
-            let (value, size) = (s.st_value.get(LE).into(), s.st_size.get(LE).into());
-            (
-                s.st_name.get(LE),
-                value,
-                size,
-                s.st_info.0,
-                s.st_other.0,
-                s.st_shndx.get(LE).0,
-            )
-        }
-        Class::Elf64 => {
-            let s: elf::Sym64<LE> = record(data, off)?;
-            let (value, size) = (s.st_value.get(LE), s.st_size.get(LE));
-            (
-                s.st_name.get(LE),
-                value,
-                size,
-                s.st_info.0,
-                s.st_other.0,
-                s.st_shndx.get(LE).0,
-            )
-        }
-    };
-    Some(Sym {
-        name,
-        value,
-        size,
+    match class {
+        Class::Elf32 => Some(sym_of(&record::<elf::Sym32<LE>>(data, off)?)),
+        Class::Elf64 => Some(sym_of(&record::<elf::Sym64<LE>>(data, off)?)),
+    }
+}
+
+fn sym_of<S: ElfSym<Endian = LE>>(s: &S) -> Sym {
+    let info = s.st_info().0;
+    Sym {
+        name: s.st_name(LE),
+        value: s.st_value(LE).into(),
+        size: s.st_size(LE).into(),
         bind: info >> 4,
         kind: info & 0xf,
-        other,
-        shndx,
-    })
+        other: s.st_other().0,
+        shndx: s.st_shndx(LE).0,
+    }
 }
 
 /// One relocation entry; `addend` is `None` for SHT_REL.
