@@ -102,6 +102,23 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         let corpus = fuzz_dir.join("corpus").join(target);
         std::fs::create_dir_all(&corpus)
             .with_context(|| format!("cannot create `{}`", corpus.display()))?;
+        // The images the sim and diff targets read at start.
+        match target {
+            "sim" => {
+                xsplice_build::build_stand_in(&root, &built, xsplice_build::Arch::X86_64, false)
+                    .context("cannot build the stand-in hypervisor the sim target boots")?;
+            }
+            "diff" => {
+                let xen = built.join("stand-in-tree").join("x86_64").join("xen-syms");
+                if !xen.is_file() {
+                    bail!(
+                        "the diff target needs the stand-in tree's `{}`: run `cargo xtask livepatch-build` once",
+                        xen.display()
+                    );
+                }
+            }
+            _ => {}
+        }
         let seeded = seed(target, &built, &corpus)?;
         let artifacts = fuzz_dir.join("artifacts").join(target);
         std::fs::create_dir_all(&artifacts)?;
