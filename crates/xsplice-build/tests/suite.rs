@@ -127,6 +127,16 @@ fn warn_misaligned() {
     check_payload("warn_misaligned");
 }
 
+#[test]
+fn alternative() {
+    check_payload("alternative");
+}
+
+#[test]
+fn alternative_outside() {
+    check_payload("alternative_outside");
+}
+
 /// Every directory of the suite has a test above.
 #[test]
 fn every_payload_is_tested() {
@@ -138,6 +148,8 @@ fn every_payload_is_tested() {
     assert_eq!(
         names,
         [
+            "alternative",
+            "alternative_outside",
             "bye_world",
             "expectations",
             "expectations_fail",

@@ -20,6 +20,7 @@ use xsplice_validate::{
     Environment, LoadedPayload, Options, TargetImage, TargetSymbol, default_payload_base, validate,
 };
 
+use crate::alternatives;
 use crate::errno::Errno;
 use crate::error::SimError;
 use crate::host::{Death, Host, Prot};
@@ -177,6 +178,9 @@ pub struct Hypervisor<'x> {
     core_traps: Tables,
     /// What the trap handler printed (`Xen WARN at ...`), not yet in `console`.
     trap_log: RefCell<Vec<String>>,
+    /// The simulated CPU's feature numbers (`X86_FEATURE_*`: word * 32 +
+    /// bit), against which a payload's alternatives are applied at UPLOAD.
+    cpu_features: Vec<u16>,
 }
 
 /// The validator's view of the running hypervisor: the image's symbols and
@@ -252,6 +256,7 @@ impl<'x> Hypervisor<'x> {
             crash_note: None,
             core_traps,
             trap_log: RefCell::new(Vec::new()),
+            cpu_features: Vec::new(),
         })
     }
 
@@ -259,8 +264,23 @@ impl<'x> Hypervisor<'x> {
     /// after a crash or at any time (the old process, if alive, is killed).
     pub fn restart(&mut self) -> Result<(), SimError> {
         let timeout = self.host.borrow().timeout();
-        let fresh = Hypervisor::boot(&self.image.file, self.image.data, self.xen, timeout)?;
+        let mut fresh = Hypervisor::boot(&self.image.file, self.image.data, self.xen, timeout)?;
+        fresh.cpu_features = std::mem::take(&mut self.cpu_features);
         *self = fresh;
+        Ok(())
+    }
+
+    /// Sets the simulated CPU's feature numbers (`X86_FEATURE_*`: 32 times
+    /// the word plus the bit; Xen 4.17 has 21 words); payloads uploaded from
+    /// now on get their alternatives applied against them.
+    pub fn set_cpu_features(&mut self, features: &[u16]) -> Result<(), String> {
+        if let Some(f) = features.iter().find(|&&f| f >= alternatives::NCAPINTS * 32) {
+            return Err(format!(
+                "cpu feature {f} is not below {}",
+                alternatives::NCAPINTS * 32
+            ));
+        }
+        self.cpu_features = features.to_vec();
         Ok(())
     }
 
@@ -563,7 +583,9 @@ impl<'x> Hypervisor<'x> {
                 format!("{} payloads do not run on this hypervisor", payload.arch),
             ));
         }
-        let placed = loader::place(payload, abi, file, base, &env)?;
+        let mut placed = loader::place(payload, abi, file, base, &env)?;
+        self.apply_alternatives(payload, abi, &mut placed)
+            .map_err(|e| refuse(Errno::Einval, e))?;
         let traps = self.payload_tables(payload, &placed, base);
         let mut funcs = Vec::new();
         for (f, fname) in placed.funcs.iter().zip(&placed.func_names) {
@@ -602,6 +624,37 @@ impl<'x> Hypervisor<'x> {
             placed,
             traps,
         })
+    }
+
+    /// Applies the payload's `.altinstructions` to its placed bytes, as
+    /// `prepare_payload` does before the payload is mapped; the validator
+    /// has checked every entry's ranges and lengths (C-106).
+    fn apply_alternatives(
+        &self,
+        payload: &xsplice_validate::model::Payload,
+        abi: Abi,
+        placed: &mut Placed,
+    ) -> Result<(), String> {
+        let Some(i) = payload
+            .sections
+            .iter()
+            .position(|s| s.name == ".altinstructions")
+        else {
+            return Ok(());
+        };
+        let Some(off) = payload.block_offset(i) else {
+            return Ok(());
+        };
+        let size = payload.sections[i].size as usize;
+        let release = self.release_for(abi);
+        if Arch::X86_64.alt_instr_size(Some(&release)) != 14 {
+            return Err(format!(
+                "alternatives of Xen {release} (12-byte entries) are not simulated"
+            ));
+        }
+        alternatives::apply(&mut placed.bytes, off as usize, size, &self.cpu_features)
+            .map(|_| ())
+            .map_err(|e| e.0)
     }
 
     /// The exception table and bug frames of a placed payload, at their

@@ -27,6 +27,7 @@
 //! hypervisor's operations and state), `session` (commands and the tools'
 //! output), `errno` (Xen errno values and messages).
 
+mod alternatives;
 mod errno;
 mod error;
 mod host;
@@ -60,6 +61,9 @@ pub struct Options {
     pub echo: bool,
     /// How long hypervisor code may run before it is declared hung.
     pub timeout: Duration,
+    /// The simulated CPU's feature numbers (`X86_FEATURE_*`), against
+    /// which payloads' alternatives are applied at upload.
+    pub cpu_features: Vec<u16>,
 }
 
 impl Default for Options {
@@ -68,6 +72,7 @@ impl Default for Options {
             xen: None,
             echo: false,
             timeout: Duration::from_secs(10),
+            cpu_features: Vec::new(),
         }
     }
 }
@@ -110,6 +115,8 @@ pub fn run_session(
     output: &mut Output<'_>,
 ) -> Result<Status, SimError> {
     let mut hv = Hypervisor::boot(file, xen, opts.xen, opts.timeout)?;
+    hv.set_cpu_features(&opts.cpu_features)
+        .map_err(|message| SimError::Usage { line: 0, message })?;
     let tool = session_tool(lines, opts, files);
     let mut worst = Status::Ok;
     for line in lines {

@@ -28,9 +28,10 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 /// Special sections: a fault in hypervisor or payload code at an
 /// instruction with an `.ex_table` entry resumes at its fixup; a WARN frame
 /// (`.bug_frames.1`) prints `(XEN) Xen WARN at FILE:LINE` and goes on; BUG
-/// and ASSERT frames (`.bug_frames.2`, `.3`) panic the hypervisor. Not
-/// applied (checked at upload only): `run_fn` frames (`.bug_frames.0`),
-/// `.altinstructions` and `.alt_call_sites`.
+/// and ASSERT frames (`.bug_frames.2`, `.3`) panic the hypervisor;
+/// `.altinstructions` are applied at upload against `--cpu-features`
+/// (14-byte entries, Xen 4.11 and later). Not applied (checked at upload
+/// only): `run_fn` frames (`.bug_frames.0`) and `.alt_call_sites`.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -48,6 +49,11 @@ struct Cli {
     /// Echo each command before its output, like a terminal transcript.
     #[arg(long)]
     echo: bool,
+    /// The simulated CPU's features, as Xen's feature numbers
+    /// (`X86_FEATURE_*`: word * 32 + bit), comma-separated, e.g. `100,137`;
+    /// payloads' alternatives are applied against them at upload.
+    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    cpu_features: Vec<u16>,
     /// The command, e.g. `load xen_hello_world.livepatch`; `;` separates commands.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -112,6 +118,7 @@ fn run() -> Result<Status> {
     let opts = Options {
         xen: release,
         echo: cli.echo,
+        cpu_features: cli.cpu_features.clone(),
         ..Options::default()
     };
     let (mut out, mut err) = (io::stdout().lock(), io::stderr().lock());

@@ -1,0 +1,74 @@
+//! Alternatives, proven by behaviour: the `alternative` payload's
+//! `.altinstructions` entry is applied at upload against the simulated
+//! CPU's features (minor 26 with feature 100, 25 without), and an entry
+//! whose original instructions are not payload text is refused at upload
+//! with the validator's C-106.
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use std::time::Duration;
+
+use xsplice_sim::{Errno, Fail, Hypervisor};
+
+fn minor_with(image: &[u8], payload: &[u8], features: &[u16]) -> String {
+    let mut hv = Hypervisor::boot("xen-syms", image, None, Duration::from_secs(5)).unwrap();
+    hv.set_cpu_features(features).unwrap();
+    hv.upload("alternative", payload).unwrap();
+    hv.apply("alternative", false).unwrap();
+    let info = hv.info().unwrap();
+    let line = info.lines().find(|l| l.starts_with("xen_minor")).unwrap();
+    line.to_string()
+}
+
+#[test]
+fn the_alternative_follows_the_cpu_features() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("alternative", "livepatch-v2", "x86_64").unwrap();
+    let (image, payload) = (
+        std::fs::read(&xen).unwrap(),
+        std::fs::read(&payload).unwrap(),
+    );
+    assert_eq!(
+        minor_with(&image, &payload, &[]),
+        "xen_minor              : 25"
+    );
+    assert_eq!(
+        minor_with(&image, &payload, &[3]),
+        "xen_minor              : 25"
+    );
+    assert_eq!(
+        minor_with(&image, &payload, &[3, 100]),
+        "xen_minor              : 26"
+    );
+}
+
+#[test]
+fn features_beyond_xen_4_17s_words_are_refused() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
+    assert!(hv.set_cpu_features(&[671]).is_ok());
+    assert!(hv.set_cpu_features(&[672]).is_err());
+}
+
+#[test]
+fn an_entry_outside_payload_text_is_refused_at_upload() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload =
+        xsplice_testkit::test_payload("alternative_outside", "livepatch-v2", "x86_64").unwrap();
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
+    let got = hv.upload("bad", &std::fs::read(&payload).unwrap());
+    assert!(matches!(got, Err(Fail::Xen(Errno::Einval))), "{got:?}");
+    let console = hv.take_console().join("\n");
+    assert!(
+        console.contains(".altinstructions") && console.contains("[C-106]"),
+        "{console}"
+    );
+    assert!(hv.list().is_empty());
+}
