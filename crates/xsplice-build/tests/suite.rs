@@ -137,6 +137,16 @@ fn alternative_outside() {
     check_payload("alternative_outside");
 }
 
+#[test]
+fn altcall() {
+    check_payload("altcall");
+}
+
+#[test]
+fn altcall_bad_site() {
+    check_payload("altcall_bad_site");
+}
+
 /// Every directory of the suite has a test above.
 #[test]
 fn every_payload_is_tested() {
@@ -148,6 +158,8 @@ fn every_payload_is_tested() {
     assert_eq!(
         names,
         [
+            "altcall",
+            "altcall_bad_site",
             "alternative",
             "alternative_outside",
             "bye_world",

@@ -12,6 +12,9 @@
 //! already handled. The validator refuses the entries that do not fit
 //! (C-106) before this runs. Not done: Xen's rewrite of an indirect branch
 //! into a direct one (a replacement `call`/`jmp` whose displacement is -5).
+//!
+//! Alternative calls (`.alt_call_sites`, Xen 4.21 on) are rewritten at
+//! upload too, see [`apply_alt_calls`].
 
 /// Entry size on x86 from Xen 4.11.
 const ALT_INSTR_SIZE: usize = 14;
@@ -110,6 +113,70 @@ pub fn apply(
     Ok(replaced)
 }
 
+/// Applies the `.alt_call_sites` table at `table_off..table_off + size` of
+/// the block loaded at `base`, as Xen 4.21's `apply_alt_calls` does: each
+/// entry is a self-relative offset to a 6-byte `call *disp32(%rip)` (`ff
+/// 15`); the function pointer it reads is read now, through `outside` when
+/// it is not in the block. A non-NULL pointer makes the site `cs call rel32`
+/// (`2e e8`), a NULL one three `ud2`. Indirect branch tracking is off on
+/// the simulated CPU, so an ENDBR64 at the target is not skipped. Returns
+/// how many sites became direct calls.
+pub fn apply_alt_calls(
+    block: &mut [u8],
+    base: u64,
+    table_off: usize,
+    size: usize,
+    outside: &dyn Fn(u64) -> Option<u64>,
+) -> Result<usize, AltError> {
+    let table = block
+        .get(table_off..table_off + size)
+        .ok_or_else(|| AltError("alternative call sites outside the payload".into()))?
+        .to_vec();
+    let mut direct = 0;
+    for (n, e) in table.chunks_exact(4).enumerate() {
+        let at = (table_off + 4 * n) as i64;
+        let site = at + i64::from(i32::from_le_bytes([e[0], e[1], e[2], e[3]]));
+        let insn = usize::try_from(site)
+            .ok()
+            .and_then(|s| Some((s, block.get(s..s.checked_add(6)?)?)))
+            .filter(|(_, b)| b[..2] == [0xff, 0x15]);
+        let Some((site, bytes)) = insn else {
+            return Err(AltError(format!(
+                "alternative call {n}: no `call *disp32(%rip)` (ff 15) at the site"
+            )));
+        };
+        let disp = i32::from_le_bytes([bytes[2], bytes[3], bytes[4], bytes[5]]);
+        let next = base + site as u64 + 6;
+        let slot = next.wrapping_add_signed(i64::from(disp));
+        let inside = slot
+            .checked_sub(base)
+            .and_then(|o| usize::try_from(o).ok())
+            .and_then(|o| block.get(o..o.checked_add(8)?));
+        let target = match inside {
+            Some(w) => Some(u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))),
+            None => outside(slot),
+        }
+        .ok_or_else(|| {
+            AltError(format!(
+                "alternative call {n}: its pointer at {slot:#x} cannot be read"
+            ))
+        })?;
+        let patch: Vec<u8> = if target == 0 {
+            [0x0f, 0x0b].repeat(3)
+        } else {
+            let rel = i32::try_from(i128::from(target) - i128::from(next)).map_err(|_| {
+                AltError(format!(
+                    "alternative call {n}: {target:#x} is out of reach of a rel32 call"
+                ))
+            })?;
+            direct += 1;
+            [&[0x2e, 0xe8][..], &rel.to_le_bytes()].concat()
+        };
+        block[site..site + 6].copy_from_slice(&patch);
+    }
+    Ok(direct)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +216,27 @@ mod tests {
         let mut b = block(1, &[0xe9, 0, 0, 0, 0], 5, 0);
         assert_eq!(apply(&mut b, 32, 14, &[1]), Ok(1));
         assert_eq!(&b[..5], &[0xe9, 16, 0, 0, 0]);
+    }
+
+    #[test]
+    fn alt_call_sites_become_direct_calls_or_traps() {
+        // A site at 0 calling through the pointer at 16; the entry at 24.
+        let mut b = vec![0u8; 28];
+        b[..6].copy_from_slice(&[0xff, 0x15, 10, 0, 0, 0]);
+        b[16..24].copy_from_slice(&0x1100u64.to_le_bytes());
+        b[24..28].copy_from_slice(&(-24i32).to_le_bytes());
+        let none = |_: u64| None;
+        assert_eq!(apply_alt_calls(&mut b, 0x1000, 24, 4, &none), Ok(1));
+        // 0x1100 - (0x1000 + 6).
+        assert_eq!(&b[..6], &[0x2e, 0xe8, 0xfa, 0, 0, 0]);
+        // A NULL pointer: three ud2.
+        let mut b2 = b.clone();
+        b2[..6].copy_from_slice(&[0xff, 0x15, 10, 0, 0, 0]);
+        b2[16..24].fill(0);
+        assert_eq!(apply_alt_calls(&mut b2, 0x1000, 24, 4, &none), Ok(0));
+        assert_eq!(&b2[..6], &[0x0f, 0x0b, 0x0f, 0x0b, 0x0f, 0x0b]);
+        // Not a call: refused.
+        assert!(apply_alt_calls(&mut b, 0x1000, 24, 4, &none).is_err());
     }
 
     #[test]

@@ -586,6 +586,8 @@ impl<'x> Hypervisor<'x> {
         let mut placed = loader::place(payload, abi, file, base, &env)?;
         self.apply_alternatives(payload, abi, &mut placed)
             .map_err(|e| refuse(Errno::Einval, e))?;
+        self.apply_alt_calls(payload, abi, &mut placed, base)
+            .map_err(|e| refuse(Errno::Einval, e))?;
         let traps = self.payload_tables(payload, &placed, base);
         let mut funcs = Vec::new();
         for (f, fname) in placed.funcs.iter().zip(&placed.func_names) {
@@ -653,6 +655,39 @@ impl<'x> Hypervisor<'x> {
             ));
         }
         alternatives::apply(&mut placed.bytes, off as usize, size, &self.cpu_features)
+            .map(|_| ())
+            .map_err(|e| e.0)
+    }
+
+    /// Rewrites the payload's `.alt_call_sites` in its placed bytes on the
+    /// releases that have them (4.21+), after the alternatives, reading
+    /// each function pointer now (C-107 has checked the sites).
+    fn apply_alt_calls(
+        &self,
+        payload: &xsplice_validate::model::Payload,
+        abi: Abi,
+        placed: &mut Placed,
+        base: u64,
+    ) -> Result<(), String> {
+        if !self.release_for(abi).has_alt_calls() {
+            return Ok(());
+        }
+        let Some(i) = payload
+            .sections
+            .iter()
+            .position(|s| s.name == ".alt_call_sites")
+        else {
+            return Ok(());
+        };
+        let Some(off) = payload.block_offset(i) else {
+            return Ok(());
+        };
+        let size = payload.sections[i].size as usize;
+        let outside = |addr: u64| {
+            let w = self.read(addr, 8).ok()?;
+            Some(u64::from_le_bytes(w.try_into().ok()?))
+        };
+        alternatives::apply_alt_calls(&mut placed.bytes, base, off as usize, size, &outside)
             .map(|_| ())
             .map_err(|e| e.0)
     }

@@ -30,8 +30,9 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 /// (`.bug_frames.1`) prints `(XEN) Xen WARN at FILE:LINE` and goes on; BUG
 /// and ASSERT frames (`.bug_frames.2`, `.3`) panic the hypervisor;
 /// `.altinstructions` are applied at upload against `--cpu-features`
-/// (14-byte entries, Xen 4.11 and later). Not applied (checked at upload
-/// only): `run_fn` frames (`.bug_frames.0`) and `.alt_call_sites`.
+/// (14-byte entries, Xen 4.11 and later); `.alt_call_sites` become direct
+/// calls at upload (Xen 4.21 and later). Not executed (checked at upload
+/// only): `run_fn` frames (`.bug_frames.0`).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {

@@ -2,7 +2,9 @@
 //! `.altinstructions` entry is applied at upload against the simulated
 //! CPU's features (minor 26 with feature 100, 25 without), and an entry
 //! whose original instructions are not payload text is refused at upload
-//! with the validator's C-106.
+//! with the validator's C-106; the `altcall` payload's `.alt_call_sites` site
+//! becomes a direct call from Xen 4.21 on, and a site that is no call is
+//! refused with C-107.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 use std::time::Duration;
@@ -71,4 +73,57 @@ fn an_entry_outside_payload_text_is_refused_at_upload() {
         "{console}"
     );
     assert!(hv.list().is_empty());
+}
+
+/// The `altcall` payload's minor version on release `xen`: 4 when its
+/// `.alt_call_sites` site became a direct call to the pointer's value at
+/// upload, 77 when the call still reads the pointer its load hook re-aimed.
+fn altcall_minor(image: &[u8], payload: &[u8], xen: &str) -> String {
+    let xen = Some(xen.parse().unwrap());
+    let mut hv = Hypervisor::boot("xen-syms", image, xen, Duration::from_secs(5)).unwrap();
+    hv.upload("altcall", payload).unwrap();
+    hv.apply("altcall", false).unwrap();
+    let info = hv.info().unwrap();
+    info.lines()
+        .find(|l| l.starts_with("xen_minor"))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn alt_call_sites_are_direct_calls_from_4_21() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("altcall", "livepatch-v2", "x86_64").unwrap();
+    let (image, payload) = (
+        std::fs::read(&xen).unwrap(),
+        std::fs::read(&payload).unwrap(),
+    );
+    assert_eq!(
+        altcall_minor(&image, &payload, "4.21"),
+        "xen_minor              : 4"
+    );
+    assert_eq!(
+        altcall_minor(&image, &payload, "4.20"),
+        "xen_minor              : 77"
+    );
+}
+
+#[test]
+fn an_alt_call_site_that_is_no_call_is_refused_at_upload() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload =
+        xsplice_testkit::test_payload("altcall_bad_site", "livepatch-v2", "x86_64").unwrap();
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
+    let got = hv.upload("bad", &std::fs::read(&payload).unwrap());
+    assert!(matches!(got, Err(Fail::Xen(Errno::Einval))), "{got:?}");
+    let console = hv.take_console().join("\n");
+    assert!(
+        console.contains(".alt_call_sites") && console.contains("[C-107]"),
+        "{console}"
+    );
 }
