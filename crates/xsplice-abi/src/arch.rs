@@ -700,15 +700,15 @@ mod tests {
             assert_eq!(Arch::from_e_machine(arch.e_machine()), Some(arch));
             assert_eq!(arch.name().parse::<Arch>().unwrap(), arch);
         }
-        for (alias, arch) in [
-            ("x86-64", Arch::X86_64),
-            ("amd64", Arch::X86_64),
-            ("arm64", Arch::Aarch64),
-            ("arm", Arch::Arm32),
-            ("armhf", Arch::Arm32),
-        ] {
-            assert_eq!(alias.parse::<Arch>().unwrap(), arch, "{alias}");
-        }
+        let aliases = |arch: Arch| -> Vec<&str> {
+            ["x86-64", "amd64", "arm64", "arm", "armhf"]
+                .into_iter()
+                .filter(|a| a.parse::<Arch>().ok() == Some(arch))
+                .collect()
+        };
+        assert_eq!(aliases(Arch::X86_64), ["x86-64", "amd64"]);
+        assert_eq!(aliases(Arch::Aarch64), ["arm64"]);
+        assert_eq!(aliases(Arch::Arm32), ["arm", "armhf"]);
         assert_eq!(
             "mips".parse::<Arch>().unwrap_err().to_string(),
             "unknown architecture `mips` (expected x86_64, aarch64 or arm32)"

@@ -13,33 +13,27 @@ use xsplice_testkit::{GNU_AARCH64, GNU_ARM32, GNU_X86_64, Gnu};
 
 use xsplice_testkit::{require_tool, run, tool_binary};
 
-/// One target architecture and the GNU tools that build and link for it.
+/// One target architecture: its row of the testkit's GNU table (`gcc`,
+/// `ld`, `objcopy`, the BFD names, the runner, through `Deref`) and the
+/// `-m` emulations of `ld` for it that we accept.
 #[derive(Clone, Copy, Debug)]
 pub struct Arch {
     pub name: &'static str,
-    pub gcc: &'static str,
-    pub ld: &'static str,
-    pub objcopy: &'static str,
-    /// `objcopy -I binary` output format and architecture.
-    pub bfd_target: &'static str,
-    pub bfd_arch: &'static str,
-    /// Runs a static executable of this architecture (empty for native).
-    pub runner: &'static str,
-    /// The `-m` emulations of `ld` for this architecture that we accept.
+    pub gnu: Gnu,
     pub emulations: &'static [&'static str],
 }
 
-/// An architecture's row of the testkit's GNU table, with its `ld -m`
-/// emulations.
+impl std::ops::Deref for Arch {
+    type Target = Gnu;
+    fn deref(&self) -> &Gnu {
+        &self.gnu
+    }
+}
+
 const fn arch(gnu: Gnu, emulations: &'static [&'static str]) -> Arch {
     Arch {
         name: gnu.arch,
-        gcc: gnu.gcc,
-        ld: gnu.ld,
-        objcopy: gnu.objcopy,
-        bfd_target: gnu.bfd_target,
-        bfd_arch: gnu.bfd_arch,
-        runner: gnu.runner,
+        gnu,
         emulations,
     }
 }
