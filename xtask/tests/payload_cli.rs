@@ -136,12 +136,16 @@ fn install_copies_valid_payloads_into_debug_dir() {
     assert_eq!(
         installed,
         [
+            "xen_altcall.livepatch",
+            "xen_alternative.livepatch",
             "xen_bye_world.livepatch",
             "xen_expectations.livepatch",
+            "xen_extable.livepatch",
             "xen_hello_world.livepatch",
             "xen_hooks.livepatch",
             "xen_nop.livepatch",
-            "xen_replace_world.livepatch"
+            "xen_replace_world.livepatch",
+            "xen_warn.livepatch"
         ],
         "{shown}"
     );
