@@ -32,7 +32,8 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 /// `.altinstructions` are applied at upload against `--cpu-features`
 /// (14-byte entries, Xen 4.11 and later); `.alt_call_sites` become direct
 /// calls at upload (Xen 4.21 and later). Not executed (checked at upload
-/// only): `run_fn` frames (`.bug_frames.0`).
+/// only): `run_fn` frames (`.bug_frames.0`); aarch64 and arm32 payloads are
+/// checked by the validator and refused, since only x86_64 code runs.
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
@@ -53,7 +54,9 @@ struct Cli {
     /// The simulated CPU's features, as Xen's feature numbers
     /// (`X86_FEATURE_*`: word * 32 + bit), comma-separated, e.g. `100,137`;
     /// payloads' alternatives are applied against them at upload.
-    #[arg(long, value_name = "N,...", value_delimiter = ',')]
+    // Xen 4.17 has 21 feature words: numbers below 672.
+    #[arg(long, value_name = "N,...", value_delimiter = ',',
+          value_parser = clap::value_parser!(u16).range(0..672))]
     cpu_features: Vec<u16>,
     /// The command, e.g. `load xen_hello_world.livepatch`; `;` separates commands.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

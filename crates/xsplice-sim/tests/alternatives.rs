@@ -127,3 +127,36 @@ fn an_alt_call_site_that_is_no_call_is_refused_at_upload() {
         "{console}"
     );
 }
+
+#[test]
+fn the_binary_takes_the_cpu_features() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("alternative", "livepatch-v2", "x86_64").unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(xsplice_testkit::tool_binary("xsplice-sim"));
+        cmd.arg("--target")
+            .arg(&xen)
+            .args(extra)
+            .arg(format!("load {}; info", payload.display()));
+        let (code, out, err) = xsplice_testkit::run(&mut cmd);
+        let out = String::from_utf8_lossy(&out).into_owned();
+        (code, out, String::from_utf8_lossy(&err).into_owned())
+    };
+    let (code, out, err) = run(&["--cpu-features", "3,100"]);
+    assert!(
+        code == 0 && out.contains("xen_minor              : 26\n"),
+        "exit {code}\n{out}{err}"
+    );
+    let (code, out, err) = run(&[]);
+    assert!(
+        code == 0 && out.contains("xen_minor              : 25\n"),
+        "exit {code}\n{out}{err}"
+    );
+    let (code, _, err) = run(&["--cpu-features", "672"]);
+    assert!(
+        code == 2 && err.contains("672 is not in 0..672"),
+        "exit {code}\n{err}"
+    );
+}
