@@ -13,19 +13,25 @@
 //! release (`xen-xsplice` or `xen-livepatch`, spec §5.3) and `xl info`, so
 //! the seed's session replays as written and prints the seed's lines.
 //!
-//! A payload that faults kills only the child process; the session reports
-//! the signal and the faulting address by symbol. A hypervisor panic (an
-//! inconsistent action hook, a page fault on read-only `.funcs` in 4.18.0)
-//! stops the child the same way. Later commands say the hypervisor is not
+//! A fault at an instruction with an exception-table entry (the image's or
+//! a loaded payload's) resumes at its fixup, and a `WARN` frame prints
+//! Xen's line and goes on, as in Xen 4.17 on x86; a payload's alternatives
+//! and alternative calls are applied at upload. Any other fault kills only
+//! the child process; the session reports the signal and the faulting
+//! address by symbol, and a `BUG` or failed `ASSERT` as Xen's panic. A
+//! hypervisor panic (an inconsistent action hook, a page fault on read-only
+//! `.funcs` in 4.18.0) stops the child the same way. Later commands say the hypervisor is not
 //! running, until `restart` boots a fresh image.
 //!
 //! Only x86-64 Linux hosts run x86-64 images natively; elsewhere
 //! [`Hypervisor::boot`] fails with [`SimError::UnsupportedHost`].
 //!
 //! Map: `host` (the child process and its protocol), `image` (segments and
-//! symbols of `xen-syms`), `loader` (placement and relocation), `hv` (the
-//! hypervisor's operations and state), `session` (commands and the tools'
-//! output), `errno` (Xen errno values and messages).
+//! symbols of `xen-syms`), `loader` (placement and relocation), `traps`
+//! (exception tables and bug frames), `alternatives` (alternatives and
+//! alternative calls), `hv` (the hypervisor's operations and state),
+//! `session` (commands and the tools' output), `errno` (Xen errno values
+//! and messages).
 
 mod alternatives;
 mod errno;
