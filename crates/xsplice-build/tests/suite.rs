@@ -123,6 +123,11 @@ fn extable_misaligned() {
 }
 
 #[test]
+fn bug() {
+    check_payload("bug");
+}
+
+#[test]
 fn warn_misaligned() {
     check_payload("warn_misaligned");
 }
@@ -162,6 +167,7 @@ fn every_payload_is_tested() {
             "altcall_bad_site",
             "alternative",
             "alternative_outside",
+            "bug",
             "bye_world",
             "expectations",
             "expectations_fail",

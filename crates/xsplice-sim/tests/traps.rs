@@ -141,3 +141,27 @@ fn tables_that_are_not_whole_elements_are_refused_at_upload() {
         assert!(hv.list().is_empty());
     }
 }
+
+#[test]
+fn a_payloads_bug_frame_is_the_hypervisors_panic_not_the_simulators() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("bug", "livepatch-v2", "x86_64").unwrap();
+    let mut cmd = std::process::Command::new(xsplice_testkit::tool_binary("xsplice-sim"));
+    cmd.arg("--target")
+        .arg(&xen)
+        .arg(format!("load {}; info; restart; info", payload.display()));
+    let (code, out, err) = xsplice_testkit::run(&mut cmd);
+    let (out, err) = (String::from_utf8_lossy(&out), String::from_utf8_lossy(&err));
+    let line = line_of("bug/bug_func.c", "BUG();");
+    let bug = format!("Xen BUG at bug_func.c:{line}");
+    // The session goes on after the panic: a fresh image answers again.
+    assert!(
+        code == 1
+            && err.contains(&format!("(XEN) {bug}\n"))
+            && err.contains(&format!("(XEN) PANIC: {bug}\n"))
+            && out.contains("xen_minor              : 22\n"),
+        "exit {code}\n{out}{err}"
+    );
+}
