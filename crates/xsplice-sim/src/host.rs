@@ -9,7 +9,7 @@
 //!
 //! Protocol: a request is eight little-endian `u64` words (operation, then
 //! arguments); `WRITE` is followed by the bytes to write. A response is four
-//! words: kind (0 done, 1 fault), then status (0 or a host errno) and a
+//! words: kind (0 done, 2 trap), then status (0 or a host errno) and a
 //! value; `READ` is followed by the bytes read. A trap record (kind 2)
 //! carries the signal, the program counter and the faulting data address,
 //! written by the child's signal handler, which then waits for the parent's
