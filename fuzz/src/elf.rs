@@ -214,12 +214,12 @@ const NAMES: &[&[u8]] = &[
     b"Xen",
 ];
 
-/// How many bytes a relocatable link may have to write for this ELF file
-/// beyond its own: the largest `sh_addralign` (the output pads each section
-/// to its alignment, as GNU ld does) plus the sizes of its SHT_NOBITS
-/// sections (zero-filled in the file when a same-named input section has
-/// contents). 0 for anything else. A file of a few hundred bytes can ask
-/// for gigabytes of correct output.
+/// How many bytes a relocatable link or a payload's memory block may need
+/// for this ELF file beyond its own: the largest `sh_addralign` (sections
+/// are padded to their alignment, as GNU ld and Xen's loader do) plus the
+/// sizes of its SHT_NOBITS sections (zero-filled in the output file when a
+/// same-named input section has contents, and in the block). 0 for
+/// anything else. A file of a few hundred bytes can ask for gigabytes.
 pub fn output_growth(data: &[u8]) -> u64 {
     let Some(v) = View::new(data) else {
         return 0;
