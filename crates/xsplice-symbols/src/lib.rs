@@ -72,5 +72,5 @@ pub use elf::consts;
 pub use elf::{Class, ElfFile, Endian, Section, Symbol, SymbolSection, Symbols, is_elf};
 pub use error::Error;
 pub use map::{MappedFile, map_file};
-pub use write::{WriteMode, write_file};
 pub use runtime::{RuntimeOptions, RuntimeSymbol, RuntimeTable};
+pub use write::{WriteMode, write_file};
