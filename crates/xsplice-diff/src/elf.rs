@@ -197,11 +197,24 @@ where
                 "SHT_REL relocations (only RELA objects are diffed)",
             ));
         }
+        // The output keeps each section's alignment and pads its file
+        // offset to it: that needs a power of two (as ELF requires), and
+        // one the file can be padded to.
+        let addralign: u64 = shdr.sh_addralign(endian).into();
+        if addralign > 1 && (!addralign.is_power_of_two() || addralign > 1 << 32) {
+            return Err(DiffError::malformed(
+                path,
+                format!(
+                    "section {} has alignment {addralign:#x}, not a power of two up to 4 GiB",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
+        }
         sections.push(Section {
             name,
             sh_type,
             flags: shdr.sh_flags(endian).0,
-            addralign: shdr.sh_addralign(endian).into(),
+            addralign,
             entsize: shdr.sh_entsize(endian).into(),
             size: shdr.sh_size(endian).into(),
             data: contents,
