@@ -241,6 +241,11 @@ fn failure(text: &str, root: &Path) -> String {
         // A location in the workspace, named from its root.
         let prefix = format!("{}/", root.display());
         let at = at.strip_prefix(&prefix).unwrap_or(at);
+        // A location in a dependency, named from its crate's directory.
+        let at = at
+            .split_once("/registry/src/")
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .map_or(at, |(_, krate)| krate);
         let msg = text
             .lines()
             .skip_while(|l| !l.contains("panicked at"))
