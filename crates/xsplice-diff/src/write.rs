@@ -200,6 +200,11 @@ pub(crate) fn write(
             if let Some(sec) = s.section
                 && st.sec_include[sec]
             {
+                // A symbol of an included section that is not written (a
+                // debug, note or init section) has nowhere to point.
+                let Some(&out_sec) = sec_map.get(&sec) else {
+                    continue;
+                };
                 if s.is_local() != pass_local || !keeps_name(st, i, entries) {
                     continue;
                 }
@@ -214,7 +219,7 @@ pub(crate) fn write(
                     bind: s.bind,
                     kind: s.kind,
                     other: s.other,
-                    section: Some(sec_map[&sec]),
+                    section: Some(out_sec),
                     shndx: 0,
                     value: s.value,
                     size: s.size,
@@ -270,9 +275,9 @@ pub(crate) fn write(
             return Ok((k, rel.addend));
         }
         let s = p.symbols[rel.sym];
-        match s.section {
-            Some(sec) if st.sec_include[sec] => Ok((
-                secsym[sec_map[&sec]],
+        match s.section.and_then(|sec| sec_map.get(&sec)) {
+            Some(&out_sec) => Ok((
+                secsym[out_sec],
                 rel.addend
                     .wrapping_add(if s.is_section() { 0 } else { s.value as i64 }),
             )),
