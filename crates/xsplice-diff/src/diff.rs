@@ -332,11 +332,15 @@ impl<'d> State<'d> {
                     let list = &covering[sec];
                     let hit = list
                         .iter()
-                        .find(|&&(v, size, _)| at >= v && at < v + size.max(1))
-                        .or_else(|| list.iter().rev().find(|&&(v, size, _)| at == v + size));
+                        .find(|&&(v, size, _)| at >= v && at - v < size.max(1))
+                        .or_else(|| {
+                            list.iter()
+                                .rev()
+                                .find(|&&(v, size, _)| at >= v && at - v == size)
+                        });
                     if let Some(&(v, _, s)) = hit {
                         obj.sections[r].relocs[k].sym = s;
-                        obj.sections[r].relocs[k].addend = rel.addend - v as i64;
+                        obj.sections[r].relocs[k].addend = rel.addend.wrapping_sub(v as i64);
                     }
                 }
             }
