@@ -199,13 +199,15 @@ where
         }
         // The output keeps each section's alignment and pads its file
         // offset to it: that needs a power of two (as ELF requires), and
-        // one the file can be padded to.
+        // no more than a payload may weigh (Xen's 2 MiB, C-05), since the
+        // padding alone would make a payload Xen refuses.
         let addralign: u64 = shdr.sh_addralign(endian).into();
-        if addralign > 1 && (!addralign.is_power_of_two() || addralign > 1 << 32) {
+        let most = xsplice_abi::limits::MAX_PAYLOAD_SIZE as u64;
+        if addralign > 1 && (!addralign.is_power_of_two() || addralign > most) {
             return Err(DiffError::malformed(
                 path,
                 format!(
-                    "section {} has alignment {addralign:#x}, not a power of two up to 4 GiB",
+                    "section {} has alignment {addralign:#x}, not a power of two up to 2 MiB (Xen's payload limit)",
                     String::from_utf8_lossy(name)
                 ),
             ));
