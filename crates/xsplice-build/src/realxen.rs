@@ -18,6 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use xsplice_symbols::WriteMode;
 
 use crate::{Arch, BuildError, CommandLine};
 
@@ -168,7 +169,10 @@ pub fn build_real_xen(req: &RealXenRequest, log: &mut dyn Write) -> Result<RealX
         debian,
     };
     let json = serde_json::to_string_pretty(&real).expect("manifest serialises");
-    write_atomically(&manifest_path(&req.cache, req.arch), json.as_bytes())?;
+    let manifest = manifest_path(&req.cache, req.arch);
+    // Replaced in one rename, so a reader never finds it missing.
+    xsplice_symbols::write_file(&manifest, json.as_bytes(), WriteMode::KeepUnchanged)
+        .map_err(|e| BuildError::io("cannot write", &manifest, e))?;
     Ok(real)
 }
 
@@ -448,7 +452,9 @@ impl PrivateApt {
                 "the system's apt configuration names no `deb` source to take sources from".into(),
             ));
         }
-        write_atomically(&dir.join("sources.list"), sources.as_bytes())?;
+        let list = dir.join("sources.list");
+        xsplice_symbols::write_file(&list, sources.as_bytes(), WriteMode::KeepUnchanged)
+            .map_err(|e| BuildError::io("cannot write", &list, e))?;
         Ok(PrivateApt {
             dir: dir.to_path_buf(),
         })
@@ -632,14 +638,6 @@ fn run_logged(cmd: &CommandLine, build_log: &Path, log: &mut dyn Write) -> Resul
 
 fn say(log: &mut dyn Write, cmd: &CommandLine) -> Result<(), BuildError> {
     writeln!(log, "{cmd}").map_err(|e| BuildError::io("cannot write", "log", e))
-}
-
-/// Writes the manifest whole or not at all, and readable by every user
-/// whatever the umask: other users' tests read the cache.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    crate::hash::write_atomic(path, bytes)?;
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| BuildError::io("cannot write", path, e))
 }
 
 #[cfg(test)]
