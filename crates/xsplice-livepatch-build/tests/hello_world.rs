@@ -57,7 +57,7 @@ fn hello_world_on_the_stand_in_applies_and_reverts_in_the_simulator() {
     assert_eq!(std::fs::read(tree.join("version.o")).unwrap(), before);
 
     let mut sim = Command::new(tool_binary("xsplice-sim"));
-    sim.arg("--xen").arg(tree.join("xen-syms")).arg(format!(
+    sim.arg("--target").arg(tree.join("xen-syms")).arg(format!(
         "info; load {}; info; revert hello_world; unload hello_world; info",
         payload.display()
     ));

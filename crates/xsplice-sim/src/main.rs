@@ -75,20 +75,16 @@ fn main() -> ExitCode {
 }
 
 /// The image and the release of the command line. `--xen` named the image
-/// before it named the release, as in the other tools: an existing file
-/// given there still boots, with a warning that names `--target`, when
-/// `--target` is not given too.
+/// before it named the release, as in the other tools: a file given there is
+/// refused with a message that names `--target`.
 fn image_and_release(cli: &Cli) -> Result<(PathBuf, Option<XenVersion>)> {
     let release = match cli.xen.as_deref() {
         None => None,
         Some(text) => match text.parse::<XenVersion>() {
             Ok(v) => Some(v),
-            Err(_) if cli.target.is_none() && Path::new(text).is_file() => {
-                eprintln!(
-                    "xsplice-sim: warning: `--xen {text}` names a file: the image is `--target XEN_SYMS`, `--xen` takes a release (e.g. 4.13)"
-                );
-                return Ok((PathBuf::from(text), None));
-            }
+            Err(_) if Path::new(text).is_file() => bail!(
+                "`--xen {text}` names a file: the image is `--target XEN_SYMS`, `--xen` takes a release (e.g. 4.13)"
+            ),
             Err(e) => bail!("{e}; the image is given with `--target XEN_SYMS`"),
         },
     };

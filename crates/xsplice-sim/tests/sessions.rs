@@ -1113,8 +1113,8 @@ fn a_read_only_funcs_section_page_faults_on_4_18_0_only() {
 }
 
 /// The image is `--target` and the release `--xen`, as in every tool;
-/// `--as-xen` is still taken, and so is an image given as `--xen PATH`, with
-/// a warning that names `--target`.
+/// `--as-xen` is still taken; an image given as `--xen PATH` is refused with
+/// an error that names `--target`.
 #[test]
 fn the_binary_takes_the_common_image_and_release_flags() {
     let Some(xen_path) = xsplice_testkit::stand_in_xen("x86_64") else {
@@ -1141,13 +1141,22 @@ fn the_binary_takes_the_common_image_and_release_flags() {
             "{text}"
         );
     }
-    let (code, text) = run(&[&"--xen", &xen, &"info"]);
-    assert_eq!(code, 0, "{text}");
-    assert!(
-        text.contains("the image is `--target XEN_SYMS`, `--xen` takes a release"),
-        "{text}"
-    );
-    let (code, text) = run(&[&"--target", &xen, &"--xen", &xen, &"info"]);
+    // A file given to `--xen`, the image's old spelling, is an error that
+    // names `--target`, with or without `--target` beside it.
+    let image_as_release: [&[&dyn AsRef<std::ffi::OsStr>]; 2] = [
+        &[&"--xen", &xen, &"info"],
+        &[&"--target", &xen, &"--xen", &xen, &"info"],
+    ];
+    for args in image_as_release {
+        let (code, text) = run(args);
+        assert_eq!(code, 2, "{text}");
+        assert!(
+            text.contains("names a file: the image is `--target XEN_SYMS`, `--xen` takes a release"),
+            "{text}"
+        );
+        assert!(!text.contains("xen_extra"), "{text}");
+    }
+    let (code, text) = run(&[&"--target", &xen, &"--xen", &"4.x", &"info"]);
     assert_eq!(code, 2, "{text}");
     assert!(
         text.contains("is not a xen version") && text.contains("--target XEN_SYMS"),
