@@ -19,6 +19,8 @@
 //! compares, includes and checks; [`special`] filters Xen's tables;
 //! [`write`] encodes the output; [`report`] says why.
 
+#![forbid(unsafe_code)]
+
 mod diff;
 mod elf;
 mod error;

@@ -2,6 +2,8 @@
 //! part of an object as a live-patch object. Exit 0 written, 1 internal
 //! error, 2 refused, 3 no functional change (create-diff-object's codes).
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -26,6 +26,8 @@
 //! flags from `xsplice-abi`; `emulation` names the GNU emulations (`-m`)
 //! whose output this is.
 
+#![forbid(unsafe_code)]
+
 mod arm;
 mod arm_attributes;
 mod bfdhash;

@@ -16,6 +16,8 @@
 //! Like the `xsplice-build` automation library it uses, this crate runs
 //! processes and writes files: it is a driver, not a tool library.
 
+#![forbid(unsafe_code)]
+
 pub mod kbuild;
 pub mod patch;
 mod shadow;

@@ -2,6 +2,8 @@
 //! to a validated payload. Exit 0 built, 1 refused or invalid, 2 usage or
 //! I/O error, 3 no functional change.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

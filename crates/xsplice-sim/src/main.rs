@@ -3,6 +3,9 @@
 //! Parses the arguments, reads the image and the script, and hands them to
 //! the library; exit 0 when every command succeeded, 1 when one failed or
 //! the hypervisor crashed, 2 for usage and I/O errors.
+
+#![forbid(unsafe_code)]
+
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

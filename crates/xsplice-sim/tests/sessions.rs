@@ -1151,7 +1151,9 @@ fn the_binary_takes_the_common_image_and_release_flags() {
         let (code, text) = run(args);
         assert_eq!(code, 2, "{text}");
         assert!(
-            text.contains("names a file: the image is `--target XEN_SYMS`, `--xen` takes a release"),
+            text.contains(
+                "names a file: the image is `--target XEN_SYMS`, `--xen` takes a release"
+            ),
             "{text}"
         );
         assert!(!text.contains("xen_extra"), "{text}");
