@@ -1,14 +1,14 @@
-//! The diff against the real Xen 4.17 tree: every object of the built tree
-//! against itself is "no change", and the output is deterministic.
+//! The diff against the real Xen 4.17 trees (x86_64 and arm64): every
+//! object of a built tree against itself is "no change".
 
 use std::path::{Path, PathBuf};
 
 use xsplice_diff::{Input, Options, Verdict, diff};
 
-/// Every relocatable object of `dir` for x86-64 with a symbol table (the
-/// 32-bit boot code and the `objcopy -I binary` notes are not objects the
-/// diff is for).
-fn objects(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every relocatable object of `dir` for ELF machine `machine` (64-bit)
+/// with a symbol table (the 32-bit boot code and the `objcopy -I binary`
+/// notes are not objects the diff is for).
+fn objects(dir: &Path, machine: u8, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -16,14 +16,14 @@ fn objects(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for p in entries {
         if p.is_dir() {
-            objects(&p, out);
+            objects(&p, machine, out);
         } else if p.extension().is_some_and(|e| e == "o") {
             let data = std::fs::read(&p).unwrap();
-            let x86_64_rel = data.len() > 20
+            let rel = data.len() > 20
                 && data.starts_with(b"\x7fELF\x02\x01")
                 && data[16] == 1
-                && data[18] == 62;
-            if x86_64_rel && has_symtab(&data) {
+                && data[18] == machine;
+            if rel && has_symtab(&data) {
                 out.push(p);
             }
         }
@@ -43,15 +43,26 @@ fn has_symtab(data: &[u8]) -> bool {
 }
 
 #[test]
-fn every_object_of_the_real_tree_against_itself_is_no_change() {
-    let Some(real) = xsplice_testkit::real_xen("x86_64") else {
+fn every_x86_64_object_of_the_real_tree_against_itself_is_no_change() {
+    self_diff("x86_64", 62, 300);
+}
+
+#[test]
+fn every_arm64_object_of_the_real_tree_against_itself_is_no_change() {
+    self_diff("arm64", 183, 200);
+}
+
+/// Diffs every object of `arch`'s tree against itself; the tree must have
+/// more than `least` of them.
+fn self_diff(arch: &str, machine: u8, least: usize) {
+    let Some(real) = xsplice_testkit::real_xen(arch) else {
         return;
     };
     let target = std::fs::read(&real.xen_syms).unwrap();
     let mut list = Vec::new();
-    objects(&real.tree, &mut list);
+    objects(&real.tree, machine, &mut list);
     assert!(
-        list.len() > 300,
+        list.len() > least,
         "only {} objects in {}",
         list.len(),
         real.tree.display()
