@@ -8,6 +8,7 @@ mod fuzz;
 mod livepatch;
 mod payload;
 mod realxen;
+mod snapshots;
 mod target;
 
 use std::path::PathBuf;
@@ -39,6 +40,8 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Run the fuzz targets for a bounded time.
     Fuzz(fuzz::FuzzArgs),
+    /// Check that a test run asserted every committed insta snapshot.
+    Snapshots(snapshots::SnapshotArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -51,6 +54,7 @@ fn main() -> std::process::ExitCode {
         Cmd::LivepatchBuild(args) => livepatch::run(args),
         Cmd::Bench(args) => bench::run(args),
         Cmd::Fuzz(args) => fuzz::run(args),
+        Cmd::Snapshots(args) => snapshots::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
