@@ -24,9 +24,12 @@ const MAX_LEN: u64 = 64 << 10;
 
 #[derive(clap::Args)]
 pub struct FuzzArgs {
-    /// How long to fuzz each target.
+    /// How long to fuzz each target (the most, with `--runs`).
     #[arg(long, default_value_t = 60)]
     pub seconds: u64,
+    /// Stop each target after this many executions.
+    #[arg(long, value_name = "N")]
+    pub runs: Option<u64>,
     /// Run every target in turn (the default when no --target is given).
     #[arg(long, conflicts_with = "target")]
     pub all: bool,
@@ -72,21 +75,25 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         t
     };
     // Without sanitizers (the readers are safe Rust; overflow checks and
-    // debug assertions stay on), which more than doubles the rate.
-    let build = Command::new("cargo")
-        .current_dir(&fuzz_dir)
-        .args([
-            "+nightly",
-            "fuzz",
-            "build",
-            "--sanitizer",
-            "none",
-            "--debug-assertions",
-        ])
-        .status()
-        .context("cannot run `cargo +nightly fuzz build`")?;
-    if !build.success() {
-        bail!("`cargo +nightly fuzz build` failed ({build})");
+    // debug assertions stay on), which more than doubles the rate. Only the
+    // targets asked for are built.
+    for target in &targets {
+        let build = Command::new("cargo")
+            .current_dir(&fuzz_dir)
+            .args([
+                "+nightly",
+                "fuzz",
+                "build",
+                "--sanitizer",
+                "none",
+                "--debug-assertions",
+            ])
+            .arg(target)
+            .status()
+            .context("cannot run `cargo +nightly fuzz build`")?;
+        if !build.success() {
+            bail!("`cargo +nightly fuzz build {target}` failed ({build})");
+        }
     }
     let commit = Command::new("git")
         .current_dir(&root)
@@ -96,6 +103,26 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".into());
+    // Uncommitted changes to the code a target runs make the commit a lie.
+    let dirty = Command::new("git")
+        .current_dir(&root)
+        .args([
+            "status",
+            "--porcelain",
+            "--",
+            "crates",
+            "fuzz/src",
+            "fuzz/fuzz_targets",
+            "Cargo.lock",
+        ])
+        .output()
+        .ok()
+        .is_some_and(|o| !o.stdout.is_empty());
+    let commit = if dirty {
+        format!("{commit}+dirty")
+    } else {
+        commit
+    };
     let built = root.join("target").join("xsplice");
     let mut failed = Vec::new();
     for target in targets {
@@ -125,11 +152,15 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         let log = fuzz_dir.join("logs").join(format!("{target}.log"));
         std::fs::create_dir_all(log.parent().unwrap())?;
         println!(
-            "fuzzing `{target}` for {} s ({seeded} seed files); libFuzzer's output is in `{}`",
+            "fuzzing `{target}` for {} s{} ({seeded} seed files); libFuzzer's output is in `{}`",
             args.seconds,
+            args.runs
+                .map(|n| format!(" or {} executions", thousands(n)))
+                .unwrap_or_default(),
             log.display()
         );
         let cpu_before = children_cpu_seconds();
+        let started = std::time::Instant::now();
         let status = Command::new("cargo")
             .current_dir(&fuzz_dir)
             .args([
@@ -144,6 +175,7 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
             .arg(&corpus)
             .arg("--")
             .arg(format!("-max_total_time={}", args.seconds))
+            .args(args.runs.map(|n| format!("-runs={n}")))
             .arg(format!("-max_len={MAX_LEN}"))
             .arg("-timeout=10")
             .arg("-rss_limit_mb=2048")
@@ -154,6 +186,7 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
             .status()
             .context("cannot run `cargo +nightly fuzz run`")?;
         let cpu = children_cpu_seconds() - cpu_before;
+        let wall = started.elapsed().as_secs();
         let text = std::fs::read_to_string(&log).unwrap_or_default();
         let mut stats = parse(&text);
         if status.success() {
@@ -163,8 +196,7 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
             failed.push(target);
         }
         let line = format!(
-            "| `{target}` | {commit} | {} s | {} | {}/s | {}/s | {} | {} |",
-            args.seconds,
+            "| `{target}` | {commit} | {wall} s | {} | {}/s | {}/s | {} | {} |",
             thousands(stats.executions),
             thousands(stats.rate),
             thousands((stats.executions as f64 / cpu.max(1.0)) as u64),
