@@ -36,6 +36,10 @@ pub struct FuzzArgs {
     /// Fuzz only this target (repeatable).
     #[arg(long)]
     pub target: Vec<String>,
+    /// Instead of fuzzing, replay each target's corpus in a coverage build
+    /// (`cargo fuzz coverage`) and print the lines of our crates it runs.
+    #[arg(long, conflicts_with = "runs")]
+    pub coverage: bool,
 }
 
 /// What one run of one target did, from libFuzzer's output.
@@ -74,6 +78,9 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         }
         t
     };
+    if args.coverage {
+        return coverage(&fuzz_dir, &targets);
+    }
     // Without sanitizers (the readers are safe Rust; overflow checks and
     // debug assertions stay on), which more than doubles the rate. Only the
     // targets asked for are built.
@@ -216,6 +223,91 @@ pub fn run(args: FuzzArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Replays each target's corpus in a coverage build and prints
+/// `llvm-cov report` for the workspace's own source files, also written to
+/// `fuzz/coverage/<target>.txt`. The corpus is whatever earlier runs left in
+/// `fuzz/corpus/<target>/`.
+fn coverage(fuzz_dir: &Path, targets: &[&str]) -> anyhow::Result<()> {
+    let sysroot = Command::new("rustc")
+        .args(["+nightly", "--print", "sysroot"])
+        .output()
+        .context("cannot run `rustc +nightly`")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    let host = "x86_64-unknown-linux-gnu";
+    let llvm_cov = sysroot.join(format!("lib/rustlib/{host}/bin/llvm-cov"));
+    if !llvm_cov.is_file() {
+        bail!(
+            "`{}` is missing: `rustup +nightly component add llvm-tools-preview`",
+            llvm_cov.display()
+        );
+    }
+    for target in targets {
+        let corpus = fuzz_dir.join("corpus").join(target);
+        if !corpus.is_dir() {
+            bail!("no corpus for `{target}`: fuzz it first");
+        }
+        let status = Command::new("cargo")
+            .current_dir(fuzz_dir)
+            .args([
+                "+nightly",
+                "fuzz",
+                "coverage",
+                "--sanitizer",
+                "none",
+                "--debug-assertions",
+            ])
+            .arg(target)
+            .arg(&corpus)
+            .stdout(Stdio::null())
+            .status()
+            .context("cannot run `cargo +nightly fuzz coverage`")?;
+        if !status.success() {
+            bail!("`cargo +nightly fuzz coverage {target}` failed ({status})");
+        }
+        let binary = fuzz_dir
+            .join("target")
+            .join(host)
+            .join("coverage")
+            .join(host)
+            .join("release")
+            .join(target);
+        let profile = fuzz_dir
+            .join("coverage")
+            .join(target)
+            .join("coverage.profdata");
+        let report = Command::new(&llvm_cov)
+            .arg("report")
+            .arg(&binary)
+            .arg(format!("-instr-profile={}", profile.display()))
+            // Our crates only: dependencies, the standard library and the
+            // fuzz harness itself are not what is measured.
+            .arg("-ignore-filename-regex=(/\\.cargo/|/rustc/|/rustlib/|/fuzz/)")
+            .output()
+            .context("cannot run llvm-cov")?;
+        if !report.status.success() {
+            bail!(
+                "llvm-cov report failed: {}",
+                String::from_utf8_lossy(&report.stderr)
+            );
+        }
+        let root = format!("{}/", workspace_root().display());
+        let text = String::from_utf8_lossy(&report.stdout).replace(&root, "");
+        println!(
+            "coverage of `{target}` over {} inputs:\n{text}",
+            count_files(&corpus)
+        );
+        std::fs::write(
+            fuzz_dir.join("coverage").join(format!("{target}.txt")),
+            &text,
+        )?;
+    }
+    Ok(())
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.flatten().count())
 }
 
 /// CPU time (user and system) of every child process that has ended: on a
