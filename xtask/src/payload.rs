@@ -176,12 +176,22 @@ fn stand_in(out_root: &Path, arch: Arch) -> anyhow::Result<PathBuf> {
     Ok(built.path)
 }
 
-pub fn run(args: PayloadArgs) -> anyhow::Result<()> {
+/// `path` made absolute against the directory xtask was started in: the
+/// steps run in the payload's source directory, where a relative path given
+/// on the command line would name something else.
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving `{}`", path.display()))
+}
+
+pub fn run(mut args: PayloadArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
-    let out_root = args
-        .out
-        .clone()
-        .unwrap_or_else(|| root.join("target").join("xsplice"));
+    if let Some(x) = &args.xen_syms {
+        args.xen_syms = Some(absolute(x)?);
+    }
+    let out_root = match &args.out {
+        Some(out) => absolute(out)?,
+        None => root.join("target").join("xsplice"),
+    };
     if args.all {
         return run_all(&args, &out_root);
     }
@@ -373,10 +383,10 @@ fn run_all(args: &PayloadArgs, out_root: &Path) -> anyhow::Result<()> {
 
 pub fn install(args: InstallArgs) -> anyhow::Result<()> {
     let root = crate::workspace_root();
-    let out_root = args
-        .out
-        .clone()
-        .unwrap_or_else(|| root.join("target").join("xsplice"));
+    let out_root = match &args.out {
+        Some(out) => absolute(out)?,
+        None => root.join("target").join("xsplice"),
+    };
     let abi = parse_abi(&args.abi)?;
     let arch = Arch::parse(&args.arch)?;
     let tools = build_tools(false)?;

@@ -231,3 +231,33 @@ fn payload_outside_the_repo_and_an_explicit_xen_syms() {
     assert!(!out.status.success(), "{shown}");
     assert!(shown.contains("is for aarch64"), "{shown}");
 }
+
+/// `--out` relative to the directory xtask starts in, not to the payload's
+/// source directory where the steps run.
+#[test]
+fn a_relative_out_is_taken_from_the_current_directory() {
+    if !have_cc() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.current_dir(tmp.path())
+        .args(["payload", "hello_world", "--out", "rel/out"]);
+    let out = cmd.output().expect("run xtask");
+    let shown = format!(
+        "{cmd:?}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{shown}");
+    let expected = tmp
+        .path()
+        .join("rel/out/livepatch-v2/x86_64/hello_world/xen_hello_world.livepatch");
+    assert!(expected.is_file(), "{shown}");
+    assert_eq!(
+        stdout_lines(&out).last().map(Path::new),
+        Some(expected.as_path()),
+        "{shown}"
+    );
+}
