@@ -13,7 +13,7 @@ use xsplice_symbols::{ElfFile, RuntimeTable};
 
 use crate::elf::{self, Object, Reloc, Section, normalized, parent_name};
 use crate::report::{FuncEntryReport, Refusal, Report, SectionReport, SymbolReport};
-use crate::{DiffError, Input, Options, special, write};
+use crate::{DiffError, Input, Options, arm32, special, write};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Status {
@@ -84,6 +84,8 @@ pub(crate) struct State<'d> {
     pub sym_include: Vec<bool>,
     /// Special sections rebuilt from their kept elements.
     pub rebuilt: HashMap<usize, special::Rebuilt>,
+    /// Companion sections cut to their kept pieces.
+    pub cuts: HashMap<usize, special::Cut>,
     pub refusals: Vec<Refusal>,
     pub warnings: Vec<String>,
 }
@@ -114,7 +116,7 @@ pub fn diff(
     st.compare();
     if st.refusals.is_empty() {
         st.include();
-        special::filter(&mut st);
+        special::filter(&mut st, options);
         st.verify();
     }
 
@@ -233,8 +235,12 @@ pub(crate) struct Entry {
 /// Sections that never go into a payload and are not compared: debugging
 /// and compiler metadata, and init code that already ran (§8).
 pub(crate) fn ignored_section(name: &[u8]) -> bool {
-    const PREFIXES: [&[u8]; 9] = [
+    const PREFIXES: [&[u8]; 12] = [
         b".debug",
+        // ARM unwind tables and build attributes: Xen unwinds no payload.
+        b".ARM.exidx",
+        b".ARM.extab",
+        b".ARM.attributes",
         b".note",
         b".comment",
         b".discard",
@@ -268,6 +274,7 @@ impl<'d> State<'d> {
             sec_include: vec![false; ns],
             sym_include: vec![false; ny],
             rebuilt: HashMap::new(),
+            cuts: HashMap::new(),
             refusals: Vec::new(),
             warnings: Vec::new(),
             orig,
@@ -313,6 +320,10 @@ impl<'d> State<'d> {
                 let from_code = obj.sections[base].is_exec();
                 for k in 0..obj.sections[r].relocs.len() {
                     let rel = obj.sections[r].relocs[k];
+                    // A field the diff cannot decode keeps its target.
+                    if obj.rel && !arm32::knows(rel.r_type) {
+                        continue;
+                    }
                     let target = obj.symbols[rel.sym];
                     let Some(sec) = target.section else { continue };
                     if !target.is_section() {
@@ -503,7 +514,11 @@ impl<'d> State<'d> {
                 let o = self.orig.symbols[os];
                 // Statics left over from the pass by reference keep an
                 // exact name only.
-                if self.orig_sym_taken[os] || o.is_section() || (!exact && o.is_static_local()) {
+                if self.orig_sym_taken[os]
+                    || o.is_section()
+                    || o.is_mapping()
+                    || (!exact && o.is_static_local())
+                {
                     continue;
                 }
                 candidates
@@ -516,6 +531,7 @@ impl<'d> State<'d> {
                 if self.sym_twin[ps].is_some()
                     || s.is_section()
                     || s.is_label()
+                    || s.is_mapping()
                     || (!exact && s.is_static_local())
                 {
                     continue;
@@ -725,13 +741,17 @@ impl<'d> State<'d> {
         if p.size != o.size {
             return Some(format!("its size changed from {} to {}", o.size, p.size));
         }
-        if !p.is_nobits()
-            && let Some(at) = p.data.iter().zip(o.data).position(|(a, b)| a != b)
-        {
-            return Some(format!(
-                "byte {at:#x} changed from {:#04x} to {:#04x}",
-                o.data[at], p.data[at]
-            ));
+        if !p.is_nobits() {
+            let (pd, od) = (
+                compared_bytes(&self.patched, p),
+                compared_bytes(&self.orig, o),
+            );
+            if let Some(at) = pd.iter().zip(od.iter()).position(|(a, b)| a != b) {
+                return Some(format!(
+                    "byte {at:#x} changed from {:#04x} to {:#04x}",
+                    od[at], pd[at]
+                ));
+            }
         }
         let pr = p
             .rela
@@ -841,14 +861,14 @@ impl<'d> State<'d> {
         let pd = &self.patched.sections[psec];
         let od = &self.orig.sections[osec];
         if !pd.is_nobits() && !od.is_nobits() {
+            let (pdata, odata) = (
+                compared_bytes(&self.patched, pd),
+                compared_bytes(&self.orig, od),
+            );
             // A range past the end of the address space is past the end of
             // the section too: no bytes, on either side.
-            let a = pd
-                .data
-                .get(ps.value as usize..ps.value.saturating_add(ps.size) as usize);
-            let b = od
-                .data
-                .get(os.value as usize..os.value.saturating_add(os.size) as usize);
+            let a = pdata.get(ps.value as usize..ps.value.saturating_add(ps.size) as usize);
+            let b = odata.get(os.value as usize..os.value.saturating_add(os.size) as usize);
             if a != b {
                 return Some("its bytes changed".into());
             }
@@ -1061,6 +1081,33 @@ impl<'d> State<'d> {
                 }
             }
         }
+        // Xen's arm32 loader refuses a payload with a `$t` symbol (C-33),
+        // and the branch it writes over an old function is an ARM one.
+        if self.arch() == Arch::Arm32 {
+            let mut thumb: Vec<usize> = (1..self.patched.symbols.len())
+                .filter_map(|i| {
+                    let s = self.patched.symbols[i];
+                    let sec = s.section?;
+                    let code = s.thumb || (s.is_mapping() && s.name.starts_with(b"$t"));
+                    (code
+                        && self.sec_include[sec]
+                        && !ignored_section(self.patched.sections[sec].name))
+                    .then_some(sec)
+                })
+                .collect();
+            thumb.dedup();
+            for sec in thumb {
+                let name = self.patched.sections[sec].name();
+                self.refuse(
+                    name,
+                    "it holds Thumb code: Xen's arm32 loader refuses a payload with Thumb \
+                     mapping symbols (C-33) and patches with an ARM branch",
+                    Some(
+                        "build the hypervisor and the patch with -marm, as Xen's arm32 build does",
+                    ),
+                );
+            }
+        }
         for i in 1..self.patched.symbols.len() {
             let s = self.patched.symbols[i];
             if self.sym_include[i] && s.is_static_local() && self.sym_status[i] == Status::New {
@@ -1239,8 +1286,40 @@ impl Section<'_> {
 pub(crate) fn pc_bias(arch: Arch, r_type: u32, from_code: bool) -> i64 {
     match arch {
         Arch::X86_64 if from_code && arch.relocation(r_type).is_some_and(|t| t.pc_relative) => 4,
+        // arm32 branches read the PC two instructions ahead: the addend of
+        // an ARM `bl` (PC24, PLT32, CALL, JUMP24) holds -8, of a Thumb-2
+        // one (THM_CALL, THM_JUMP24, THM_JUMP19) -4.
+        Arch::Arm32 if from_code => match r_type {
+            1 | 27 | 28 | 29 => 8,
+            10 | 30 | 51 => 4,
+            _ => 0,
+        },
         _ => 0,
     }
+}
+
+/// The bytes of section `sec` of `obj` as the diff compares them: with
+/// arm32's implicit addends cleared, since the relocations are compared
+/// on their targets and addends (a reference to `.rodata+0x40` that became
+/// `.rodata+0x48` because an object before it grew is the same reference
+/// once retargeted to that object).
+fn compared_bytes<'a>(obj: &Object<'a>, sec: &Section<'a>) -> std::borrow::Cow<'a, [u8]> {
+    let relocs = match sec.rela {
+        Some(r) if obj.rel && !sec.is_nobits() => &obj.sections[r].relocs,
+        _ => return std::borrow::Cow::Borrowed(sec.data),
+    };
+    let mut data = sec.data.to_vec();
+    for rel in relocs {
+        if let Some(field) = usize::try_from(rel.offset)
+            .ok()
+            .and_then(|o| data.get_mut(o..))
+        {
+            // Known types were read at load, so clearing cannot fail; an
+            // unknown one stays as bytes.
+            let _ = arm32::write(rel.r_type, field, 0);
+        }
+    }
+    std::borrow::Cow::Owned(data)
 }
 
 /// The NUL-terminated string a relocation points at in a string section.

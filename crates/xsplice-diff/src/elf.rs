@@ -6,13 +6,18 @@
 //! to its base, a section to its section symbol and to the one symbol it is
 //! dedicated to (the "bundled" symbol of `-ffunction-sections` and
 //! `-fdata-sections`).
+//!
+//! arm32 objects use SHT_REL: each addend is read out of its field here
+//! ([`crate::arm32`]), so that the rest of the diff sees one kind of
+//! relocation, and Thumb functions have the Thumb bit of their value
+//! cleared (kept in [`Symbol::thumb`]) so that values are offsets.
 
 use object::elf;
-use object::read::elf::{FileHeader, Rela, SectionHeader, Sym};
+use object::read::elf::{FileHeader, Rel, Rela, SectionHeader, Sym};
 use object::{Endianness, SectionIndex};
 use xsplice_abi::Arch;
 
-use crate::DiffError;
+use crate::{DiffError, arm32};
 
 /// One object file, as the diff sees it.
 pub(crate) struct Object<'d> {
@@ -29,6 +34,8 @@ pub(crate) struct Object<'d> {
     pub symbols: Vec<Symbol<'d>>,
     /// The name of the first `STT_FILE` symbol: Xen's `file#` prefix.
     pub file: Option<&'d [u8]>,
+    /// Its relocations are SHT_REL (arm32): addends live in the fields.
+    pub rel: bool,
 }
 
 pub(crate) struct Section<'d> {
@@ -86,6 +93,9 @@ pub(crate) struct Symbol<'d> {
     pub shndx: u16,
     pub value: u64,
     pub size: u64,
+    /// An arm32 Thumb function: bit 0 of the value in the file, cleared
+    /// in `value`.
+    pub thumb: bool,
 }
 
 impl Symbol<'_> {
@@ -110,6 +120,17 @@ impl Symbol<'_> {
     /// A compiler label (`.LC0`, `.L.str`): never correlated by name.
     pub fn is_label(&self) -> bool {
         self.name.starts_with(b".L")
+    }
+    /// An ARM mapping symbol (`$a`, `$t`, `$d`, `$x`, or one of those
+    /// followed by `.` and anything): it marks where code of one kind or
+    /// data starts, and is never correlated or referenced.
+    pub fn is_mapping(&self) -> bool {
+        match self.name {
+            [b'$', k, rest @ ..] => {
+                matches!(k, b'a' | b't' | b'd' | b'x') && (rest.is_empty() || rest[0] == b'.')
+            }
+            _ => false,
+        }
     }
     /// A function-scope static (`count.1`, `__func__.0`): a local object
     /// whose name carries the compiler's number.
@@ -191,10 +212,10 @@ where
         if sh_type == elf::SHT_SYMTAB.0 {
             symtab = Some(index);
         }
-        if sh_type == elf::SHT_REL.0 {
+        if sh_type == elf::SHT_REL.0 && arch != Arch::Arm32 {
             return Err(DiffError::unsupported(
                 path,
-                "SHT_REL relocations (only RELA objects are diffed)",
+                format!("SHT_REL relocations on {arch} (only arm32 uses them)"),
             ));
         }
         // The output keeps each section's alignment and pads its file
@@ -259,13 +280,20 @@ where
             shndx: s.st_shndx(endian).0,
             value: s.st_value(endian).into(),
             size: s.st_size(endian).into(),
+            thumb: false,
         };
+        let mut sym = sym;
+        if arch == Arch::Arm32 && sym.is_func() && sym.value & 1 == 1 {
+            sym.value &= !1;
+            sym.thumb = true;
+        }
         if sym.is_file() && file.is_none() && !name.is_empty() {
             file = Some(name);
         }
         symbols.push(sym);
     }
 
+    let mut rel = false;
     for (index, shdr) in table.enumerate() {
         let i = index.0;
         if let Some((relas, link)) = shdr.rela(endian, data).map_err(bad)? {
@@ -306,6 +334,69 @@ where
             sections[i].base = Some(base);
             sections[base].rela = Some(i);
         }
+        if let Some((rels, link)) = shdr.rel(endian, data).map_err(bad)? {
+            if link.0 != symtab.0 {
+                return Err(DiffError::malformed(
+                    path,
+                    format!("`{}` does not use the symbol table", sections[i].name()),
+                ));
+            }
+            let base = shdr.sh_info(endian) as usize;
+            if base == 0 || base >= sections.len() {
+                return Err(DiffError::malformed(
+                    path,
+                    format!("`{}` applies to no section", sections[i].name()),
+                ));
+            }
+            let mut relocs = Vec::with_capacity(rels.len());
+            for r in rels {
+                let sym = r.r_sym(endian) as usize;
+                if sym >= symbols.len() {
+                    return Err(DiffError::malformed(
+                        path,
+                        format!(
+                            "relocation in `{}` names symbol {sym} out of range",
+                            sections[i].name()
+                        ),
+                    ));
+                }
+                let offset: u64 = r.r_offset(endian).into();
+                let r_type = r.r_type(endian).0;
+                let target = &sections[base];
+                // A type whose field the diff cannot decode keeps its bytes
+                // as they are: compared as bytes, written unchanged.
+                let addend = if arm32::knows(r_type) && !target.is_nobits() {
+                    let field = usize::try_from(offset)
+                        .ok()
+                        .and_then(|o| target.data.get(o..));
+                    match field.and_then(|f| arm32::read(r_type, f)) {
+                        Some(a) => a,
+                        None => {
+                            return Err(DiffError::malformed(
+                                path,
+                                format!(
+                                    "relocation at {offset:#x} of `{}` lies outside `{}`",
+                                    sections[i].name(),
+                                    target.name()
+                                ),
+                            ));
+                        }
+                    }
+                } else {
+                    0
+                };
+                relocs.push(Reloc {
+                    offset,
+                    r_type,
+                    sym,
+                    addend,
+                });
+            }
+            rel = true;
+            sections[i].relocs = relocs;
+            sections[i].base = Some(base);
+            sections[base].rela = Some(i);
+        }
         if shdr.sh_type(endian).0 == elf::SHT_GROUP.0 {
             let words = sections[i].data;
             // The first word is the group flags; the rest are member indices.
@@ -342,6 +433,7 @@ where
         sections,
         symbols,
         file,
+        rel,
     })
 }
 
@@ -424,6 +516,26 @@ mod tests {
         check("foo.isra.0.cold", Some("foo"));
         check("foo", None);
         check(".cold", None);
+    }
+
+    #[test]
+    fn knows_mapping_symbols() {
+        let check = |name: &str| {
+            Symbol {
+                name: name.as_bytes(),
+                bind: 0,
+                kind: 0,
+                other: 0,
+                section: None,
+                shndx: 0,
+                value: 0,
+                size: 0,
+                thumb: false,
+            }
+            .is_mapping()
+        };
+        assert!(check("$a") && check("$t") && check("$d") && check("$x") && check("$d.12"));
+        assert!(!check("$") && !check("$ab") && !check("$v") && !check("a$d"));
     }
 
     #[test]

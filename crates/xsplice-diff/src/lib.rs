@@ -15,12 +15,14 @@
 //! string sections, renumbered statics, split `.cold` parts, line numbers in
 //! bug frames) and explains every decision in its [`Report`].
 //!
-//! Map: [`elf`] reads an object into the model; [`diff`] correlates,
+//! Map: [`elf`] reads an object into the model ([`arm32`] decodes the
+//! addends arm32 keeps in the relocated fields); [`diff`] correlates,
 //! compares, includes and checks; [`special`] filters Xen's tables;
 //! [`write`] encodes the output; [`report`] says why.
 
 #![forbid(unsafe_code)]
 
+mod arm32;
 mod diff;
 mod elf;
 mod error;

@@ -11,6 +11,11 @@
 //! is reached through its section symbol, so that it never clashes with the
 //! running hypervisor's `file#foo.cold`. A reference to something unchanged
 //! is an undefined global named as Xen's runtime table names it.
+//!
+//! An arm32 object's output keeps SHT_REL: every relocation's addend is
+//! written into its field, since retargeting changes addends. ARM mapping
+//! symbols of the written sections are kept as they are, so that a
+//! disassembler still tells code from literal pools.
 
 use std::collections::HashMap;
 
@@ -21,7 +26,7 @@ use xsplice_abi::FuncEntry;
 
 use crate::diff::{Entry, State, Status};
 use crate::elf::Reloc;
-use crate::{DiffError, Options};
+use crate::{DiffError, Options, arm32};
 
 const FUNCS_STRINGS: &[u8] = b".livepatch.strings";
 
@@ -193,10 +198,30 @@ pub(crate) fn write(
     let mut undefined: HashMap<Vec<u8>, u32> = HashMap::new();
     for pass_local in [true, false] {
         for i in 1..p.symbols.len() {
+            let s = p.symbols[i];
+            if pass_local
+                && s.is_mapping()
+                && let Some(&out_sec) = s.section.and_then(|sec| sec_map.get(&sec))
+            {
+                // A cut section's mapping symbols are placed below.
+                if s.section.is_some_and(|sec| st.cuts.contains_key(&sec)) {
+                    continue;
+                }
+                syms.push(OutSymbol {
+                    name: s.name.to_vec(),
+                    bind: s.bind,
+                    kind: s.kind,
+                    other: s.other,
+                    section: Some(out_sec),
+                    shndx: 0,
+                    value: s.value,
+                    size: s.size,
+                });
+                continue;
+            }
             if !st.sym_include[i] {
                 continue;
             }
-            let s = p.symbols[i];
             if let Some(sec) = s.section
                 && st.sec_include[sec]
             {
@@ -208,6 +233,15 @@ pub(crate) fn write(
                 if s.is_local() != pass_local || !keeps_name(st, i, entries) {
                     continue;
                 }
+                // In a cut section, a name in a dropped piece goes with it
+                // (references into cut sections go through the section).
+                let value = match st.cuts.get(&sec) {
+                    Some(cut) => match cut.map(s.value) {
+                        Some(v) => v,
+                        None => continue,
+                    },
+                    None => s.value,
+                };
                 let name = if s.is_local() && !s.is_label() {
                     mangle(&s.name())
                 } else {
@@ -221,7 +255,7 @@ pub(crate) fn write(
                     other: s.other,
                     section: Some(out_sec),
                     shndx: 0,
-                    value: s.value,
+                    value: value | u64::from(s.thumb),
                     size: s.size,
                 });
             } else if !pass_local && is_undefined_in_output(st, i) {
@@ -264,17 +298,74 @@ pub(crate) fn write(
             }
         }
         if pass_local {
-            // Globals start after the last local.
+            // Each kept piece of a cut section starts with the mapping
+            // symbol in force where it started, then keeps its own.
+            let mut cut_secs: Vec<_> = st.cuts.iter().collect();
+            cut_secs.sort_by_key(|(sec, _)| **sec);
+            for (&sec, cut) in cut_secs {
+                let Some(&out_sec) = sec_map.get(&sec) else {
+                    continue;
+                };
+                let mut maps: Vec<_> = p
+                    .symbols
+                    .iter()
+                    .filter(|s| s.section == Some(sec) && s.is_mapping())
+                    .collect();
+                maps.sort_by_key(|s| s.value);
+                for &(start, end, new) in &cut.pieces {
+                    let in_force = maps.iter().rev().find(|s| s.value <= start);
+                    let inside = maps.iter().filter(|s| s.value > start && s.value < end);
+                    for (m, value) in in_force
+                        .map(|m| (m, new))
+                        .into_iter()
+                        .chain(inside.map(|m| (m, m.value - start + new)))
+                    {
+                        syms.push(OutSymbol {
+                            name: m.name.to_vec(),
+                            bind: m.bind,
+                            kind: m.kind,
+                            other: m.other,
+                            section: Some(out_sec),
+                            shndx: 0,
+                            value,
+                            size: 0,
+                        });
+                    }
+                }
+            }
         }
     }
     let num_local = 1 + syms.iter().filter(|s| s.bind == elf::STB_LOCAL.0).count() as u32;
 
     // Relocations of copied sections, retargeted to output symbols.
-    let target_of = |rel: &Reloc| -> Result<(u32, i64), DiffError> {
+    let target_of = |rel: &Reloc, from_code: bool| -> Result<(u32, i64), DiffError> {
+        let s = p.symbols[rel.sym];
+        // Into a cut section: to the same byte of the kept piece.
+        if let Some(sec) = s.section
+            && let Some(cut) = st.cuts.get(&sec)
+            && let Some(&out_sec) = sec_map.get(&sec)
+        {
+            let bias = crate::diff::pc_bias(arch, rel.r_type, from_code);
+            let value = if s.is_section() { 0 } else { s.value as i64 };
+            let new = value
+                .checked_add(rel.addend)
+                .and_then(|v| v.checked_add(bias))
+                .and_then(|v| u64::try_from(v).ok())
+                .and_then(|at| cut.map(at));
+            return match new {
+                Some(at) => Ok((secsym[out_sec], (at as i64).wrapping_sub(bias))),
+                None => Err(DiffError::Write {
+                    path: p.path.clone(),
+                    detail: format!(
+                        "a relocation points into a piece of `{}` that is not in the payload",
+                        p.sections[sec].name()
+                    ),
+                }),
+            };
+        }
         if let Some(&k) = sym_map.get(&rel.sym) {
             return Ok((k, rel.addend));
         }
-        let s = p.symbols[rel.sym];
         match s.section.and_then(|sec| sec_map.get(&sec)) {
             Some(&out_sec) => Ok((
                 secsym[out_sec],
@@ -296,8 +387,9 @@ pub(crate) fn write(
                 None => &[],
             },
         };
+        let from_code = p.sections[src].is_exec();
         for rel in relocs {
-            let (k, addend) = target_of(rel)?;
+            let (k, addend) = target_of(rel, from_code)?;
             out.relocs.push((rel.offset, rel.r_type, k, addend));
         }
     }
@@ -319,12 +411,15 @@ pub(crate) fn write(
             secsym[strings_at],
             *name_at as i64,
         ));
-        let (k, addend) = target_of(&Reloc {
-            offset: 0,
-            r_type: pointer,
-            sym: e.sym,
-            addend: 0,
-        })?;
+        let (k, addend) = target_of(
+            &Reloc {
+                offset: 0,
+                r_type: pointer,
+                sym: e.sym,
+                addend: 0,
+            },
+            false,
+        )?;
         funcs_relocs.push((
             base + layout.offset_of("new_addr") as u64,
             pointer,
@@ -336,6 +431,32 @@ pub(crate) fn write(
     secs[funcs_at].data = funcs.into();
     secs[funcs_at].relocs = funcs_relocs;
 
+    if p.rel {
+        for out in &mut secs {
+            if out.relocs.is_empty() || out.sh_type == elf::SHT_NOBITS.0 {
+                continue;
+            }
+            let mut data = out.data.to_vec();
+            for &(offset, r_type, _, addend) in &out.relocs {
+                // A field the diff could not read was left as it was.
+                if !arm32::knows(r_type) && addend == 0 {
+                    continue;
+                }
+                let field = usize::try_from(offset).ok().and_then(|o| data.get_mut(o..));
+                if field.is_none_or(|f| arm32::write(r_type, f, addend).is_err()) {
+                    return Err(DiffError::Write {
+                        path: p.path.clone(),
+                        detail: format!(
+                            "cannot write the addend {addend} of relocation type {r_type} at {}+{offset:#x}",
+                            String::from_utf8_lossy(&out.name)
+                        ),
+                    });
+                }
+            }
+            out.data = data.into();
+        }
+    }
+
     encode(st, &secs, &syms, num_local)
 }
 
@@ -346,6 +467,7 @@ fn encode(
     num_local: u32,
 ) -> Result<Vec<u8>, DiffError> {
     let p = &st.patched;
+    let is_rela = !p.rel;
     let bad = |e: object::write::Error| DiffError::Write {
         path: p.path.clone(),
         detail: e.to_string(),
@@ -364,7 +486,10 @@ fn encode(
     let mut rela_names = Vec::new();
     let rela_name_bufs: Vec<Vec<u8>> = secs
         .iter()
-        .map(|s| [b".rela".as_slice(), &s.name].concat())
+        .map(|s| {
+            let prefix: &[u8] = if is_rela { b".rela" } else { b".rel" };
+            [prefix, &s.name].concat()
+        })
         .collect();
     for (k, s) in secs.iter().enumerate() {
         if s.relocs.is_empty() {
@@ -400,7 +525,7 @@ fn encode(
         rela_offsets.push(if s.relocs.is_empty() {
             0
         } else {
-            w.reserve_relocations(s.relocs.len(), true)
+            w.reserve_relocations(s.relocs.len(), is_rela)
         });
     }
     w.reserve_symtab();
@@ -432,7 +557,7 @@ fn encode(
         w.write_align_relocation();
         for &(offset, r_type, sym, addend) in &s.relocs {
             w.write_relocation(
-                true,
+                is_rela,
                 &Rel {
                     r_offset: offset,
                     r_sym: sym,
@@ -479,7 +604,7 @@ fn encode(
                 symtab,
                 rela_offsets[k],
                 s.relocs.len(),
-                true,
+                is_rela,
             );
         }
     }
