@@ -8,6 +8,7 @@
 //! thousands of names, so the indexes are built once, lazily, over names
 //! borrowed from the file.
 
+use object::elf::{SHT_NOBITS, STT_FUNC, STT_GNU_IFUNC};
 use xsplice_symbols::{ElfFile, RuntimeSymbol, RuntimeTable};
 
 use crate::target::{TargetImage, TargetSymbol, default_payload_base};
@@ -20,10 +21,6 @@ pub struct ImageError {
     #[source]
     pub source: xsplice_symbols::Error,
 }
-
-const STT_FUNC: u8 = 2;
-const STT_GNU_IFUNC: u8 = 10;
-const SHT_NOBITS: u32 = 8;
 
 /// A parsed hypervisor image.
 pub struct XenImage<'data> {
@@ -63,7 +60,7 @@ fn target_symbol(s: &RuntimeSymbol<'_>) -> TargetSymbol {
         name: s.name(),
         addr: s.addr(),
         size: s.symbol.size,
-        is_function: s.symbol.kind == STT_FUNC || s.symbol.kind == STT_GNU_IFUNC,
+        is_function: s.symbol.kind == STT_FUNC.0 || s.symbol.kind == STT_GNU_IFUNC.0,
     }
 }
 
@@ -86,7 +83,7 @@ impl<'data> TargetImage for XenImage<'data> {
     fn bytes(&self, addr: u64, len: usize) -> Option<Vec<u8>> {
         let s = self.elf().sections().iter().find(|s| {
             s.sh_flags & 2 != 0
-                && s.sh_type != SHT_NOBITS
+                && s.sh_type != SHT_NOBITS.0
                 && addr >= s.sh_addr
                 && addr - s.sh_addr < s.sh_size
         })?;
