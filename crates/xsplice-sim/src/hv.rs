@@ -17,7 +17,7 @@ use xsplice_abi::limits::{MAX_PAYLOAD_SIZE, NAME_SIZE};
 use xsplice_abi::note::hex;
 use xsplice_abi::{Abi, Arch, Expectation, Hook, XenVersion};
 use xsplice_validate::{
-    Environment, LoadedPayload, Options, TargetImage, TargetSymbol, default_payload_base, validate,
+    Environment, LoadedPayload, TargetImage, TargetSymbol, default_payload_base,
 };
 
 use crate::alternatives;
@@ -25,8 +25,9 @@ use crate::errno::Errno;
 use crate::error::SimError;
 use crate::host::{Death, Host, Prot};
 use crate::image::{Image, NamedRange, PAGE, page_up, symbolise};
-use crate::loader::{self, LoadError, Placed};
-use crate::traps::{self, BugFrame, BugKind, Tables};
+use crate::loader::{LoadError, Placed};
+use crate::place;
+use crate::traps::{self, BugKind, Tables};
 
 /// How many function states fit in the hooks' page after its 8-byte header.
 const FSTATE_MAX: usize = (PAGE as usize - 8) / 4;
@@ -518,12 +519,12 @@ impl<'x> Hypervisor<'x> {
     }
 
     /// Everything UPLOAD decides before the payload touches the running
-    /// hypervisor: the validator's checks against the live image and the
-    /// loaded payloads, then placement at `base`, relocation and the
-    /// `.funcs` entries' old addresses. A refusal carries the errno the
-    /// hypercall returns and the line the hypervisor logs.
+    /// hypervisor (`place::prepare`): the validator's checks against the
+    /// live image and the loaded payloads, then placement at `base`,
+    /// relocation, the special sections and the `.funcs` entries' old
+    /// addresses. A refusal carries the errno the hypercall returns and the
+    /// line the hypervisor logs.
     fn prepare(&self, name: &str, file: &[u8], base: u64) -> Result<Prepared, LoadError> {
-        let refuse = |errno: Errno, message: String| LoadError { errno, message };
         let loaded: Vec<LoadedPayload> = self.payloads.iter().map(|p| p.info.clone()).collect();
         let target = LiveTarget {
             image: &self.image,
@@ -536,205 +537,41 @@ impl<'x> Hypervisor<'x> {
             loaded,
             load_address: Some(base),
         };
-        let mut report = validate(file, &Options { xen: self.xen }, &env);
-        let detected = report.payload.as_ref().and_then(|p| p.abi);
-        if self.xen.is_none()
-            && let Some(release) = detected.and_then(|a| a.xen_releases())
-        {
-            report = validate(
-                file,
-                &Options {
-                    xen: Some(release.last),
-                },
-                &env,
-            );
-        }
-        // The hypervisor's own refusals, each with the errno its check
-        // set; C-123 (depends, expectations) is checked at APPLY, and the
-        // validator's advice (`Response::Advise`: what a loaded payload
-        // will do) is no refusal: Xen loads such payloads and the simulator
-        // shows the consequence. An `xsplice-v4` payload is checked against
-        // its own era, the xSplice v4 series, which loads it (V-07 is only
-        // a warning); with `--as-xen` naming a release, that release's C-92
-        // refuses it, as the real one would.
-        if let Some((f, errno)) = report
-            .findings
-            .iter()
-            .find_map(|f| f.refuses_upload().map(|errno| (f, errno)))
-        {
-            let loc = f.location.to_string();
-            let message = if loc.is_empty() {
-                format!("{} [{}]", f.message, f.check)
-            } else {
-                format!("{}: {} [{}]", loc, f.message, f.check)
-            };
-            return Err(refuse(errno, message));
-        }
-        let Some(payload) = report.payload.as_ref() else {
-            return Err(refuse(
-                Errno::Einval,
-                "not a payload the loader can place".into(),
-            ));
-        };
-        let abi = payload.abi.unwrap_or(Abi::LivepatchV2);
-        if payload.arch != Arch::X86_64 {
-            return Err(refuse(
-                Errno::Eopnotsupp,
-                format!("{} payloads do not run on this hypervisor", payload.arch),
-            ));
-        }
-        let mut placed = loader::place(payload, abi, file, base, &env)?;
-        self.apply_alternatives(payload, abi, &mut placed)
-            .map_err(|e| refuse(Errno::Einval, e))?;
-        self.apply_alt_calls(payload, abi, &mut placed, base)
-            .map_err(|e| refuse(Errno::Einval, e))?;
-        let traps = self.payload_tables(payload, &placed, base);
-        let mut funcs = Vec::new();
-        for (f, fname) in placed.funcs.iter().zip(&placed.func_names) {
-            let old_addr = match f.old_addr {
-                0 => fname
-                    .as_deref()
-                    .and_then(|n| env.resolve(n))
-                    .ok_or_else(|| {
-                        let n = fname.clone().unwrap_or_default();
-                        refuse(
-                            Errno::Enoent,
-                            format!("could not resolve old address of {n}"),
-                        )
-                    })?,
-                a => a,
-            };
-            funcs.push(LiveFunc {
-                name: fname.clone(),
-                old_addr,
-                new_addr: f.new_addr,
-                new_size: f.new_size,
-                old_size: f.old_size,
-                expect: (abi == Abi::LivepatchV2).then_some(f.expect),
-                saved: Vec::new(),
-                patch_offset: 0,
-                applied: false,
+        let p = place::prepare(file, &env, base, self.xen, &self.cpu_features)?;
+        if p.arch != Arch::X86_64 {
+            // The validator refuses a payload for another machine than the
+            // image's; this is the stand-in's own defence.
+            return Err(LoadError {
+                errno: Errno::Eopnotsupp,
+                message: format!("{} payloads do not run on this x86-64 hypervisor", p.arch),
             });
         }
+        let mut info = p.info;
+        info.name = name.to_string();
         Ok(Prepared {
-            abi,
-            funcs,
-            info: report.loaded(name, base).unwrap_or_default(),
-            build_id: payload.build_id.clone().unwrap_or_default(),
-            depends: payload.depends.clone().unwrap_or_default(),
-            modinfo: payload.modinfo.clone(),
-            placed,
-            traps,
+            abi: p.abi,
+            funcs: p
+                .funcs
+                .into_iter()
+                .map(|f| LiveFunc {
+                    name: f.name,
+                    old_addr: f.old_addr,
+                    new_addr: f.new_addr,
+                    new_size: f.new_size,
+                    old_size: f.old_size,
+                    expect: f.expect,
+                    saved: Vec::new(),
+                    patch_offset: 0,
+                    applied: false,
+                })
+                .collect(),
+            info,
+            build_id: p.build_id,
+            depends: p.depends,
+            modinfo: p.modinfo,
+            placed: p.placed,
+            traps: p.traps,
         })
-    }
-
-    /// Applies the payload's `.altinstructions` to its placed bytes, as
-    /// `prepare_payload` does before the payload is mapped; the validator
-    /// has checked every entry's ranges and lengths (C-106).
-    fn apply_alternatives(
-        &self,
-        payload: &xsplice_validate::model::Payload,
-        abi: Abi,
-        placed: &mut Placed,
-    ) -> Result<(), String> {
-        let Some(i) = payload
-            .sections
-            .iter()
-            .position(|s| s.name == ".altinstructions")
-        else {
-            return Ok(());
-        };
-        let Some(off) = payload.block_offset(i) else {
-            return Ok(());
-        };
-        let size = payload.sections[i].size as usize;
-        let release = self.release_for(abi);
-        if Arch::X86_64.alt_instr_size(Some(&release)) != 14 {
-            return Err(format!(
-                "alternatives of Xen {release} (12-byte entries) are not simulated"
-            ));
-        }
-        alternatives::apply(&mut placed.bytes, off as usize, size, &self.cpu_features)
-            .map(|_| ())
-            .map_err(|e| e.0)
-    }
-
-    /// Rewrites the payload's `.alt_call_sites` in its placed bytes on the
-    /// releases that have them (4.21+), after the alternatives, reading
-    /// each function pointer now (C-107 has checked the sites).
-    fn apply_alt_calls(
-        &self,
-        payload: &xsplice_validate::model::Payload,
-        abi: Abi,
-        placed: &mut Placed,
-        base: u64,
-    ) -> Result<(), String> {
-        if !self.release_for(abi).has_alt_calls() {
-            return Ok(());
-        }
-        let Some(i) = payload
-            .sections
-            .iter()
-            .position(|s| s.name == ".alt_call_sites")
-        else {
-            return Ok(());
-        };
-        let Some(off) = payload.block_offset(i) else {
-            return Ok(());
-        };
-        let size = payload.sections[i].size as usize;
-        let outside = |addr: u64| {
-            let w = self.read(addr, 8).ok()?;
-            Some(u64::from_le_bytes(w.try_into().ok()?))
-        };
-        alternatives::apply_alt_calls(&mut placed.bytes, base, off as usize, size, &outside)
-            .map(|_| ())
-            .map_err(|e| e.0)
-    }
-
-    /// The exception table and bug frames of a placed payload, at their
-    /// load addresses, with the frames' strings read from the payload or
-    /// the hypervisor (the validator has checked the tables' sizes, C-105
-    /// and C-108).
-    fn payload_tables(
-        &self,
-        payload: &xsplice_validate::model::Payload,
-        placed: &Placed,
-        base: u64,
-    ) -> Tables {
-        let section = |name: &str| {
-            let i = payload.sections.iter().position(|s| s.name == name)?;
-            let off = payload.block_offset(i)? as usize;
-            let bytes = placed
-                .bytes
-                .get(off..off + payload.sections[i].size as usize)?;
-            Some((base + off as u64, bytes))
-        };
-        let string = |addr: u64| {
-            let inside = addr
-                .checked_sub(base)
-                .and_then(|o| placed.bytes.get(usize::try_from(o).ok()?..));
-            match inside {
-                Some(tail) => {
-                    let end = tail.iter().position(|&b| b == 0)?;
-                    Some(String::from_utf8_lossy(&tail[..end]).into_owned())
-                }
-                None => self.read_c_string(addr),
-            }
-        };
-        let mut tables = Tables {
-            text: vec![(base, base + placed.text)],
-            ..Tables::default()
-        };
-        if let Some((at, bytes)) = section(".ex_table") {
-            tables.extable = traps::decode_ex_table(bytes, at);
-        }
-        for (n, kind) in BugKind::ALL.into_iter().enumerate() {
-            if let Some((at, bytes)) = section(&format!(".bug_frames.{n}")) {
-                tables.bugs.extend(frames(kind, bytes, at, &string));
-            }
-        }
-        tables
     }
 
     /// UPLOAD (sub-op 0): the checks of the validator, then the loader.
@@ -1295,27 +1132,6 @@ impl<'x> Hypervisor<'x> {
     }
 }
 
-/// Decodes x86 frames and reads their strings through `string`.
-fn frames(
-    kind: BugKind,
-    bytes: &[u8],
-    at: u64,
-    string: &dyn Fn(u64) -> Option<String>,
-) -> Vec<BugFrame> {
-    traps::decode_bug_frames(kind, bytes, at)
-        .into_iter()
-        .map(|f| BugFrame {
-            kind,
-            loc: f.loc,
-            file: string(f.file),
-            line: f.line,
-            msg: f
-                .msg
-                .map(|m| string(m).unwrap_or_else(|| "<unknown>".into())),
-        })
-        .collect()
-}
-
 /// The image's exception table and bug frames, between the markers its
 /// linker script defines as Xen's does (`__start___ex_table`,
 /// `__start_bug_frames`, `__stop_bug_frames_N`); empty for an image
@@ -1361,7 +1177,7 @@ fn core_tables(image: &Image<'_>, host: &mut Host) -> Tables {
         Some(String::from_utf8_lossy(&tail[..end]).into_owned())
     };
     for (kind, at, bytes) in raw {
-        tables.bugs.extend(frames(kind, &bytes, at, &string));
+        tables.bugs.extend(place::frames(kind, &bytes, at, &string));
     }
     tables
 }

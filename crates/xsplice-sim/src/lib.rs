@@ -34,12 +34,14 @@
 //! and messages).
 
 mod alternatives;
+mod arm;
 mod errno;
 mod error;
 mod host;
 mod hv;
 mod image;
 mod loader;
+mod place;
 mod session;
 mod traps;
 
@@ -50,6 +52,7 @@ pub use errno::Errno;
 pub use error::SimError;
 pub use host::Death;
 pub use hv::{Fail, Hypervisor, Listed, State};
+pub use place::{PatchSite, PlaceOptions, PlacedFrame, PlacedFunc, Placement, Refusal, place};
 pub use session::{
     Command, FileReader, Line, Output, Status, Tool, command_words, echo_text, load_name,
     parse_line, parse_words, payload_abi, run_line,

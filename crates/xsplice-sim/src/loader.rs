@@ -11,6 +11,7 @@ use xsplice_abi::{Abi, Arch, FuncEntry, Hook};
 use xsplice_validate::Environment;
 use xsplice_validate::model::{Payload, Region};
 
+use crate::arm;
 use crate::errno::Errno;
 use crate::image::{NamedRange, page_up};
 
@@ -50,9 +51,14 @@ pub struct Placed {
     pub funcs_ro: bool,
 }
 
-/// The largest memory block the payload area can hold (x86: inside the
-/// 1 GiB window of Xen's image, spec §1.3).
-const MAX_BLOCK: u64 = 1 << 30;
+/// The largest memory block the payload area can hold (spec §1.3): x86
+/// inside the 1 GiB window of Xen's image, ARM the 2 MiB livepatch window.
+fn max_block(arch: Arch) -> u64 {
+    match arch {
+        Arch::X86_64 => 1 << 30,
+        Arch::Aarch64 | Arch::Arm32 => 2 << 20,
+    }
+}
 
 const SHN_ABS: u16 = 0xfff1;
 const SHN_COMMON: u16 = 0xfff2;
@@ -69,9 +75,10 @@ pub fn place(
     env: &Environment<'_>,
 ) -> Result<Placed, LoadError> {
     // C-41: the block is one vmalloc allocation in the payload area, which
-    // on x86 lies inside Xen's 1 GiB image window; a larger block (a huge
-    // SHT_NOBITS section needs no file bytes) cannot be allocated.
-    if payload.block_size() > MAX_BLOCK {
+    // on x86 lies inside Xen's 1 GiB image window and on ARM is a 2 MiB
+    // window; a larger block (a huge SHT_NOBITS section needs no file
+    // bytes) cannot be allocated.
+    if payload.block_size() > max_block(payload.arch) {
         return fail(
             Errno::Enomem,
             format!(
@@ -177,17 +184,14 @@ pub fn place(
                     ),
                 );
             };
-            relocate(
-                arch,
-                &mut bytes,
+            let at = Place {
                 base,
-                target_off,
-                target.size,
-                &target.name,
-                r.kind,
-                r.offset,
-                s,
-                r.addend,
+                section_offset: target_off,
+                section_size: target.size,
+                section: &target.name,
+            };
+            relocate(
+                arch, &mut bytes, &at, r.kind, r.offset, s, r.addend, rs.rela,
             )?;
         }
     }
@@ -269,64 +273,124 @@ pub fn place(
     })
 }
 
-/// Applies one relocation at `target_off + offset` of the block (§2.I, C-61).
+/// Where a relocation section's target lies in the block.
+struct Place<'a> {
+    /// The block's load address.
+    base: u64,
+    section_offset: u64,
+    section_size: u64,
+    section: &'a str,
+}
+
+/// Applies one relocation at `offset` of the section `at` (§2.I): x86-64
+/// C-61, arm64 C-66/C-67, arm32 C-70..C-74, each as that architecture's
+/// Xen does it. `addend` is `r_addend`, or for SHT_REL the validator's
+/// reading of the file; arm32 reads it again from the block, as Xen does.
 #[allow(clippy::too_many_arguments)]
 fn relocate(
     arch: Arch,
     bytes: &mut [u8],
-    base: u64,
-    target_off: u64,
-    target_size: u64,
-    target: &str,
+    at: &Place<'_>,
     kind: u32,
     offset: u64,
     s: u64,
     addend: i64,
+    rela: bool,
 ) -> Result<(), LoadError> {
-    let Some(rt) = arch.relocation(kind) else {
+    let target = at.section;
+    let name = arch
+        .relocation(kind)
+        .map_or_else(|| format!("relocation type {kind}"), |t| t.name.to_string());
+    // The bytes Xen requires inside the section before it looks at the type:
+    // arm64 4 (8 for the 64-bit data types), x86 per type, arm32 none (the
+    // validator's C-72 requires 4, and so must this, not to write outside).
+    let need: u64 = match (arch, kind) {
+        (Arch::Aarch64, 257 | 260) => 8,
+        (Arch::Aarch64 | Arch::Arm32, _) => 4,
+        (Arch::X86_64, _) => arch.relocation(kind).map_or(0, |t| u64::from(t.width)),
+    };
+    if arch == Arch::X86_64 && arch.relocation(kind).is_none() {
         return fail(
             Errno::Eopnotsupp,
             format!("unhandled relocation type {kind} in {target}"),
         );
-    };
-    if arch != Arch::X86_64 {
-        return fail(
-            Errno::Eopnotsupp,
-            format!("{arch} relocations are not simulated"),
-        );
     }
-    let width = u64::from(rt.width);
-    if width == 0 {
+    if need == 0 {
         return Ok(());
     }
+    let check = match arch {
+        Arch::X86_64 => "C-61",
+        Arch::Aarch64 => "C-66",
+        Arch::Arm32 => "C-72",
+    };
     if offset
-        .checked_add(width)
-        .is_none_or(|end| end > target_size)
+        .checked_add(need)
+        .is_none_or(|end| end > at.section_size)
     {
         return fail(
             Errno::Einval,
-            format!(
-                "{} at {target}+{offset:#x} is past the end of the section",
-                rt.name
-            ),
+            format!("{name} at {target}+{offset:#x} is past the end of the section [{check}]"),
         );
     }
-    let at = (target_off + offset) as usize;
+    // In bounds of the section, which lies inside the block.
+    let start = (at.section_offset + offset) as usize;
+    let Some(place) = bytes.get_mut(start..start + need as usize) else {
+        return fail(
+            Errno::Einval,
+            format!("{name} at {target}+{offset:#x} is outside the payload"),
+        );
+    };
+    let p = at.base.wrapping_add(at.section_offset).wrapping_add(offset);
     let value = s.wrapping_add(addend as u64);
-    if rt.pc_relative {
-        let p = base + target_off + offset;
-        let rel = i128::from(value) - i128::from(p);
-        let Ok(rel) = i32::try_from(rel) else {
-            return fail(
-                Errno::Eoverflow,
-                format!("{} at {target}+{offset:#x} overflows: {rel:#x}", rt.name),
-            );
-        };
-        bytes[at..at + 4].copy_from_slice(&rel.to_le_bytes());
-    } else {
-        bytes[at..at + width as usize].copy_from_slice(&value.to_le_bytes()[..width as usize]);
+    match arch {
+        Arch::X86_64 => {
+            let pc_relative = arch.relocation(kind).is_some_and(|t| t.pc_relative);
+            if pc_relative {
+                let rel = i128::from(value) - i128::from(p);
+                let Ok(rel) = i32::try_from(rel) else {
+                    return fail(
+                        Errno::Eoverflow,
+                        format!("{name} at {target}+{offset:#x} overflows: {rel:#x}"),
+                    );
+                };
+                place.copy_from_slice(&rel.to_le_bytes());
+            } else {
+                place.copy_from_slice(&value.to_le_bytes()[..need as usize]);
+            }
+            Ok(())
+        }
+        Arch::Aarch64 => arm::relocate_aarch64(kind, place, p, value).map_err(|e| {
+            let check = if e.errno == Errno::Eoverflow {
+                " [C-67]"
+            } else {
+                ""
+            };
+            LoadError {
+                errno: e.errno,
+                message: format!("{name} at {target}+{offset:#x}: {}{check}", e.message),
+            }
+        }),
+        Arch::Arm32 => {
+            let word = u32::from_le_bytes([place[0], place[1], place[2], place[3]]);
+            // Xen's arm32 arithmetic is 32-bit: S and A are truncated.
+            let a = if rela {
+                addend as i32
+            } else {
+                arm::arm32_rel_addend(kind, word)
+            };
+            arm::relocate_arm32(kind, place, p as u32, s as u32, a).map_err(|e| {
+                let check = if e.errno == Errno::Eoverflow {
+                    " [C-71]"
+                } else {
+                    ""
+                };
+                LoadError {
+                    errno: e.errno,
+                    message: format!("{name} at {target}+{offset:#x}: {}{check}", e.message),
+                }
+            })
+        }
     }
-    Ok(())
 }
 
 /// The NUL-terminated string at `addr`, if it lies in the block at `base`.
@@ -346,18 +410,13 @@ mod tests {
     /// the section's bytes or the errno.
     fn check(kind: u32, base: u64, offset: u64, s: u64, a: i64, expect: &str) {
         let mut block = vec![0u8; 0x1010];
-        let got = match relocate(
-            Arch::X86_64,
-            &mut block,
+        let at = Place {
             base,
-            0x1000,
-            16,
-            ".text",
-            kind,
-            offset,
-            s,
-            a,
-        ) {
+            section_offset: 0x1000,
+            section_size: 16,
+            section: ".text",
+        };
+        let got = match relocate(Arch::X86_64, &mut block, &at, kind, offset, s, a, true) {
             Ok(()) => block[0x1000..]
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -415,7 +474,7 @@ mod tests {
             9,
             0,
             0,
-            "EINVAL: R_X86_64_64 at .text+0x9 is past the end of the section",
+            "EINVAL: R_X86_64_64 at .text+0x9 is past the end of the section [C-61]",
         );
         check(
             10,
