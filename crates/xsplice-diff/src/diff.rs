@@ -326,15 +326,37 @@ impl<'d> State<'d> {
                     }
                     let target = obj.symbols[rel.sym];
                     let Some(sec) = target.section else { continue };
-                    if !target.is_section() {
+                    // A section anchor (`.LANCHOR0`, ARM's gcc) is the
+                    // section symbol moved by its value.
+                    let anchor = target.is_label() && target.kind == object::elf::STT_NOTYPE.0;
+                    if !target.is_section() && !anchor {
                         continue;
                     }
                     let tsec = &obj.sections[sec];
                     if tsec.is_strings() || tsec.is_merge() {
                         continue;
                     }
+                    let rel = if anchor {
+                        let Some(addend) = rel.addend.checked_add_unsigned(target.value) else {
+                            continue;
+                        };
+                        Reloc { addend, ..rel }
+                    } else {
+                        rel
+                    };
                     if let Some(b) = tsec.bundled {
                         obj.sections[r].relocs[k].sym = b;
+                        obj.sections[r].relocs[k].addend = rel.addend;
+                        continue;
+                    }
+                    // An arm32 PC-relative literal (`.word sym - (.LPIC + 8)`)
+                    // folds in a distance only its instruction knows: the
+                    // reference stays on the section.
+                    if arch == Arch::Arm32
+                        && from_code
+                        && pc_bias(arch, rel.r_type, from_code) == 0
+                        && matches!(rel.r_type, 3 | 45 | 46 | 49 | 50)
+                    {
                         continue;
                     }
                     let bias = pc_bias(arch, rel.r_type, from_code);
