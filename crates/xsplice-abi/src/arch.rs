@@ -511,19 +511,12 @@ impl FromStr for Arch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
+    use crate::describe::spaced_hex;
 
     /// One row: arch, at, target, expected bytes or error text.
     fn check_branch(arch: Arch, at: u64, target: u64, expect: &str) {
         let got = match arch.branch(at, target) {
-            Ok(bytes) => hex(&bytes),
+            Ok(bytes) => spaced_hex(&bytes),
             Err(e) => e.to_string(),
         };
         assert_eq!(got, expect, "{arch} branch {at:#x} -> {target:#x}");
@@ -595,7 +588,7 @@ mod tests {
 
     fn check_nops(arch: Arch, len: usize, expect: &str) {
         let got = match arch.nops(len) {
-            Ok(bytes) => hex(&bytes),
+            Ok(bytes) => spaced_hex(&bytes),
             Err(e) => e.to_string(),
         };
         assert_eq!(got, expect, "{arch} nops({len})");
@@ -638,7 +631,7 @@ mod tests {
 
     fn check_site(result: Result<PatchSite, AbiError>, expect: &str) {
         let got = match result {
-            Ok(site) => format!("+{} {}", site.offset, hex(&site.bytes)),
+            Ok(site) => format!("+{} {}", site.offset, spaced_hex(&site.bytes)),
             Err(e) => e.to_string(),
         };
         assert_eq!(got, expect);

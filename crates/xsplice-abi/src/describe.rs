@@ -12,7 +12,8 @@ use crate::arch::Arch;
 use crate::hooks::HookKind;
 use crate::reloc::Overflow;
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as space-separated hex pairs, the way the dump shows code.
+pub(crate) fn spaced_hex(bytes: &[u8]) -> String {
     bytes
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -120,7 +121,7 @@ pub fn describe(abi: Abi, arch: Arch) -> String {
         o,
         "  branch: {} bytes, 0x1000 -> 0x2000 is {}, old - new in [-{r}, {r})",
         arch.patch_insn_size(),
-        hex(&sample),
+        spaced_hex(&sample),
         r = size(arch.branch_range())
     );
     let _ = writeln!(o, "  live patching since xen {}", arch.first_xen());
@@ -137,7 +138,7 @@ pub fn describe(abi: Abi, arch: Arch) -> String {
         "  nops: multiples of {nop_unit} up to {} bytes, {} bytes are {}",
         crate::arch::MAX_NOP_LEN,
         4 * nop_unit,
-        hex(&arch.nops(4 * nop_unit).expect("valid length"))
+        spaced_hex(&arch.nops(4 * nop_unit).expect("valid length"))
     );
     let opt = |v: Option<usize>| v.map_or("none".to_string(), |v| v.to_string());
     let alt_now = arch.alt_instr_size(None);

@@ -246,14 +246,7 @@ impl FuncEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join("")
-    }
+    use crate::note::hex;
 
     /// Encodes `entry`, compares the hex with `expect` (or the error text),
     /// and on success decodes it back to the same entry.
