@@ -142,8 +142,7 @@ pub fn x86_mutants() -> Vec<Mutant> {
             set_ehdr(b, "e_shnum", 1024)
         }),
         m("e_shstrndx out of range", "C-16", Static, |b| {
-            let (o, w) = ehdr_field(b, "e_shnum");
-            let n = get(b, o, w);
+            let n = get_ehdr(b, "e_shnum");
             set_ehdr(b, "e_shstrndx", n)
         }),
         m("e_shoff past the end", "C-17", Static, |b| {
@@ -154,8 +153,7 @@ pub fn x86_mutants() -> Vec<Mutant> {
             set_ehdr(b, "e_shentsize", 32)
         }),
         m("truncated file", "C-19", Static, |b| {
-            let (o, w) = ehdr_field(b, "e_shoff");
-            let shoff = get(b, o, w);
+            let shoff = get_ehdr(b, "e_shoff");
             b.truncate((shoff + 3 * 64) as usize)
         }),
         m("sh_offset in the header", "C-20", Static, |b| {

@@ -46,10 +46,7 @@ pub fn class(b: &[u8]) -> Class {
 }
 
 fn hdr(b: &[u8]) -> Header {
-    let field = |name| {
-        let (o, w) = ehdr_field(b, name);
-        get(b, o, w)
-    };
+    let field = |name| get_ehdr(b, name);
     Header {
         shoff: field("e_shoff"),
         shentsize: field("e_shentsize") as u16,
@@ -69,57 +66,35 @@ pub fn get(b: &[u8], off: u64, width: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// The (offset, width) of a field in `b`'s class, from the pair of each.
+fn per_class(b: &[u8], elf64: (u64, usize), elf32: (u64, usize)) -> (u64, usize) {
+    if class(b) == Class::Elf64 {
+        elf64
+    } else {
+        elf32
+    }
+}
+
 /// ELF header fields: (offset, width) per class.
 pub fn ehdr_field(b: &[u8], field: &str) -> (u64, usize) {
-    let c64 = class(b) == Class::Elf64;
-    match field {
-        "e_type" => (16, 2),
-        "e_machine" => (18, 2),
-        "e_version" => (20, 4),
-        "e_shoff" => {
-            if c64 {
-                (40, 8)
-            } else {
-                (32, 4)
-            }
-        }
-        "e_flags" => {
-            if c64 {
-                (48, 4)
-            } else {
-                (36, 4)
-            }
-        }
-        "e_phnum" => {
-            if c64 {
-                (56, 2)
-            } else {
-                (44, 2)
-            }
-        }
-        "e_shentsize" => {
-            if c64 {
-                (58, 2)
-            } else {
-                (46, 2)
-            }
-        }
-        "e_shnum" => {
-            if c64 {
-                (60, 2)
-            } else {
-                (48, 2)
-            }
-        }
-        "e_shstrndx" => {
-            if c64 {
-                (62, 2)
-            } else {
-                (50, 2)
-            }
-        }
+    let (elf64, elf32) = match field {
+        "e_type" => ((16, 2), (16, 2)),
+        "e_machine" => ((18, 2), (18, 2)),
+        "e_version" => ((20, 4), (20, 4)),
+        "e_shoff" => ((40, 8), (32, 4)),
+        "e_flags" => ((48, 4), (36, 4)),
+        "e_phnum" => ((56, 2), (44, 2)),
+        "e_shentsize" => ((58, 2), (46, 2)),
+        "e_shnum" => ((60, 2), (48, 2)),
+        "e_shstrndx" => ((62, 2), (50, 2)),
         _ => panic!("no header field {field}"),
-    }
+    };
+    per_class(b, elf64, elf32)
+}
+
+pub fn get_ehdr(b: &[u8], field: &str) -> u64 {
+    let (off, w) = ehdr_field(b, field);
+    get(b, off, w)
 }
 
 pub fn set_ehdr(b: &mut [u8], field: &str, v: u64) {
@@ -127,30 +102,28 @@ pub fn set_ehdr(b: &mut [u8], field: &str, v: u64) {
     put(b, off, w, v);
 }
 
-/// Section index by exact name.
-pub fn section(b: &[u8], name: &str) -> usize {
+/// The NUL-terminated string at file offset `start`.
+fn c_str(b: &[u8], start: u64) -> &[u8] {
+    let start = start as usize;
+    let end = b[start..].iter().position(|&c| c == 0).unwrap() + start;
+    &b[start..end]
+}
+
+/// Index of the first section whose name satisfies `pred`.
+fn find_section(b: &[u8], pred: impl Fn(&[u8]) -> bool) -> Option<usize> {
     let h = hdr(b);
     let names = shdr(b, usize::from(h.shstrndx));
-    (1..usize::from(h.shnum))
-        .find(|&i| {
-            let s = shdr(b, i);
-            let start = (names.offset + u64::from(s.name)) as usize;
-            let end = b[start..].iter().position(|&c| c == 0).unwrap() + start;
-            &b[start..end] == name.as_bytes()
-        })
-        .unwrap_or_else(|| panic!("no section {name}"))
+    (1..usize::from(h.shnum)).find(|&i| pred(c_str(b, names.offset + u64::from(shdr(b, i).name))))
+}
+
+/// Section index by exact name.
+pub fn section(b: &[u8], name: &str) -> usize {
+    find_section(b, |n| n == name.as_bytes()).unwrap_or_else(|| panic!("no section {name}"))
 }
 
 /// Section index of the first section whose name starts with `prefix`.
 pub fn section_prefix(b: &[u8], prefix: &str) -> usize {
-    let h = hdr(b);
-    let names = shdr(b, usize::from(h.shstrndx));
-    (1..usize::from(h.shnum))
-        .find(|&i| {
-            let s = shdr(b, i);
-            let start = (names.offset + u64::from(s.name)) as usize;
-            b[start..].starts_with(prefix.as_bytes())
-        })
+    find_section(b, |n| n.starts_with(prefix.as_bytes()))
         .unwrap_or_else(|| panic!("no section starting with {prefix}"))
 }
 
@@ -172,21 +145,20 @@ pub fn shdr(b: &[u8], i: usize) -> Shdr {
 }
 
 fn shdr_field(b: &[u8], field: &str) -> (u64, usize) {
-    let c64 = class(b) == Class::Elf64;
-    let (o64, w64, o32) = match field {
-        "sh_name" => (0, 4, 0),
-        "sh_type" => (4, 4, 4),
-        "sh_flags" => (8, 8, 8),
-        "sh_addr" => (16, 8, 12),
-        "sh_offset" => (24, 8, 16),
-        "sh_size" => (32, 8, 20),
-        "sh_link" => (40, 4, 24),
-        "sh_info" => (44, 4, 28),
-        "sh_addralign" => (48, 8, 32),
-        "sh_entsize" => (56, 8, 36),
+    let (elf64, elf32) = match field {
+        "sh_name" => ((0, 4), (0, 4)),
+        "sh_type" => ((4, 4), (4, 4)),
+        "sh_flags" => ((8, 8), (8, 4)),
+        "sh_addr" => ((16, 8), (12, 4)),
+        "sh_offset" => ((24, 8), (16, 4)),
+        "sh_size" => ((32, 8), (20, 4)),
+        "sh_link" => ((40, 4), (24, 4)),
+        "sh_info" => ((44, 4), (28, 4)),
+        "sh_addralign" => ((48, 8), (32, 4)),
+        "sh_entsize" => ((56, 8), (36, 4)),
         _ => panic!("no section field {field}"),
     };
-    if c64 { (o64, w64) } else { (o32, 4) }
+    per_class(b, elf64, elf32)
 }
 
 pub fn set_sh(b: &mut [u8], i: usize, field: &str, v: u64) {
@@ -214,48 +186,23 @@ pub fn symbol(b: &[u8], name: &str) -> (usize, u64) {
     (0..s.size / s.entsize)
         .find_map(|n| {
             let off = s.offset + n * s.entsize;
-            let start = (strtab.offset + sym_name(b, off)) as usize;
-            let end = b[start..].iter().position(|&c| c == 0).unwrap() + start;
-            (&b[start..end] == name.as_bytes()).then_some((n as usize, off))
+            let found = c_str(b, strtab.offset + sym_name(b, off)) == name.as_bytes();
+            found.then_some((n as usize, off))
         })
         .unwrap_or_else(|| panic!("no symbol {name}"))
 }
 
 /// Symbol fields: (offset in the entry, width).
 pub fn sym_field(b: &[u8], field: &str) -> (u64, usize) {
-    let c64 = class(b) == Class::Elf64;
-    match field {
-        "st_name" => (0, 4),
-        "st_value" => {
-            if c64 {
-                (8, 8)
-            } else {
-                (4, 4)
-            }
-        }
-        "st_size" => {
-            if c64 {
-                (16, 8)
-            } else {
-                (8, 4)
-            }
-        }
-        "st_info" => {
-            if c64 {
-                (4, 1)
-            } else {
-                (12, 1)
-            }
-        }
-        "st_shndx" => {
-            if c64 {
-                (6, 2)
-            } else {
-                (14, 2)
-            }
-        }
+    let (elf64, elf32) = match field {
+        "st_name" => ((0, 4), (0, 4)),
+        "st_value" => ((8, 8), (4, 4)),
+        "st_size" => ((16, 8), (8, 4)),
+        "st_info" => ((4, 1), (12, 1)),
+        "st_shndx" => ((6, 2), (14, 2)),
         _ => panic!("no symbol field {field}"),
-    }
+    };
+    per_class(b, elf64, elf32)
 }
 
 /// `st_name` of the symbol entry at file offset `off`.
