@@ -269,9 +269,9 @@ pub(crate) fn filter(st: &mut State<'_>, options: &Options) {
         let mut cut = Cut::default();
         let mut data = Vec::new();
         for &start in &wanted {
-            let Some(&stop) = bounds.range(start + 1..).next() else {
-                continue;
-            };
+            // An empty replacement points at the end of the section (or
+            // at the next piece): a piece of no bytes, still a place.
+            let stop = bounds.range(start + 1..).next().copied().unwrap_or(start);
             let (Ok(s), Ok(e)) = (usize::try_from(start), usize::try_from(stop)) else {
                 continue;
             };
