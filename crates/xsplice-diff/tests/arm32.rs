@@ -1,0 +1,405 @@
+//! arm32 objects, compiled at test time with `arm-linux-gnueabihf-gcc` in
+//! ARM and Thumb state: SHT_REL relocations whose addends live in the
+//! instructions and data words. No real arm32 Xen is built, so the sources
+//! are the stand-in hypervisor's (every object against itself is "no
+//! change") and small files whose pairs differ in an implicit addend only;
+//! the target image of those is their original object linked by GNU ld.
+//! Each written object is linked by `xsplice-link` and accepted by
+//! `xsplice-validate` against that image, and its addends are read back.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use object::read::elf::{FileHeader, SectionHeader};
+use xsplice_diff::{Input, Options, Outcome, Verdict, diff};
+use xsplice_testkit::{GNU_ARM32, run, tool_binary, workspace_root};
+
+/// Xen's arm32 code generation as far as it matters here: split sections,
+/// no PIC, no unwind tables, ARM state unless `-mthumb` follows.
+const CFLAGS: &[&str] = &[
+    "-std=gnu11",
+    "-O2",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-nostdinc",
+    "-fno-common",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-strict-aliasing",
+    "-fno-stack-protector",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+    "-fno-tree-loop-distribute-patterns",
+    "-fno-pie",
+    "-march=armv7-a",
+    "-msoft-float",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Arm,
+    Thumb,
+}
+
+fn compiler() -> Option<PathBuf> {
+    xsplice_testkit::require_tool(GNU_ARM32.gcc, "compiles the arm32 objects")
+}
+
+/// Compiles `source` (named `name` in `dir`, which holds the stand-in's
+/// headers) and returns the object's bytes.
+fn compile(dir: &Path, name: &str, source: &str, mode: Mode) -> Vec<u8> {
+    std::fs::write(dir.join(name), source).unwrap();
+    let obj = dir.join(format!("{name}.{mode:?}.o"));
+    let mut cmd = Command::new(GNU_ARM32.gcc);
+    cmd.current_dir(dir)
+        .args(CFLAGS)
+        .arg(if mode == Mode::Arm {
+            "-marm"
+        } else {
+            "-mthumb"
+        })
+        .args(["-c", name, "-o"])
+        .arg(&obj);
+    let (code, _, stderr) = run(&mut cmd);
+    assert_eq!(code, 0, "{cmd:?}\n{}", String::from_utf8_lossy(&stderr));
+    std::fs::read(obj).unwrap()
+}
+
+fn headers(dir: &Path) {
+    let src = workspace_root().join("test-payloads/xen");
+    for h in ["xen.h", "bug.h", "probes.h"] {
+        std::fs::copy(src.join(h), dir.join(h)).unwrap();
+    }
+}
+
+fn run_diff(orig: &[u8], patched: &[u8], target: &[u8]) -> Outcome {
+    diff(
+        Input {
+            path: "orig.o",
+            data: orig,
+        },
+        Input {
+            path: "patched.o",
+            data: patched,
+        },
+        Some(Input {
+            path: "xen-syms",
+            data: target,
+        }),
+        &Options::default(),
+    )
+    .unwrap()
+}
+
+fn text(o: &Outcome) -> String {
+    let mut t = Vec::new();
+    o.report.write_text(&mut t).unwrap();
+    String::from_utf8(t).unwrap()
+}
+
+#[test]
+fn every_stand_in_object_against_itself_is_no_change_in_arm_and_thumb() {
+    let Some(_) = compiler() else { return };
+    let Some(xen) = xsplice_testkit::stand_in_xen("arm32") else {
+        return;
+    };
+    let target = std::fs::read(xen).unwrap();
+    let src = workspace_root().join("test-payloads/xen");
+    let dir = tempfile::tempdir().unwrap();
+    headers(dir.path());
+    let mut checked = 0;
+    let mut with_rel = 0;
+    let mut failures = Vec::new();
+    for name in [
+        "version.c",
+        "cet.c",
+        "console.c",
+        "hooklog.c",
+        "info.c",
+        "traps.c",
+        "lib.c",
+        "probes.c",
+        "probes2.c",
+    ] {
+        let source = std::fs::read_to_string(src.join(name)).unwrap();
+        for mode in [Mode::Arm, Mode::Thumb] {
+            let obj = compile(dir.path(), name, &source, mode);
+            with_rel += usize::from(has_rel(&obj));
+            let o = run_diff(&obj, &obj, &target);
+            if o.verdict != Verdict::NoChange {
+                failures.push(format!("{name} ({mode:?}): {:?}\n{}", o.verdict, text(&o)));
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 18);
+    assert!(
+        with_rel >= 14,
+        "only {with_rel} objects have SHT_REL relocations"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn has_rel(data: &[u8]) -> bool {
+    let h = object::elf::FileHeader32::<object::Endianness>::parse(data).unwrap();
+    let e = h.endian().unwrap();
+    h.sections(e, data)
+        .unwrap()
+        .iter()
+        .any(|s| s.sh_type(e) == object::elf::SHT_REL)
+}
+
+/// The section names and (type, symbol name, implicit addend) of every
+/// relocation of `data`, read with `xsplice-link`'s decoder, which is not
+/// the one the diff writes with.
+fn rel_sections(data: &[u8]) -> Vec<(String, Vec<(u32, String, i64)>)> {
+    use object::read::elf::{Rel, Sym};
+    let h = object::elf::FileHeader32::<object::Endianness>::parse(data).unwrap();
+    let e = h.endian().unwrap();
+    let table = h.sections(e, data).unwrap();
+    let symtab = table.symbols(e, data, object::elf::SHT_SYMTAB).unwrap();
+    let mut out = Vec::new();
+    for s in table.iter() {
+        let Some((rels, _)) = s.rel(e, data).unwrap() else {
+            continue;
+        };
+        let base = table
+            .section(object::SectionIndex(s.sh_info(e) as usize))
+            .unwrap();
+        let bytes = base.data(e, data).unwrap();
+        let name = String::from_utf8_lossy(table.section_name(e, s).unwrap()).into_owned();
+        let list = rels
+            .iter()
+            .map(|r| {
+                let sym = symtab
+                    .symbol(object::SymbolIndex(r.r_sym(e) as usize))
+                    .unwrap();
+                let mut sname =
+                    String::from_utf8_lossy(symtab.symbol_name(e, sym).unwrap()).into_owned();
+                if sname.is_empty() {
+                    let sec = table
+                        .section(object::SectionIndex(sym.st_shndx(e).0 as usize))
+                        .unwrap();
+                    sname =
+                        String::from_utf8_lossy(table.section_name(e, sec).unwrap()).into_owned();
+                }
+                let at = r.r_offset(e) as usize;
+                let t = r.r_type(e).0;
+                let addend = xsplice_link::implicit_addend(t, &bytes[at..]).unwrap_or(0);
+                (t, sname, addend)
+            })
+            .collect();
+        out.push((name, list));
+    }
+    out
+}
+
+/// Links `object` into a payload against `image` and validates it.
+fn link_and_validate(dir: &Path, object: &[u8], image: &Path) {
+    let obj = dir.join("diffed.o");
+    std::fs::write(&obj, object).unwrap();
+    let payload = dir.join("p.livepatch");
+    let mut link = Command::new(tool_binary("xsplice-link"));
+    link.arg("-o")
+        .arg(&payload)
+        .arg("--build-id")
+        .arg("--depends")
+        .arg(image)
+        .arg("--xen-depends")
+        .arg(image)
+        .arg(&obj);
+    let (code, out, err) = run(&mut link);
+    assert_eq!(
+        code,
+        0,
+        "{link:?}\n{}{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    let mut v = Command::new(tool_binary("xsplice-validate"));
+    v.arg(&payload).arg("--target").arg(image);
+    let (code, out, err) = run(&mut v);
+    assert_eq!(
+        code,
+        0,
+        "{v:?}\n{}{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+}
+
+/// The original object linked by GNU ld: the running image of the pairs.
+fn image(dir: &Path, orig: &[u8]) -> PathBuf {
+    let o = dir.join("image.o");
+    std::fs::write(&o, orig).unwrap();
+    let image = dir.join("xen-syms");
+    let mut ld = Command::new(GNU_ARM32.ld);
+    ld.args(["-e", "0", "--build-id=sha1", "-Ttext=0x200000", "-o"])
+        .arg(&image)
+        .arg(&o);
+    let (code, _, err) = run(&mut ld);
+    assert_eq!(code, 0, "{ld:?}\n{}", String::from_utf8_lossy(&err));
+    image
+}
+
+const ADDEND: &str = "int table[8];\n\
+int *slot(void) { return &table[1]; }\n\
+int other(int i) { return table[i & 7] + 5; }\n";
+
+#[test]
+fn a_pair_that_differs_only_in_an_implicit_addend() {
+    let Some(_) = compiler() else { return };
+    if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
+        return;
+    }
+    for mode in [Mode::Arm, Mode::Thumb] {
+        let dir = tempfile::tempdir().unwrap();
+        let orig = compile(dir.path(), "addend.c", ADDEND, mode);
+        let patched = compile(
+            dir.path(),
+            "addend.c",
+            &ADDEND.replace("&table[1]", "&table[2]"),
+            mode,
+        );
+        // The bytes differ in the MOVW/MOVT immediates only.
+        let image_path = image(dir.path(), &orig);
+        let target = std::fs::read(&image_path).unwrap();
+        let o = run_diff(&orig, &patched, &target);
+        let report = text(&o);
+        assert!(
+            report.contains("changed function `slot`")
+                && report.contains("the addend of `table` changed from 4 to 8"),
+            "{mode:?}:\n{report}"
+        );
+        assert!(!report.contains("changed function `other`"), "{report}");
+        match mode {
+            Mode::Thumb => {
+                assert_eq!(o.verdict, Verdict::Refused, "{report}");
+                assert!(
+                    report.contains("Thumb code") && report.contains("-marm"),
+                    "{report}"
+                );
+            }
+            Mode::Arm => {
+                assert_eq!(o.verdict, Verdict::Written, "{report}");
+                let object = o.object.unwrap();
+                assert!(has_rel(&object));
+                let rels = rel_sections(&object);
+                let slot = rels
+                    .iter()
+                    .find(|(n, _)| n == ".rel.text.slot")
+                    .unwrap_or_else(|| panic!("no .rel.text.slot in {rels:?}"));
+                // `table+8` (a literal-pool word in ARM state, MOVW/MOVT
+                // where the compiler prefers them), an undefined reference
+                // to the running image's `table`.
+                assert!(
+                    !slot.1.is_empty()
+                        && slot.1.iter().all(|(t, name, a)| [2, 43, 44].contains(t)
+                            && name == "table"
+                            && *a == 8),
+                    "{rels:?}"
+                );
+                assert!(
+                    !rels.iter().any(|(n, _)| n.starts_with(".rela")),
+                    "{rels:?}"
+                );
+                link_and_validate(dir.path(), &object, &image_path);
+            }
+        }
+        // And the same pair the other way round, then against itself.
+        let back = run_diff(&patched, &orig, &target);
+        assert!(
+            text(&back).contains("changed from 8 to 4"),
+            "{}",
+            text(&back)
+        );
+        assert_eq!(run_diff(&orig, &orig, &target).verdict, Verdict::NoChange);
+    }
+}
+
+#[test]
+fn the_stand_in_hello_world_in_arm_state_links_and_validates() {
+    let Some(_) = compiler() else { return };
+    let Some(xen) = xsplice_testkit::stand_in_xen("arm32") else {
+        return;
+    };
+    let target = std::fs::read(&xen).unwrap();
+    let src = workspace_root().join("test-payloads/xen");
+    let source = std::fs::read_to_string(src.join("version.c")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    headers(dir.path());
+    // The stand-in is built with -fpie, as its own image was.
+    let orig = compile(dir.path(), "version.c", &source, Mode::Arm);
+    let patched = compile(
+        dir.path(),
+        "version.c",
+        &source.replace("return xen_extra_string;", "return \"Hello World\";"),
+        Mode::Arm,
+    );
+    let o = run_diff(&orig, &patched, &target);
+    let report = text(&o);
+    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    assert!(report.contains("patch `xen_extra_version`"), "{report}");
+    let object = o.object.unwrap();
+    // Deterministic.
+    assert_eq!(run_diff(&orig, &patched, &target).object.unwrap(), object);
+    link_and_validate(dir.path(), &object, &xen);
+}
+
+const STATICS: &str = "static int x __attribute__((section(\".data.shared\"), used)) = 1;\n\
+static int y __attribute__((section(\".data.shared\"), used)) = 2;\n\
+int get_y(void) { return y; }\n\
+int more(int i) { return i * 3 + x; }\n";
+
+#[test]
+fn two_changed_functions_get_their_names_through_written_addends() {
+    let Some(_) = compiler() else { return };
+    if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let orig = compile(dir.path(), "statics.c", STATICS, Mode::Arm);
+    let patched = compile(
+        dir.path(),
+        "statics.c",
+        &STATICS
+            .replace("return y;", "return y + 1;")
+            .replace("i * 3", "i * 5"),
+        Mode::Arm,
+    );
+    let image_path = image(dir.path(), &orig);
+    let target = std::fs::read(&image_path).unwrap();
+    let o = run_diff(&orig, &patched, &target);
+    let report = text(&o);
+    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    assert!(
+        report.contains("referenced object `statics.c#y`")
+            && report.contains("referenced object `statics.c#x`"),
+        "{report}"
+    );
+    let object = o.object.unwrap();
+    let rels = rel_sections(&object);
+    // `.livepatch.funcs` entries name `get_y` and `more` through the
+    // strings section: the second name's offset is an addend the diff
+    // wrote into the entry's `name` field.
+    let funcs = rels
+        .iter()
+        .find(|(n, _)| n == ".rel.livepatch.funcs")
+        .unwrap_or_else(|| panic!("{rels:?}"));
+    let names: Vec<i64> = funcs
+        .1
+        .iter()
+        .filter(|(_, s, _)| s == ".livepatch.strings")
+        .map(|(_, _, a)| *a)
+        .collect();
+    assert_eq!(names, [0, 6], "{rels:?}");
+    let get_y = rels.iter().find(|(n, _)| n == ".rel.text.get_y").unwrap();
+    assert!(
+        get_y
+            .1
+            .iter()
+            .all(|(_, s, a)| s == "statics.c#y" && *a == 0),
+        "{rels:?}"
+    );
+    link_and_validate(dir.path(), &object, &image_path);
+}
