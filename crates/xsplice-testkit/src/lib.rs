@@ -11,6 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod fixture;
+
 /// True when running under continuous integration.
 pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
@@ -100,6 +102,35 @@ pub fn run(cmd: &mut Command) -> (i32, Vec<u8>, Vec<u8>) {
         .output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     (out.status.code().unwrap_or(-1), out.stdout, out.stderr)
+}
+
+/// The entries of `dir` sorted by name, each as its path and its file name;
+/// fails the test naming `dir` if it cannot be read.
+pub fn dir_entries(dir: &Path) -> Vec<(PathBuf, String)> {
+    let read =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read `{}`: {e}", dir.display()));
+    let mut entries: Vec<(PathBuf, String)> = read
+        .map(|entry| {
+            let entry = entry.unwrap_or_else(|e| panic!("cannot read `{}`: {e}", dir.display()));
+            (
+                entry.path(),
+                entry.file_name().to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    entries.sort_by(|a, b| a.1.cmp(&b.1));
+    entries
+}
+
+/// Removes the files of `dir` whose name `remove` picks (subdirectories
+/// are left alone); fails the test naming a file it cannot remove.
+pub fn remove_files(dir: &Path, remove: impl Fn(&str) -> bool) {
+    for (path, name) in dir_entries(dir) {
+        if remove(&name) && !path.is_dir() {
+            std::fs::remove_file(&path)
+                .unwrap_or_else(|e| panic!("cannot remove `{}`: {e}", path.display()));
+        }
+    }
 }
 
 /// The stand-in hypervisor `xen-syms` for `arch` (`x86_64`, `aarch64`, `arm32`),
