@@ -5,12 +5,12 @@
 //! `entry` whose bytes are known, an undefined reference, a `.bss` variable
 //! and a build-id note: every outcome of the lookup API.
 
-use object::write::{Object, StandardSection, Symbol as WSymbol, SymbolSection as WSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::SymbolKind::{Data, File, Text, Unknown};
+use object::write::{Object, StandardSection, SymbolSection as WSection};
+use object::{Architecture, BinaryFormat, Endianness, SymbolScope};
 use std::sync::OnceLock;
 use xsplice_symbols::{Class, ElfFile, Error};
+use xsplice_testkit::fixture::{add_build_id_note, add_symbols};
 
 fn fixture() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
@@ -21,93 +21,21 @@ fn fixture() -> &'static [u8] {
         obj.append_section_data(text, &[0x55, 0x48, 0x89, 0xe5, 0xc3], 1);
         let bss = obj.section_id(StandardSection::UninitializedData);
         obj.append_section_bss(bss, 8, 8);
-        let note = obj.add_section(
-            Vec::new(),
-            b".note.gnu.build-id".to_vec(),
-            SectionKind::Note,
-        );
-        let mut desc = Vec::new();
-        desc.extend_from_slice(&4u32.to_le_bytes());
-        desc.extend_from_slice(&4u32.to_le_bytes());
-        desc.extend_from_slice(&3u32.to_le_bytes());
-        desc.extend_from_slice(b"GNU\0");
-        desc.extend_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
-        obj.append_section_data(note, &desc, 4);
-        let mut add = |name: &str, value, size, kind, scope, section| {
-            obj.add_symbol(WSymbol {
-                name: name.as_bytes().to_vec(),
-                value,
-                size,
-                kind,
-                scope,
-                weak: false,
-                section,
-                flags: SymbolFlags::None,
-            });
-        };
-        add(
-            "a.c",
-            0,
-            0,
-            SymbolKind::File,
-            SymbolScope::Compilation,
-            WSection::None,
-        );
-        add(
-            "helper",
-            0,
-            8,
-            SymbolKind::Text,
-            SymbolScope::Compilation,
-            WSection::Section(text),
-        );
-        add(
-            "counter",
-            0,
-            8,
-            SymbolKind::Data,
-            SymbolScope::Compilation,
-            WSection::Section(bss),
-        );
-        add(
-            "entry",
-            4,
-            4,
-            SymbolKind::Text,
-            SymbolScope::Compilation,
-            WSection::Section(text),
-        );
-        add(
-            "b.c",
-            0,
-            0,
-            SymbolKind::File,
-            SymbolScope::Compilation,
-            WSection::None,
-        );
-        add(
-            "helper",
-            8,
-            8,
-            SymbolKind::Text,
-            SymbolScope::Compilation,
-            WSection::Section(text),
-        );
-        add(
-            "entry",
-            16,
-            5,
-            SymbolKind::Text,
-            SymbolScope::Dynamic,
-            WSection::Section(text),
-        );
-        add(
-            "missing",
-            0,
-            0,
-            SymbolKind::Unknown,
-            SymbolScope::Dynamic,
-            WSection::Undefined,
+        add_build_id_note(&mut obj, &[0xde, 0xad, 0xbe, 0xef]);
+        let (t, b) = (WSection::Section(text), WSection::Section(bss));
+        let (local, global) = (SymbolScope::Compilation, SymbolScope::Dynamic);
+        add_symbols(
+            &mut obj,
+            &[
+                ("a.c", 0, 0, File, local, false, WSection::None),
+                ("helper", 0, 8, Text, local, false, t),
+                ("counter", 0, 8, Data, local, false, b),
+                ("entry", 4, 4, Text, local, false, t),
+                ("b.c", 0, 0, File, local, false, WSection::None),
+                ("helper", 8, 8, Text, local, false, t),
+                ("entry", 16, 5, Text, global, false, t),
+                ("missing", 0, 0, Unknown, global, false, WSection::Undefined),
+            ],
         );
         obj.write().expect("write fixture")
     })

@@ -8,13 +8,13 @@
 //! the symbol iterator, lookup, symbol bytes, build-id and the renderer in
 //! all formats.
 
-use object::write::{Object, StandardSection, Symbol as WSymbol, SymbolSection as WSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::SymbolKind::{Data, File, Text, Unknown};
+use object::write::{Object, StandardSection, SymbolSection as WSection};
+use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolScope};
 use xsplice_symbols::ElfFile;
 use xsplice_symbols::coff::CoffFile;
 use xsplice_symbols::nm::{self, Format, Input, Options, Sort};
+use xsplice_testkit::fixture::{add_build_id_note, add_symbols};
 
 fn fixture(arch: Architecture) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
@@ -22,35 +22,18 @@ fn fixture(arch: Architecture) -> Vec<u8> {
     obj.append_section_data(text, &[0x90; 16], 16);
     let bss = obj.section_id(StandardSection::UninitializedData);
     obj.append_section_bss(bss, 8, 8);
-    let note = obj.add_section(
-        Vec::new(),
-        b".note.gnu.build-id".to_vec(),
-        SectionKind::Note,
-    );
-    obj.append_section_data(
-        note,
+    add_build_id_note(&mut obj, &[1, 2]);
+    let (t, b) = (WSection::Section(text), WSection::Section(bss));
+    let global = SymbolScope::Dynamic;
+    add_symbols(
+        &mut obj,
         &[
-            4, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0, 1, 2,
+            ("f.c", 0, 0, File, global, false, WSection::None),
+            ("func", 0, 16, Text, global, false, t),
+            ("var", 0, 8, Data, global, false, b),
+            ("ext", 0, 0, Unknown, global, false, WSection::Undefined),
         ],
-        4,
     );
-    for (name, value, size, kind, section) in [
-        ("f.c", 0, 0, SymbolKind::File, WSection::None),
-        ("func", 0, 16, SymbolKind::Text, WSection::Section(text)),
-        ("var", 0, 8, SymbolKind::Data, WSection::Section(bss)),
-        ("ext", 0, 0, SymbolKind::Unknown, WSection::Undefined),
-    ] {
-        obj.add_symbol(WSymbol {
-            name: name.as_bytes().to_vec(),
-            value,
-            size,
-            kind,
-            scope: SymbolScope::Dynamic,
-            weak: false,
-            section,
-            flags: SymbolFlags::None,
-        });
-    }
     obj.write().unwrap()
 }
 
@@ -73,59 +56,18 @@ fn coff_fixture(arch: Architecture, long_section: bool) -> Vec<u8> {
         );
         obj.append_section_data(long, &[2; 4], 4);
     }
-    for (name, value, size, kind, scope, section) in [
-        (
-            "func",
-            0,
-            16,
-            SymbolKind::Text,
-            SymbolScope::Dynamic,
-            WSection::Section(text),
-        ),
-        (
-            "local_with_a_long_name",
-            4,
-            0,
-            SymbolKind::Text,
-            SymbolScope::Compilation,
-            WSection::Section(text),
-        ),
-        (
-            "var",
-            0,
-            8,
-            SymbolKind::Data,
-            SymbolScope::Dynamic,
-            WSection::Section(bss),
-        ),
-        (
-            "shared",
-            0,
-            8,
-            SymbolKind::Data,
-            SymbolScope::Dynamic,
-            WSection::Common,
-        ),
-        (
-            "ext",
-            0,
-            0,
-            SymbolKind::Unknown,
-            SymbolScope::Dynamic,
-            WSection::Undefined,
-        ),
-    ] {
-        obj.add_symbol(WSymbol {
-            name: name.as_bytes().to_vec(),
-            value,
-            size,
-            kind,
-            scope,
-            weak: false,
-            section,
-            flags: SymbolFlags::None,
-        });
-    }
+    let (t, b) = (WSection::Section(text), WSection::Section(bss));
+    let (local, global) = (SymbolScope::Compilation, SymbolScope::Dynamic);
+    add_symbols(
+        &mut obj,
+        &[
+            ("func", 0, 16, Text, global, false, t),
+            ("local_with_a_long_name", 4, 0, Text, local, false, t),
+            ("var", 0, 8, Data, global, false, b),
+            ("shared", 0, 8, Data, global, false, WSection::Common),
+            ("ext", 0, 0, Unknown, global, false, WSection::Undefined),
+        ],
+    );
     obj.write().unwrap()
 }
 
