@@ -97,11 +97,12 @@ fn not_elf() {
     );
 }
 
-#[test]
-fn truncated_header() {
-    let elf = small_object();
+/// Writes `bytes` as `bad.o` and checks that we answer what GNU nm
+/// answers without linker plugins (see the top of this file): not
+/// recognized, status 1.
+fn check_not_recognized(bytes: &[u8]) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.o"), &elf[..40]).unwrap();
+    std::fs::write(dir.path().join("bad.o"), bytes).unwrap();
     let (code, out, err) = xsplice_nm(dir.path(), &["bad.o"]);
     assert_eq!(
         (code, out.as_str(), err.as_str()),
@@ -110,17 +111,16 @@ fn truncated_header() {
 }
 
 #[test]
+fn truncated_header() {
+    check_not_recognized(&small_object()[..40]);
+}
+
+#[test]
 fn section_headers_past_end() {
     let mut elf = small_object();
     let past = (elf.len() + 100) as u64;
     elf[40..48].copy_from_slice(&past.to_le_bytes());
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.o"), &elf).unwrap();
-    let (code, out, err) = xsplice_nm(dir.path(), &["bad.o"]);
-    assert_eq!(
-        (code, out.as_str(), err.as_str()),
-        (1, "", "nm: bad.o: file format not recognized\n")
-    );
+    check_not_recognized(&elf);
 }
 
 #[test]

@@ -27,7 +27,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{compare, small_object};
+use common::{assert_compared, compare, small_object};
 use xsplice_testkit::require_tool;
 
 const OPTION_SETS: &[&[&str]] = &[
@@ -86,16 +86,7 @@ fn coff_and_pe_against_gnu_nm() {
         fatal.len(),
         failures.len()
     );
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        compared >= MIN_FILES,
-        "only {compared} files compared, at least {MIN_FILES} needed"
-    );
+    assert_compared(compared, MIN_FILES, &failures);
 }
 
 // ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::compare;
+use common::{assert_compared, compare, run_ok};
 use object::write::{Object, Symbol as WSymbol, SymbolSection as WSection};
 use object::{
     Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
@@ -161,16 +161,7 @@ fn differential_against_gnu_nm() {
         );
     }
     eprintln!("compared {compared} files, {} differences", failures.len());
-    assert!(
-        failures.is_empty(),
-        "{} differences:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        compared >= MIN_FILES,
-        "only {compared} files compared, at least {MIN_FILES} needed"
-    );
+    assert_compared(compared, MIN_FILES, &failures);
 }
 
 /// `gcc -print-file-name=NAME`, when it names an existing file.
@@ -246,15 +237,7 @@ fn assemble(tool: &str, args: &[&str], src: &str, out: &Path) -> Option<PathBuf>
     let tool = require_tool(tool, "assembling an edge case")?;
     let s = out.with_extension("s");
     std::fs::write(&s, src).unwrap();
-    let (code, _, err) =
-        xsplice_testkit::run(Command::new(tool).args(args).arg(&s).arg("-o").arg(out));
-    assert_eq!(
-        code,
-        0,
-        "assembling {}: {}",
-        s.display(),
-        String::from_utf8_lossy(&err)
-    );
+    run_ok(Command::new(tool).args(args).arg(&s).arg("-o").arg(out));
     Some(out.to_path_buf())
 }
 
@@ -277,7 +260,7 @@ fn edge_cases(tmp: &Path) -> Vec<PathBuf> {
     files.extend(assemble("as", &[], TIE_B, &dir.join("tie-b.o")));
     if let (Some(ld), Some(_)) = (require_tool("ld", "ld -r for duplicate statics"), &a) {
         let out = dir.join("ties.o");
-        let (code, _, err) = xsplice_testkit::run(
+        run_ok(
             Command::new(ld)
                 .arg("-r")
                 .arg(dir.join("tie-a.o"))
@@ -286,12 +269,11 @@ fn edge_cases(tmp: &Path) -> Vec<PathBuf> {
                 .arg("-o")
                 .arg(&out),
         );
-        assert_eq!(code, 0, "ld -r: {}", String::from_utf8_lossy(&err));
         files.push(out);
     }
     if let (Some(objcopy), Some(a)) = (require_tool("objcopy", "ET_REL with sh_addr"), &a) {
         let out = dir.join("moved.o");
-        let (code, _, err) = xsplice_testkit::run(
+        run_ok(
             Command::new(objcopy)
                 .args([
                     "--change-section-address",
@@ -302,7 +284,6 @@ fn edge_cases(tmp: &Path) -> Vec<PathBuf> {
                 .arg(a)
                 .arg(&out),
         );
-        assert_eq!(code, 0, "objcopy: {}", String::from_utf8_lossy(&err));
         files.push(out);
     }
     for (name, bytes) in generated_objects() {
@@ -327,20 +308,13 @@ fn cross_edge_cases(gcc: &Path, triple: &str, dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     for (tag, flags) in variants {
         let out = dir.join(format!("unit-{tag}.o"));
-        let (code, _, err) = xsplice_testkit::run(
+        run_ok(
             Command::new(gcc)
                 .args(&flags)
                 .arg("-c")
                 .arg(&c)
                 .arg("-o")
                 .arg(&out),
-        );
-        assert_eq!(
-            code,
-            0,
-            "{}: {}",
-            gcc.display(),
-            String::from_utf8_lossy(&err)
         );
         files.push(out);
     }
@@ -352,15 +326,7 @@ fn cross_edge_cases(gcc: &Path, triple: &str, dir: &Path) -> Vec<PathBuf> {
     let s = dir.join("mapping.s");
     std::fs::write(&s, src).unwrap();
     let out = dir.join("mapping.o");
-    let (code, _, err) =
-        xsplice_testkit::run(Command::new(gcc).arg("-c").arg(&s).arg("-o").arg(&out));
-    assert_eq!(
-        code,
-        0,
-        "{}: {}",
-        gcc.display(),
-        String::from_utf8_lossy(&err)
-    );
+    run_ok(Command::new(gcc).arg("-c").arg(&s).arg("-o").arg(&out));
     files.push(out);
     files
 }

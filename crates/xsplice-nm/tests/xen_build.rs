@@ -21,7 +21,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::compare;
+use common::{compare, run_ok};
 use xsplice_testkit::{real_xen, require_tool};
 
 /// The images `make` links (and the maps it writes) from nm's output.
@@ -99,15 +99,8 @@ fn xen_links_the_same_images_with_xsplice_nm_as_nm() {
     }
 
     // The files nm was given, the deleted intermediates among them.
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(&recorded)
-        .expect("read the recorded inputs")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    inputs.sort();
-    let names: Vec<String> = inputs
-        .iter()
-        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
-        .collect();
+    let (inputs, names): (Vec<PathBuf>, Vec<String>) =
+        xsplice_testkit::dir_entries(&recorded).into_iter().unzip();
     for (prefix, suffix) in [
         (".xen-syms.", ".0"),
         (".xen-syms.", ".1"),
@@ -165,21 +158,9 @@ fn write_recorder(path: &Path, nm: &Path, dir: &Path) {
 /// Removes the images and the link intermediates, so that `make` links
 /// them all again.
 fn remove_images(xen_dir: &Path) {
-    for entry in std::fs::read_dir(xen_dir).expect("read the tree") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        if OUTPUTS.contains(&name.as_str())
-            || name.starts_with(".xen-syms.")
-            || name.starts_with(".xen.efi.")
-        {
-            std::fs::remove_file(&path)
-                .unwrap_or_else(|e| panic!("cannot remove `{}`: {e}", path.display()));
-        }
-    }
+    xsplice_testkit::remove_files(xen_dir, |name| {
+        OUTPUTS.contains(&name) || name.starts_with(".xen-syms.") || name.starts_with(".xen.efi.")
+    });
 }
 
 /// `make NM=nm` in the tree, with the tree's build environment; the output
@@ -214,9 +195,4 @@ fn make(xen_dir: &Path, nm: &Path, log: &Path) -> String {
         String::from_utf8_lossy(&text)
     );
     line
-}
-
-fn run_ok(cmd: &mut Command) {
-    let (code, _, err) = xsplice_testkit::run(cmd);
-    assert_eq!(code, 0, "{cmd:?} failed: {}", String::from_utf8_lossy(&err));
 }

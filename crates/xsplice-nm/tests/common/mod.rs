@@ -10,10 +10,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use object::write::{Object, StandardSection, Symbol as WSymbol, SymbolSection as WSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::write::{Object, SectionId, StandardSection, SymbolSection as WSection};
+use object::{Architecture, BinaryFormat, Endianness, SectionKind, SymbolKind, SymbolScope};
+use xsplice_testkit::fixture::{FixtureSymbol, add_symbols};
 
 /// An x86-64 ET_REL with two statics called `helper` in files `a.c` and
 /// `b.c`, a global function, a weak object, a `.bss` variable, a common
@@ -25,108 +24,10 @@ pub fn small_object() -> Vec<u8> {
 /// The same symbols for another architecture (ELF32 for i386 and arm).
 pub fn small_object_for(arch: Architecture) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
-    let text = obj.section_id(StandardSection::Text);
-    obj.append_section_data(text, &[0x90; 32], 16);
-    let data = obj.section_id(StandardSection::Data);
-    obj.append_section_data(data, &[1, 0, 0, 0, 2, 0, 0, 0], 8);
-    let bss = obj.section_id(StandardSection::UninitializedData);
-    obj.append_section_bss(bss, 16, 8);
+    let sections = small_sections(&mut obj);
     let comment = obj.add_section(Vec::new(), b".comment".to_vec(), SectionKind::OtherString);
     obj.append_section_data(comment, b"xsplice\0", 1);
-    let mut add = |name: &str, value, size, kind, scope, weak, section| {
-        obj.add_symbol(WSymbol {
-            name: name.as_bytes().to_vec(),
-            value,
-            size,
-            kind,
-            scope,
-            weak,
-            section,
-            flags: SymbolFlags::None,
-        });
-    };
-
-    add(
-        "a.c",
-        0,
-        0,
-        SymbolKind::File,
-        SymbolScope::Compilation,
-        false,
-        WSection::None,
-    );
-    add(
-        "helper",
-        0,
-        8,
-        SymbolKind::Text,
-        SymbolScope::Compilation,
-        false,
-        WSection::Section(text),
-    );
-    add(
-        "counter",
-        0,
-        8,
-        SymbolKind::Data,
-        SymbolScope::Compilation,
-        false,
-        WSection::Section(bss),
-    );
-    add(
-        "b.c",
-        0,
-        0,
-        SymbolKind::File,
-        SymbolScope::Compilation,
-        false,
-        WSection::None,
-    );
-    add(
-        "helper",
-        8,
-        8,
-        SymbolKind::Text,
-        SymbolScope::Compilation,
-        false,
-        WSection::Section(text),
-    );
-    add(
-        "entry",
-        16,
-        16,
-        SymbolKind::Text,
-        SymbolScope::Dynamic,
-        false,
-        WSection::Section(text),
-    );
-    add(
-        "table",
-        0,
-        8,
-        SymbolKind::Data,
-        SymbolScope::Dynamic,
-        true,
-        WSection::Section(data),
-    );
-    add(
-        "shared",
-        16,
-        4,
-        SymbolKind::Data,
-        SymbolScope::Dynamic,
-        false,
-        WSection::Common,
-    );
-    add(
-        "missing",
-        0,
-        0,
-        SymbolKind::Unknown,
-        SymbolScope::Dynamic,
-        false,
-        WSection::Undefined,
-    );
+    add_symbols(&mut obj, &small_symbols(sections, true));
     obj.write().expect("write fixture")
 }
 
@@ -134,98 +35,44 @@ pub fn small_object_for(arch: Architecture) -> Vec<u8> {
 /// the section symbols the `object` crate writes).
 pub fn small_coff() -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Coff, Architecture::X86_64, Endianness::Little);
+    let sections = small_sections(&mut obj);
+    add_symbols(&mut obj, &small_symbols(sections, false));
+    obj.write().expect("write fixture")
+}
+
+/// The `.text`, `.data` and `.bss` of the small fixtures.
+fn small_sections(obj: &mut Object<'_>) -> [SectionId; 3] {
     let text = obj.section_id(StandardSection::Text);
     obj.append_section_data(text, &[0x90; 32], 16);
     let data = obj.section_id(StandardSection::Data);
     obj.append_section_data(data, &[1, 0, 0, 0, 2, 0, 0, 0], 8);
     let bss = obj.section_id(StandardSection::UninitializedData);
     obj.append_section_bss(bss, 16, 8);
-    for (name, value, kind, scope, weak, section) in [
-        (
-            "a.c",
-            0,
-            SymbolKind::File,
-            SymbolScope::Compilation,
-            false,
-            WSection::None,
-        ),
-        (
-            "helper",
-            0,
-            SymbolKind::Text,
-            SymbolScope::Compilation,
-            false,
-            WSection::Section(text),
-        ),
-        (
-            "counter",
-            0,
-            SymbolKind::Data,
-            SymbolScope::Compilation,
-            false,
-            WSection::Section(bss),
-        ),
-        (
-            "b.c",
-            0,
-            SymbolKind::File,
-            SymbolScope::Compilation,
-            false,
-            WSection::None,
-        ),
-        (
-            "helper",
-            8,
-            SymbolKind::Text,
-            SymbolScope::Compilation,
-            false,
-            WSection::Section(text),
-        ),
-        (
-            "entry",
-            16,
-            SymbolKind::Text,
-            SymbolScope::Dynamic,
-            false,
-            WSection::Section(text),
-        ),
-        (
-            "table",
-            0,
-            SymbolKind::Data,
-            SymbolScope::Dynamic,
-            true,
-            WSection::Section(data),
-        ),
-        (
-            "shared",
-            16,
-            SymbolKind::Data,
-            SymbolScope::Dynamic,
-            false,
-            WSection::Common,
-        ),
-        (
-            "missing",
-            0,
-            SymbolKind::Unknown,
-            SymbolScope::Dynamic,
-            false,
-            WSection::Undefined,
-        ),
-    ] {
-        obj.add_symbol(WSymbol {
-            name: name.as_bytes().to_vec(),
-            value,
-            size: 0,
-            kind,
-            scope,
-            weak,
-            section,
-            flags: SymbolFlags::None,
-        });
-    }
-    obj.write().expect("write fixture")
+    [text, data, bss]
+}
+
+/// The symbols of the small fixtures; without `sized` every size is 0, as
+/// COFF symbols have none.
+fn small_symbols(sections: [SectionId; 3], sized: bool) -> Vec<FixtureSymbol<'static>> {
+    use SymbolKind::{Data, File, Text, Unknown};
+    let (local, global) = (SymbolScope::Compilation, SymbolScope::Dynamic);
+    let [t, d, b] = sections.map(WSection::Section);
+    [
+        ("a.c", 0, 0, File, local, false, WSection::None),
+        ("helper", 0, 8, Text, local, false, t),
+        ("counter", 0, 8, Data, local, false, b),
+        ("b.c", 0, 0, File, local, false, WSection::None),
+        ("helper", 8, 8, Text, local, false, t),
+        ("entry", 16, 16, Text, global, false, t),
+        ("table", 0, 8, Data, global, true, d),
+        ("shared", 16, 4, Data, global, false, WSection::Common),
+        ("missing", 0, 0, Unknown, global, false, WSection::Undefined),
+    ]
+    .map(|(name, value, size, kind, scope, weak, section)| {
+        let size = if sized { size } else { 0 };
+        (name, value, size, kind, scope, weak, section)
+    })
+    .to_vec()
 }
 
 /// Runs `xsplice-nm` with `args` in `dir` under `LC_ALL=C`: (exit status,
@@ -266,6 +113,12 @@ pub fn gnu_nm(dir: &Path, args: &[&str]) -> Option<(i32, String, String)> {
         String::from_utf8_lossy(&out).into_owned(),
         String::from_utf8_lossy(&err).into_owned(),
     ))
+}
+
+/// Runs `cmd`, failing with the command and its stderr unless it succeeds.
+pub fn run_ok(cmd: &mut Command) {
+    let (code, _, err) = xsplice_testkit::run(cmd);
+    assert_eq!(code, 0, "{cmd:?} failed: {}", String::from_utf8_lossy(&err));
 }
 
 /// Output of one run: exit status, stdout, stderr.
@@ -332,6 +185,21 @@ pub fn compare(
         a = args.join(" "),
         f = files[0].display(),
     ));
+}
+
+/// Fails listing every difference in `failures`, or when fewer than `min`
+/// files were compared: a run that found too few inputs proves little.
+pub fn assert_compared(compared: usize, min: usize, failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{} differences:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        compared >= min,
+        "only {compared} files compared, at least {min} needed"
+    );
 }
 
 /// The first line where two outputs differ, for failure messages.
