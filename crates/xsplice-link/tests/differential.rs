@@ -26,8 +26,8 @@ use std::process::Command;
 
 use common::dump::{DumpOptions, dump, recompute_build_id, stored_build_id};
 use common::{
-    AARCH64, ARM32, Arch, X86_64, assert_same_dump, binary_object, compile, gnu_link, must,
-    our_link,
+    AARCH64, ARM32, Arch, X86_64, assert_same_dump, binary_object, compile, gnu_link,
+    gnu_payload_link, must, our_link,
 };
 
 /// Links `inputs` with both linkers in `dir` and compares the dumps.
@@ -650,15 +650,7 @@ fn payload_recipe(arch: Arch) {
         "modinfo.o".into(),
     ]
     .into();
-    gnu_link(&arch, d, &gnu, &gnu_inputs, &["--build-id=sha1"])
-        .unwrap_or_else(|e| panic!("GNU ld failed: {e}"));
-    let gnu_bytes_before = std::fs::read(&gnu).expect("read");
-    must(
-        Command::new(arch.objcopy)
-            .current_dir(d)
-            .args(["--set-section-flags", ".livepatch.funcs=alloc,readonly"])
-            .arg(&gnu),
-    );
+    let gnu_bytes_before = gnu_payload_link(&arch, d, &gnu, &gnu_inputs);
 
     let ours = d.join("ours.livepatch");
     our_link(

@@ -3,12 +3,12 @@
 //! architecture, with relocations, groups and an `.eh_frame`) go through
 //! the library; each must return `Ok` or `Err`.
 
-use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, SymbolFlags, SymbolKind,
-    SymbolScope, elf,
-};
+use object::SymbolKind::Text;
+use object::SymbolScope::Dynamic;
+use object::write::{Object, Relocation, StandardSection, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, RelocationFlags, SectionKind, elf};
 use xsplice_link::{Input, LinkOptions};
+use xsplice_testkit::fixture::add_symbols;
 
 fn sample(arch: Architecture, r_type: elf::RelocationType) -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
@@ -16,16 +16,8 @@ fn sample(arch: Architecture, r_type: elf::RelocationType) -> Vec<u8> {
     obj.append_section_data(text, &[0u8; 32], 4);
     let data = obj.section_id(StandardSection::Data);
     obj.append_section_data(data, &[0u8; 16], 8);
-    let f = obj.add_symbol(Symbol {
-        name: b"f".to_vec(),
-        value: 4,
-        size: 8,
-        kind: SymbolKind::Text,
-        scope: SymbolScope::Dynamic,
-        weak: false,
-        section: SymbolSection::Section(text),
-        flags: SymbolFlags::None,
-    });
+    let text_at = SymbolSection::Section(text);
+    let f = add_symbols(&mut obj, &[("f", 4, 8, Text, Dynamic, false, text_at)])[0];
     let text_sym = obj.section_symbol(text);
     obj.add_relocation(
         data,
@@ -61,16 +53,8 @@ fn sample(arch: Architecture, r_type: elf::RelocationType) -> Vec<u8> {
     obj.append_section_data(eh, &cfi, 8);
     let comdat = obj.add_section(Vec::new(), b".text.inl".to_vec(), SectionKind::Text);
     obj.append_section_data(comdat, &[0u8; 4], 4);
-    let inl = obj.add_symbol(Symbol {
-        name: b"inl".to_vec(),
-        value: 0,
-        size: 4,
-        kind: SymbolKind::Text,
-        scope: SymbolScope::Dynamic,
-        weak: false,
-        section: SymbolSection::Section(comdat),
-        flags: SymbolFlags::None,
-    });
+    let comdat_at = SymbolSection::Section(comdat);
+    let inl = add_symbols(&mut obj, &[("inl", 0, 4, Text, Dynamic, false, comdat_at)])[0];
     obj.add_comdat(object::write::Comdat {
         kind: object::ComdatKind::Any,
         symbol: inl,

@@ -20,18 +20,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::must;
-use xsplice_testkit::{RealXen, real_xen, require_tool, run, tool_binary};
+use xsplice_testkit::{
+    RealXen, dir_entries, real_xen, remove_files, require_tool, run, tool_binary,
+};
 
 /// The `$(LD)` command line kbuild recorded for each payload, by file name.
 fn recorded_links(dir: &Path) -> BTreeMap<String, Vec<String>> {
     let mut links = BTreeMap::new();
-    for entry in std::fs::read_dir(dir).expect("read the payload directory") {
-        let path = entry.expect("directory entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
+    for (path, name) in dir_entries(dir) {
         let Some(payload) = name
             .strip_prefix('.')
             .and_then(|n| n.strip_suffix(".cmd"))
@@ -52,13 +48,11 @@ fn recorded_links(dir: &Path) -> BTreeMap<String, Vec<String>> {
 
 /// The payloads (`*.livepatch`) in `dir`, by file name.
 fn payloads(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read the payload directory")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+    dir_entries(dir)
+        .into_iter()
+        .map(|(_, name)| name)
         .filter(|n| n.ends_with(".livepatch"))
-        .collect();
-    names.sort();
-    names
+        .collect()
 }
 
 /// `words` with `-o`'s operand replaced by `out`.
@@ -168,19 +162,7 @@ fn each_test_payload_relinked_is_xens() {
 /// Removes what the payload rules of `dir` (`xen/test/livepatch`) produce:
 /// everything but the Makefile and the C sources.
 fn clean_payload_outputs(dir: &Path) {
-    for entry in std::fs::read_dir(dir).expect("read the payload directory") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        if name == "Makefile" || name.ends_with(".c") || path.is_dir() {
-            continue;
-        }
-        std::fs::remove_file(&path)
-            .unwrap_or_else(|e| panic!("cannot remove `{}`: {e}", path.display()));
-    }
+    remove_files(dir, |name| name != "Makefile" && !name.ends_with(".c"));
 }
 
 /// Xen's name of the architecture and the prefix of its GNU tools, as

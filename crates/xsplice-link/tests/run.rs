@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{AARCH64, ARM32, Arch, X86_64, compile, must, our_link};
@@ -71,34 +71,15 @@ fn run_program(arch: Arch, flag_sets: &[&[&str]]) {
         let partial = d.join("partial.o");
         our_link(d, &partial, &objs, &[])
             .unwrap_or_else(|(c, e)| panic!("xsplice-link failed ({c}): {e}"));
-        let exe = d.join("prog");
-        let mut cc = Command::new(arch.gcc);
-        cc.current_dir(d).arg("-o").arg(&exe).arg(&partial);
-        if runner.is_some() {
-            cc.arg("-static");
-        }
-        must(&mut cc);
-        let mut cmd = match &runner {
-            Some(r) => {
-                let mut c = Command::new(r);
-                c.arg(&exe);
-                c
-            }
-            None => Command::new(&exe),
-        };
-        let out = must(&mut cmd);
+        let out = link_and_run(
+            &arch,
+            runner.as_deref(),
+            d,
+            "prog",
+            std::slice::from_ref(&partial),
+        );
         // The same objects linked directly must agree (guards EXPECTED itself).
-        let direct = d.join("direct");
-        let mut cc = Command::new(arch.gcc);
-        cc.current_dir(d).arg("-o").arg(&direct).args(&objs);
-        if runner.is_some() {
-            cc.arg("-static");
-        }
-        must(&mut cc);
-        let direct_out = match &runner {
-            Some(r) => must(Command::new(r).arg(&direct)),
-            None => must(&mut Command::new(&direct)),
-        };
+        let direct_out = link_and_run(&arch, runner.as_deref(), d, "direct", &objs);
         assert_eq!(
             String::from_utf8_lossy(&direct_out),
             EXPECTED,
@@ -111,6 +92,29 @@ fn run_program(arch: Arch, flag_sets: &[&[&str]]) {
             arch.name,
             partial.display()
         );
+    }
+}
+
+/// Links `inputs` into the program `dir/name` with the compiler driver
+/// (statically when a `runner` emulates the target), runs it and returns
+/// its output.
+fn link_and_run(
+    arch: &Arch,
+    runner: Option<&Path>,
+    dir: &Path,
+    name: &str,
+    inputs: &[PathBuf],
+) -> Vec<u8> {
+    let exe = dir.join(name);
+    let mut cc = Command::new(arch.gcc);
+    cc.current_dir(dir).arg("-o").arg(&exe).args(inputs);
+    if runner.is_some() {
+        cc.arg("-static");
+    }
+    must(&mut cc);
+    match runner {
+        Some(r) => must(Command::new(r).arg(&exe)),
+        None => must(&mut Command::new(&exe)),
     }
 }
 

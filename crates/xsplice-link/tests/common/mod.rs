@@ -91,18 +91,24 @@ pub fn gnu_link(
     extra: &[&str],
 ) -> Result<(), String> {
     let mut cmd = Command::new(arch.ld);
-    cmd.current_dir(dir)
-        .arg("-r")
-        .args(extra)
-        .arg("-o")
-        .arg(out)
-        .args(inputs);
-    let (code, _, err) = run(&mut cmd);
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&err).into_owned())
-    }
+    cmd.arg("-r").args(extra);
+    link(&mut cmd, dir, out, inputs).map_err(|(_, err)| err)
+}
+
+/// Runs GNU ld as Xen's payload rule does (`-r --build-id=sha1`), then its
+/// `objcopy --set-section-flags .livepatch.funcs=alloc,readonly`; returns
+/// the bytes ld wrote, whose build-id covers them before objcopy's edit.
+pub fn gnu_payload_link(arch: &Arch, dir: &Path, out: &Path, inputs: &[PathBuf]) -> Vec<u8> {
+    gnu_link(arch, dir, out, inputs, &["--build-id=sha1"])
+        .unwrap_or_else(|e| panic!("GNU ld failed for `{}`: {e}", out.display()));
+    let linked = std::fs::read(out).expect("read GNU ld's output");
+    must(
+        Command::new(arch.objcopy)
+            .current_dir(dir)
+            .args(["--set-section-flags", ".livepatch.funcs=alloc,readonly"])
+            .arg(out),
+    );
+    linked
 }
 
 /// Runs our `xsplice-link`; returns (exit code, stderr) on failure.
@@ -113,12 +119,20 @@ pub fn our_link(
     extra: &[&str],
 ) -> Result<(), (i32, String)> {
     let mut cmd = Command::new(tool_binary("xsplice-link"));
-    cmd.current_dir(dir)
-        .args(extra)
-        .arg("-o")
-        .arg(out)
-        .args(inputs);
-    let (code, _, err) = run(&mut cmd);
+    cmd.args(extra);
+    link(&mut cmd, dir, out, inputs)
+}
+
+/// Runs the linker `cmd` in `dir` on `inputs` with `-o out`; returns (exit
+/// code, stderr) on failure.
+fn link(
+    cmd: &mut Command,
+    dir: &Path,
+    out: &Path,
+    inputs: &[PathBuf],
+) -> Result<(), (i32, String)> {
+    cmd.current_dir(dir).arg("-o").arg(out).args(inputs);
+    let (code, _, err) = run(cmd);
     if code == 0 {
         Ok(())
     } else {
