@@ -1,64 +1,29 @@
 //! Zero-copy reading of ELF headers, sections and the `.symtab` symbol table.
 //!
-//! This is deliberately a small hand-written reader rather than a general
-//! ELF library: nm needs a handful of fields per symbol, read hundreds of
-//! thousands of times, and it must classify every symbol exactly the way
-//! GNU BFD does (see `docs` of [`Symbol::letter`]). Every offset read from
-//! the file is checked against the file's length, so malformed input gives
-//! an [`Error`] and never a panic.
+//! nm needs a handful of fields per symbol, read hundreds of thousands of
+//! times, and it must classify every symbol exactly the way GNU BFD does
+//! (see [`Symbol::letter`]), including files a general-purpose ELF library
+//! would reject or normalise. So the records are decoded through `object`'s
+//! raw structs (`object::elf::FileHeader64`, `SectionHeader64`, `Sym64` and
+//! their 32-bit twins, whose fields are byte arrays that may sit at any
+//! offset), which check nothing and normalise nothing, and BFD's tolerance
+//! rules are applied on top here. The section table and the symbol table
+//! are borrowed from the file as typed slices, nothing is copied. Every
+//! offset read from the file is checked against the file's length, so
+//! malformed input gives an [`Error`] and never a panic.
+
+use std::mem::size_of;
+
+use object::elf;
+use object::pod::{Pod, from_bytes, slice_from_bytes};
+use object::read::elf::{FileHeader, SectionHeader, Sym};
+use object::{Endianness, U32};
 
 use crate::Error;
 
-/// Section header types and flags, and symbol fields, that the classifier
-/// needs: `object::elf`'s values, in the widths this reader uses (and the
-/// one x86-64 index `object` lacks).
-pub mod consts {
-    use object::elf;
-
-    pub const SHT_NULL: u32 = elf::SHT_NULL.0;
-    pub const SHT_SYMTAB: u32 = elf::SHT_SYMTAB.0;
-    pub const SHT_STRTAB: u32 = elf::SHT_STRTAB.0;
-    pub const SHT_RELA: u32 = elf::SHT_RELA.0;
-    pub const SHT_NOTE: u32 = elf::SHT_NOTE.0;
-    pub const SHT_NOBITS: u32 = elf::SHT_NOBITS.0;
-    pub const SHT_REL: u32 = elf::SHT_REL.0;
-    pub const SHT_SYMTAB_SHNDX: u32 = elf::SHT_SYMTAB_SHNDX.0;
-
-    pub const SHF_WRITE: u64 = elf::SHF_WRITE.0;
-    pub const SHF_ALLOC: u64 = elf::SHF_ALLOC.0;
-    pub const SHF_EXECINSTR: u64 = elf::SHF_EXECINSTR.0;
-
-    pub const SHN_UNDEF: u32 = elf::SHN_UNDEF.0 as u32;
-    pub const SHN_LORESERVE: u32 = elf::SHN_LORESERVE as u32;
-    pub const SHN_X86_64_LCOMMON: u32 = 0xff02;
-    pub const SHN_ABS: u32 = elf::SHN_ABS.0 as u32;
-    pub const SHN_COMMON: u32 = elf::SHN_COMMON.0 as u32;
-    pub const SHN_XINDEX: u32 = elf::SHN_XINDEX.0 as u32;
-
-    pub const STB_LOCAL: u8 = elf::STB_LOCAL.0;
-    pub const STB_GLOBAL: u8 = elf::STB_GLOBAL.0;
-    pub const STB_WEAK: u8 = elf::STB_WEAK.0;
-    pub const STB_GNU_UNIQUE: u8 = elf::STB_GNU_UNIQUE.0;
-
-    pub const STT_NOTYPE: u8 = elf::STT_NOTYPE.0;
-    pub const STT_OBJECT: u8 = elf::STT_OBJECT.0;
-    pub const STT_FUNC: u8 = elf::STT_FUNC.0;
-    pub const STT_SECTION: u8 = elf::STT_SECTION.0;
-    pub const STT_FILE: u8 = elf::STT_FILE.0;
-    pub const STT_COMMON: u8 = elf::STT_COMMON.0;
-    pub const STT_TLS: u8 = elf::STT_TLS.0;
-    pub const STT_GNU_IFUNC: u8 = elf::STT_GNU_IFUNC.0;
-    pub const STT_ARM_TFUNC: u8 = elf::STT_ARM_TFUNC.0;
-
-    pub const ET_REL: u16 = elf::ET_REL.0;
-    pub const ET_EXEC: u16 = elf::ET_EXEC.0;
-    pub const ET_DYN: u16 = elf::ET_DYN.0;
-
-    pub const EM_ARM: u16 = elf::EM_ARM.0;
-    pub const EM_X86_64: u16 = elf::EM_X86_64.0;
-    pub const EM_AARCH64: u16 = elf::EM_AARCH64.0;
-}
-use consts::*;
+/// The section index of x86-64's large common symbols, which `object::elf`
+/// does not name.
+pub(crate) const SHN_X86_64_LCOMMON: u16 = 0xff02;
 
 /// ELF class: decides the width of addresses in nm's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +124,7 @@ impl Symbol<'_> {
     /// STT_FILE and STT_SECTION symbols: BFD marks them as debugging, so nm
     /// shows them only with `-a`, and lookups ignore them.
     pub fn is_debugging(&self) -> bool {
-        self.kind == STT_FILE || self.kind == STT_SECTION
+        self.kind == elf::STT_FILE.0 || self.kind == elf::STT_SECTION.0
     }
 
     /// The name as text, lossy for non-UTF-8 bytes.
@@ -171,7 +136,7 @@ impl Symbol<'_> {
     /// spelling lookups accept and errors use.
     pub fn qualified_name(&self) -> String {
         match self.file_hint {
-            Some(file) if self.binding == STB_LOCAL => format!(
+            Some(file) if self.binding == elf::STB_LOCAL.0 => format!(
                 "{}#{}",
                 String::from_utf8_lossy(file),
                 String::from_utf8_lossy(self.name)
@@ -196,7 +161,7 @@ struct SectionClass {
 pub struct ElfFile<'data> {
     data: &'data [u8],
     class: Class,
-    endian: Endian,
+    endian: Endianness,
     e_type: u16,
     e_machine: u16,
     sections: Vec<Section<'data>>,
@@ -207,26 +172,77 @@ pub struct ElfFile<'data> {
     symtab_error: Option<Error>,
 }
 
+/// The `.symtab` entries, borrowed from the file as `object`'s raw records.
+#[derive(Debug, Clone, Copy)]
+enum Entries<'data> {
+    Elf32(&'data [elf::Sym32<Endianness>]),
+    Elf64(&'data [elf::Sym64<Endianness>]),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct SymbolTable<'data> {
-    entries: &'data [u8],
+    entries: Entries<'data>,
     /// `None` when the string table lies past the end of the file: BFD
     /// then names every symbol `(null)`.
     strtab: Option<&'data [u8]>,
     strtab_index: u32,
-    shndx: &'data [u8],
+    /// The SHT_SYMTAB_SHNDX words, one per symbol (fewer when the section
+    /// is short: a missing word reads as 0, as in BFD).
+    shndx: &'data [U32<Endianness>],
     count: usize,
+}
+
+/// The header fields the reader uses, whatever the class.
+struct Header {
+    e_type: u16,
+    e_machine: u16,
+    shoff: u64,
+    shentsize: u16,
+    shnum: u16,
+    shstrndx: u16,
+}
+
+/// The fields of one `Elf_Sym`, widened, whatever the class.
+#[derive(Clone, Copy)]
+struct RawSym {
+    st_name: u32,
+    st_value: u64,
+    st_size: u64,
+    st_info: elf::SymbolInfo,
+    st_other: u8,
+    st_shndx: u16,
+}
+
+impl RawSym {
+    #[inline]
+    fn of<S: Sym<Endian = Endianness>>(s: &S, endian: Endianness) -> Self {
+        RawSym {
+            st_name: s.st_name(endian),
+            st_value: s.st_value(endian).into(),
+            st_size: s.st_size(endian).into(),
+            st_info: s.st_info(),
+            st_other: s.st_other().0,
+            st_shndx: s.st_shndx(endian).0,
+        }
+    }
 }
 
 /// True when `data` starts with the ELF magic.
 pub fn is_elf(data: &[u8]) -> bool {
-    data.starts_with(b"\x7fELF")
+    data.starts_with(&elf::ELFMAG)
 }
 
 fn slice(data: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
     let start = usize::try_from(offset).ok()?;
     let len = usize::try_from(size).ok()?;
     data.get(start..start.checked_add(len)?)
+}
+
+/// The whole records of type `T` at the start of `bytes` (a trailing
+/// partial record is left out). `object`'s raw ELF records are byte arrays,
+/// so they sit at any offset and the cast cannot fail.
+fn records<T: Pod>(bytes: &[u8]) -> &[T] {
+    slice_from_bytes(bytes, bytes.len() / size_of::<T>()).map_or(&[], |(records, _)| records)
 }
 
 /// NUL-terminated string at `offset` (to the end of the table when the
@@ -244,128 +260,139 @@ fn cstr(table: &[u8], offset: usize) -> Option<&[u8]> {
     })
 }
 
-#[derive(Clone, Copy)]
-struct Reader<'data> {
-    data: &'data [u8],
-    endian: Endian,
+fn header<H: FileHeader<Endian = Endianness>>(
+    data: &[u8],
+    endian: Endianness,
+) -> Result<Header, Error> {
+    let (h, _) = from_bytes::<H>(data).map_err(|()| Error::TruncatedHeader {
+        len: data.len(),
+        need: size_of::<H>(),
+    })?;
+    Ok(Header {
+        e_type: h.e_type(endian).0,
+        e_machine: h.e_machine(endian).0,
+        shoff: h.e_shoff(endian).into(),
+        shentsize: h.e_shentsize(endian),
+        shnum: h.e_shnum(endian),
+        shstrndx: h.e_shstrndx(endian).0,
+    })
 }
 
-impl Reader<'_> {
-    fn u16(self, off: usize) -> u16 {
-        let b = [self.data[off], self.data[off + 1]];
-        match self.endian {
-            Endian::Little => u16::from_le_bytes(b),
-            Endian::Big => u16::from_be_bytes(b),
-        }
+fn section_of<'data, S: SectionHeader<Endian = Endianness>>(
+    h: &S,
+    endian: Endianness,
+    index: u32,
+) -> Section<'data> {
+    Section {
+        index,
+        name: b"",
+        sh_name: h.sh_name(endian),
+        sh_type: h.sh_type(endian).0,
+        sh_flags: h.sh_flags(endian).0,
+        sh_addr: h.sh_addr(endian).into(),
+        sh_offset: h.sh_offset(endian).into(),
+        sh_size: h.sh_size(endian).into(),
+        sh_link: h.sh_link(endian),
+        sh_info: h.sh_info(endian),
+        sh_entsize: h.sh_entsize(endian).into(),
     }
-    fn u32(self, off: usize) -> u32 {
-        let b: [u8; 4] = self.data[off..off + 4].try_into().unwrap_or([0; 4]);
-        match self.endian {
-            Endian::Little => u32::from_le_bytes(b),
-            Endian::Big => u32::from_be_bytes(b),
-        }
+}
+
+/// The section header table of a file of header type `H`, after the
+/// checks BFD makes: the entry size must be the class's, and section 0
+/// holds the real count and string-table index when they do not fit the
+/// header fields. Returns the sections and the string-table index.
+fn sections<'data, H: FileHeader<Endian = Endianness>>(
+    data: &'data [u8],
+    endian: Endianness,
+    h: &Header,
+) -> Result<(Vec<Section<'data>>, u32), Error> {
+    let expected = size_of::<H::SectionHeader>() as u16;
+    if h.shentsize != expected {
+        return Err(Error::BadSectionHeaderSize {
+            entsize: h.shentsize,
+            expected,
+        });
     }
-    fn u64(self, off: usize) -> u64 {
-        let b: [u8; 8] = self.data[off..off + 8].try_into().unwrap_or([0; 8]);
-        match self.endian {
-            Endian::Little => u64::from_le_bytes(b),
-            Endian::Big => u64::from_be_bytes(b),
-        }
-    }
+    let headers_past_end = |count: u64| Error::SectionHeadersPastEnd {
+        offset: h.shoff,
+        count,
+        entsize: u64::from(h.shentsize),
+        len: data.len(),
+    };
+    let first = slice(data, h.shoff, u64::from(h.shentsize))
+        .and_then(|raw| records::<H::SectionHeader>(raw).first())
+        .ok_or_else(|| headers_past_end(1))?;
+    let count = if h.shnum == 0 {
+        first.sh_size(endian).into()
+    } else {
+        u64::from(h.shnum)
+    };
+    let shstrndx = if h.shstrndx == elf::SHN_XINDEX.0 {
+        first.sh_link(endian)
+    } else {
+        u32::from(h.shstrndx)
+    };
+    let table = count
+        .checked_mul(u64::from(h.shentsize))
+        .and_then(|size| slice(data, h.shoff, size))
+        .ok_or_else(|| headers_past_end(count))?;
+    let sections = records::<H::SectionHeader>(table)
+        .iter()
+        .enumerate()
+        .map(|(i, raw)| section_of(raw, endian, i as u32))
+        .collect();
+    Ok((sections, shstrndx))
 }
 
 impl<'data> ElfFile<'data> {
     /// Parses the ELF header, the section table and (if present) the
     /// `.symtab` symbol table. Nothing is copied.
     pub fn parse(data: &'data [u8]) -> Result<Self, Error> {
-        if data.len() < 6 || !is_elf(data) {
+        let [_, _, _, _, ei_class, ei_data, ..] = *data else {
+            return Err(Error::NotElf);
+        };
+        if !is_elf(data) {
             return Err(Error::NotElf);
         }
-        let class = match data[4] {
-            1 => Class::Elf32,
-            2 => Class::Elf64,
+        let class = match elf::FileClass(ei_class) {
+            elf::ELFCLASS32 => Class::Elf32,
+            elf::ELFCLASS64 => Class::Elf64,
             _ => return Err(Error::NotElf),
         };
-        let endian = match data[5] {
-            1 => Endian::Little,
-            2 => Endian::Big,
+        let endian = match elf::DataEncoding(ei_data) {
+            elf::ELFDATA2LSB => Endianness::Little,
+            elf::ELFDATA2MSB => Endianness::Big,
             _ => return Err(Error::NotElf),
         };
-        let need = match class {
-            Class::Elf32 => 52,
-            Class::Elf64 => 64,
-        };
-        if data.len() < need {
-            return Err(Error::TruncatedHeader {
-                len: data.len(),
-                need,
-            });
-        }
-        let r = Reader { data, endian };
-        let e_type = r.u16(16);
-        let e_machine = r.u16(18);
-        let (shoff, shentsize, shnum, shstrndx) = match class {
-            Class::Elf32 => (u64::from(r.u32(32)), r.u16(46), r.u16(48), r.u16(50)),
-            Class::Elf64 => (r.u64(40), r.u16(58), r.u16(60), r.u16(62)),
+        let h = match class {
+            Class::Elf32 => header::<elf::FileHeader32<Endianness>>(data, endian)?,
+            Class::Elf64 => header::<elf::FileHeader64<Endianness>>(data, endian)?,
         };
         let mut file = ElfFile {
             data,
             class,
             endian,
-            e_type,
-            e_machine,
+            e_type: h.e_type,
+            e_machine: h.e_machine,
             sections: Vec::new(),
             classes: Vec::new(),
             symtab: None,
             symtab_error: None,
         };
-        if shoff == 0 {
+        if h.shoff == 0 {
             return Ok(file);
         }
-        let expected: u16 = match class {
-            Class::Elf32 => 40,
-            Class::Elf64 => 64,
+        let (sections, shstrndx) = match class {
+            Class::Elf32 => sections::<elf::FileHeader32<Endianness>>(data, endian, &h)?,
+            Class::Elf64 => sections::<elf::FileHeader64<Endianness>>(data, endian, &h)?,
         };
-        if shentsize != expected {
-            return Err(Error::BadSectionHeaderSize {
-                entsize: shentsize,
-                expected,
-            });
-        }
-        let headers_past_end = |count: u64| Error::SectionHeadersPastEnd {
-            offset: shoff,
-            count,
-            entsize: u64::from(shentsize),
-            len: data.len(),
-        };
-        // Section 0 holds the real count and string-table index when they
-        // do not fit the header fields.
-        let first = slice(data, shoff, u64::from(shentsize)).ok_or_else(|| headers_past_end(1))?;
-        let first = file.read_section(first, 0);
-        let count = if shnum == 0 {
-            first.sh_size
-        } else {
-            u64::from(shnum)
-        };
-        let shstrndx = if u32::from(shstrndx) == SHN_XINDEX {
-            first.sh_link
-        } else {
-            u32::from(shstrndx)
-        };
-        let table = count
-            .checked_mul(u64::from(shentsize))
-            .and_then(|size| slice(data, shoff, size))
-            .ok_or_else(|| headers_past_end(count))?;
-        file.sections = table
-            .chunks_exact(usize::from(shentsize))
-            .enumerate()
-            .map(|(i, raw)| file.read_section(raw, i as u32))
-            .collect();
+        file.sections = sections;
         // Names through .shstrtab; an unusable table leaves names empty.
         let names = file
             .sections
             .get(shstrndx as usize)
-            .filter(|s| s.sh_type != SHT_NOBITS)
+            .filter(|s| s.sh_type != elf::SHT_NOBITS.0)
             .and_then(|s| slice(data, s.sh_offset, s.sh_size));
         if let Some(names) = names {
             for s in &mut file.sections {
@@ -380,59 +407,18 @@ impl<'data> ElfFile<'data> {
         Ok(file)
     }
 
-    fn read_section(&self, raw: &'data [u8], index: u32) -> Section<'data> {
-        let r = Reader {
-            data: raw,
-            endian: self.endian,
-        };
-        let (sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_entsize) =
-            match self.class {
-                Class::Elf32 => (
-                    r.u32(0),
-                    r.u32(4),
-                    u64::from(r.u32(8)),
-                    u64::from(r.u32(12)),
-                    u64::from(r.u32(16)),
-                    u64::from(r.u32(20)),
-                    r.u32(24),
-                    r.u32(28),
-                    u64::from(r.u32(36)),
-                ),
-                Class::Elf64 => (
-                    r.u32(0),
-                    r.u32(4),
-                    r.u64(8),
-                    r.u64(16),
-                    r.u64(24),
-                    r.u64(32),
-                    r.u32(40),
-                    r.u32(44),
-                    r.u64(56),
-                ),
-            };
-        Section {
-            index,
-            name: b"",
-            sh_name,
-            sh_type,
-            sh_flags,
-            sh_addr,
-            sh_offset,
-            sh_size,
-            sh_link,
-            sh_info,
-            sh_entsize,
-        }
-    }
-
     fn find_symtab(&self) -> Result<Option<SymbolTable<'data>>, Error> {
-        let Some(sym) = self.sections.iter().find(|s| s.sh_type == SHT_SYMTAB) else {
+        let Some(sym) = self
+            .sections
+            .iter()
+            .find(|s| s.sh_type == elf::SHT_SYMTAB.0)
+        else {
             return Ok(None);
         };
         let expected = match self.class {
-            Class::Elf32 => 16,
-            Class::Elf64 => 24,
-        };
+            Class::Elf32 => size_of::<elf::Sym32<Endianness>>(),
+            Class::Elf64 => size_of::<elf::Sym64<Endianness>>(),
+        } as u64;
         if sym.sh_entsize != expected {
             return Err(Error::BadSymbolEntrySize {
                 index: sym.index,
@@ -440,11 +426,21 @@ impl<'data> ElfFile<'data> {
                 expected,
             });
         }
-        let entries = self.section_data_checked(sym)?;
+        let bytes = self.section_data_checked(sym)?;
+        let (entries, count) = match self.class {
+            Class::Elf32 => {
+                let e = records(bytes);
+                (Entries::Elf32(e), e.len())
+            }
+            Class::Elf64 => {
+                let e = records(bytes);
+                (Entries::Elf64(e), e.len())
+            }
+        };
         let strsec = self
             .sections
             .get(sym.sh_link as usize)
-            .filter(|s| s.sh_type == SHT_STRTAB)
+            .filter(|s| s.sh_type == elf::SHT_STRTAB.0)
             .ok_or(Error::BadStringTableLink {
                 index: sym.index,
                 link: sym.sh_link,
@@ -453,9 +449,9 @@ impl<'data> ElfFile<'data> {
         let shndx = match self
             .sections
             .iter()
-            .find(|s| s.sh_type == SHT_SYMTAB_SHNDX && s.sh_link == sym.index)
+            .find(|s| s.sh_type == elf::SHT_SYMTAB_SHNDX.0 && s.sh_link == sym.index)
         {
-            Some(s) => self.section_data_checked(s)?,
+            Some(s) => records(self.section_data_checked(s)?),
             None => &[],
         };
         Ok(Some(SymbolTable {
@@ -463,12 +459,12 @@ impl<'data> ElfFile<'data> {
             strtab,
             strtab_index: strsec.index,
             shndx,
-            count: entries.len() / expected as usize,
+            count,
         }))
     }
 
     fn section_data_checked(&self, s: &Section<'data>) -> Result<&'data [u8], Error> {
-        if s.sh_type == SHT_NOBITS {
+        if s.sh_type == elf::SHT_NOBITS.0 {
             return Ok(&[]);
         }
         slice(self.data, s.sh_offset, s.sh_size).ok_or_else(|| Error::SectionPastEnd {
@@ -485,18 +481,19 @@ impl<'data> ElfFile<'data> {
         let symtab_index = self
             .sections
             .iter()
-            .find(|s| s.sh_type == SHT_SYMTAB)
+            .find(|s| s.sh_type == elf::SHT_SYMTAB.0)
             .map(|s| s.index);
-        let strtab_index = symtab_index.map(|i| self.sections[i as usize].sh_link);
+        let strtab_index =
+            symtab_index.and_then(|i| self.sections.get(i as usize).map(|s| s.sh_link));
         self.sections
             .iter()
             .map(|s| {
                 let no_bfd_section = s.index == 0
-                    || match s.sh_type {
-                        SHT_SYMTAB | SHT_SYMTAB_SHNDX => true,
-                        SHT_STRTAB => s.index == shstrndx || Some(s.index) == strtab_index,
-                        SHT_REL | SHT_RELA => {
-                            Some(s.sh_link) == symtab_index && s.sh_flags & SHF_ALLOC == 0
+                    || match elf::SectionType(s.sh_type) {
+                        elf::SHT_SYMTAB | elf::SHT_SYMTAB_SHNDX => true,
+                        elf::SHT_STRTAB => s.index == shstrndx || Some(s.index) == strtab_index,
+                        elf::SHT_REL | elf::SHT_RELA => {
+                            Some(s.sh_link) == symtab_index && s.sh_flags & elf::SHF_ALLOC.0 == 0
                         }
                         _ => false,
                     };
@@ -512,6 +509,13 @@ impl<'data> ElfFile<'data> {
         self.class
     }
     pub fn endian(&self) -> Endian {
+        match self.endian {
+            Endianness::Little => Endian::Little,
+            Endianness::Big => Endian::Big,
+        }
+    }
+    /// The byte order, as `object`'s readers take it.
+    pub(crate) fn endianness(&self) -> Endianness {
         self.endian
     }
     /// e_type (ET_REL, ET_EXEC, ET_DYN, ...).
@@ -550,28 +554,27 @@ impl<'data> ElfFile<'data> {
     /// they lie past the end of the file).
     pub fn symbol_strtab(&self) -> Option<(&Section<'data>, Option<&'data [u8]>)> {
         let t = self.symtab.as_ref()?;
-        Some((&self.sections[t.strtab_index as usize], t.strtab))
+        Some((self.sections.get(t.strtab_index as usize)?, t.strtab))
     }
 
     /// True when some section other than SHT_NOBITS claims bytes past the
     /// end of the file (GNU nm warns about it and carries on).
     pub fn has_section_past_end(&self) -> bool {
-        self.sections
-            .iter()
-            .any(|s| s.sh_type != SHT_NOBITS && slice(self.data, s.sh_offset, s.sh_size).is_none())
+        self.sections.iter().any(|s| {
+            s.sh_type != elf::SHT_NOBITS.0 && slice(self.data, s.sh_offset, s.sh_size).is_none()
+        })
     }
 
     /// The symbol at `index` in `.symtab` (without its file hint, which
     /// needs the symbols before it: use [`ElfFile::symbols`] for that).
     pub fn symbol(&self, index: usize) -> Option<Symbol<'data>> {
-        let t = self.symtab.as_ref()?;
-        (index < t.count).then(|| self.symbol_at(t, index))
+        self.symbol_at(self.symtab.as_ref()?, index)
     }
 
     /// The section's bytes in the file (empty for SHT_NOBITS); `None` when
     /// they lie past the end of the file.
     pub fn section_data(&self, s: &Section<'data>) -> Option<&'data [u8]> {
-        if s.sh_type == SHT_NOBITS {
+        if s.sh_type == elf::SHT_NOBITS.0 {
             return Some(&[]);
         }
         slice(self.data, s.sh_offset, s.sh_size)
@@ -589,130 +592,108 @@ impl<'data> ElfFile<'data> {
     /// Hides the target's "special" symbols the way the target's GNU nm
     /// does without `--special-syms` (ARM and AArch64 mapping symbols).
     pub fn is_special(&self, sym: &Symbol<'_>) -> bool {
-        let name = sym.name;
-        if name.len() < 2 || name[0] != b'$' {
+        let [b'$', kind, ref rest @ ..] = *sym.name else {
             return false;
-        }
-        let tail_ok = name.len() == 2 || name[2] == b'.';
-        match self.e_machine {
-            EM_ARM => tail_ok && name[1].is_ascii_lowercase(),
-            EM_AARCH64 => tail_ok && matches!(name[1], b'x' | b'd' | b'm' | b'f' | b'p'),
+        };
+        let tail_ok = matches!(rest, [] | [b'.', ..]);
+        match elf::Machine(self.e_machine) {
+            elf::EM_ARM => tail_ok && kind.is_ascii_lowercase(),
+            elf::EM_AARCH64 => tail_ok && matches!(kind, b'x' | b'd' | b'm' | b'f' | b'p'),
             _ => false,
         }
     }
 
-    fn symbol_at(&self, t: &SymbolTable<'data>, index: usize) -> Symbol<'data> {
-        let r = Reader {
-            data: t.entries,
-            endian: self.endian,
-        };
-        let (st_name, st_value, st_size, st_info, st_other, st_shndx) = match self.class {
-            Class::Elf32 => {
-                let o = index * 16;
-                (
-                    r.u32(o),
-                    u64::from(r.u32(o + 4)),
-                    u64::from(r.u32(o + 8)),
-                    t.entries[o + 12],
-                    t.entries[o + 13],
-                    r.u16(o + 14),
-                )
-            }
-            Class::Elf64 => {
-                let o = index * 24;
-                (
-                    r.u32(o),
-                    r.u64(o + 8),
-                    r.u64(o + 16),
-                    t.entries[o + 4],
-                    t.entries[o + 5],
-                    r.u16(o + 6),
-                )
-            }
-        };
-        let binding = st_info >> 4;
-        let mut kind = st_info & 0xf;
-        let mut shndx = u32::from(st_shndx);
-        if shndx == SHN_XINDEX {
-            let o = index * 4;
-            shndx = if o + 4 <= t.shndx.len() {
-                Reader {
-                    data: t.shndx,
-                    endian: self.endian,
-                }
-                .u32(o)
-            } else {
-                0
-            };
+    /// The section class of a symbol's section index: BFD counts a symbol
+    /// in a section it makes no section for, or past the table, as absolute.
+    fn in_section(&self, index: u32) -> (SymbolSection, Option<SectionClass>) {
+        match self.classes.get(index as usize) {
+            Some(c) if !c.no_bfd_section => (SymbolSection::Section(index), Some(*c)),
+            _ => (SymbolSection::Absolute, None),
         }
+    }
+
+    #[inline]
+    fn symbol_at(&self, t: &SymbolTable<'data>, index: usize) -> Option<Symbol<'data>> {
+        let raw = match t.entries {
+            Entries::Elf32(e) => RawSym::of(e.get(index)?, self.endian),
+            Entries::Elf64(e) => RawSym::of(e.get(index)?, self.endian),
+        };
+        Some(self.classify_symbol(t, raw, index))
+    }
+
+    fn classify_symbol(&self, t: &SymbolTable<'data>, raw: RawSym, index: usize) -> Symbol<'data> {
+        let binding = raw.st_info.st_bind();
+        let mut kind = raw.st_info.st_type();
         // Reserved values only mean something in st_shndx itself: an index
         // that came through SHN_XINDEX is a real section index, whatever
         // its value (checked against GNU nm with 66,000 sections).
-        let extended = u32::from(st_shndx) == SHN_XINDEX;
-        let (section, class) = match shndx {
-            SHN_UNDEF => (SymbolSection::Undefined, None),
-            SHN_ABS if !extended => (SymbolSection::Absolute, None),
-            SHN_COMMON if !extended => (SymbolSection::Common, None),
-            SHN_X86_64_LCOMMON if !extended && self.e_machine == EM_X86_64 => {
+        let (section, class) = match elf::SymbolSection(raw.st_shndx) {
+            elf::SHN_XINDEX => match t.shndx.get(index).map_or(0, |i| i.get(self.endian)) {
+                0 => (SymbolSection::Undefined, None),
+                i => self.in_section(i),
+            },
+            elf::SHN_UNDEF => (SymbolSection::Undefined, None),
+            elf::SHN_ABS => (SymbolSection::Absolute, None),
+            elf::SHN_COMMON => (SymbolSection::Common, None),
+            elf::SymbolSection(SHN_X86_64_LCOMMON) if self.e_machine == elf::EM_X86_64.0 => {
                 (SymbolSection::Common, None)
             }
-            i => match self.classes.get(i as usize) {
-                Some(c) if !c.no_bfd_section => (SymbolSection::Section(i), Some(*c)),
-                _ => (SymbolSection::Absolute, None),
-            },
+            elf::SymbolSection(i) => self.in_section(u32::from(i)),
         };
-        let (mut name, mut bad_name) = match t.strtab.and_then(|s| cstr(s, st_name as usize)) {
+        let (mut name, mut bad_name) = match t.strtab.and_then(|s| cstr(s, raw.st_name as usize)) {
             Some(n) => (n, false),
             None => (&b"(null)"[..], true),
         };
         let mut section_name: &[u8] = b"";
-        let mut value = st_value;
+        let mut value = raw.st_value;
         if let SymbolSection::Section(i) = section {
-            let s = &self.sections[i as usize];
-            section_name = s.name;
-            if kind == STT_SECTION && st_name == 0 {
-                name = s.name;
-                bad_name = false;
-            }
-            if self.e_type == ET_REL {
-                value = value.wrapping_add(s.sh_addr);
+            // `in_section` found a class for `i`, so the section exists.
+            if let Some(s) = self.sections.get(i as usize) {
+                section_name = s.name;
+                if kind == elf::STT_SECTION && raw.st_name == 0 {
+                    name = s.name;
+                    bad_name = false;
+                }
+                if self.e_type == elf::ET_REL.0 {
+                    value = value.wrapping_add(s.sh_addr);
+                }
             }
         }
         if section == SymbolSection::Common {
-            value = st_size;
+            value = raw.st_size;
         }
-        if self.e_machine == EM_ARM {
-            if kind == STT_ARM_TFUNC {
-                kind = STT_FUNC;
+        if self.e_machine == elf::EM_ARM.0 {
+            if kind == elf::STT_ARM_TFUNC {
+                kind = elf::STT_FUNC;
             }
-            if kind == STT_FUNC || kind == STT_GNU_IFUNC {
+            if kind == elf::STT_FUNC || kind == elf::STT_GNU_IFUNC {
                 value &= !1;
             }
         }
-        let is_object = kind == STT_OBJECT || kind == STT_COMMON;
+        let is_object = kind == elf::STT_OBJECT || kind == elf::STT_COMMON;
         let letter = match section {
             SymbolSection::Common => b'C',
             SymbolSection::Undefined => match (binding, is_object) {
-                (STB_WEAK, true) => b'v',
-                (STB_WEAK, false) => b'w',
+                (elf::STB_WEAK, true) => b'v',
+                (elf::STB_WEAK, false) => b'w',
                 _ => b'U',
             },
-            _ if kind == STT_GNU_IFUNC => b'i',
-            _ if binding == STB_WEAK => {
+            _ if kind == elf::STT_GNU_IFUNC => b'i',
+            _ if binding == elf::STB_WEAK => {
                 if is_object {
                     b'V'
                 } else {
                     b'W'
                 }
             }
-            _ if binding == STB_GNU_UNIQUE => b'u',
-            _ if binding != STB_LOCAL && binding != STB_GLOBAL => b'?',
+            _ if binding == elf::STB_GNU_UNIQUE => b'u',
+            _ if binding != elf::STB_LOCAL && binding != elf::STB_GLOBAL => b'?',
             _ => {
                 let l = match class {
                     Some(c) => c.letter,
                     None => b'a',
                 };
-                if binding == STB_GLOBAL {
+                if binding == elf::STB_GLOBAL {
                     l.to_ascii_uppercase()
                 } else {
                     l
@@ -723,18 +704,18 @@ impl<'data> ElfFile<'data> {
             index: index as u32,
             name,
             value,
-            st_value,
-            size: st_size,
-            binding,
-            kind,
-            st_other,
-            st_shndx,
+            st_value: raw.st_value,
+            size: raw.st_size,
+            binding: binding.0,
+            kind: kind.0,
+            st_other: raw.st_other,
+            st_shndx: raw.st_shndx,
             section,
             section_name,
             file_hint: None,
             letter,
             bad_name,
-            st_name,
+            st_name: raw.st_name,
         }
     }
 }
@@ -745,11 +726,11 @@ fn section_letter(s: &Section<'_>) -> u8 {
     if let Some(letter) = crate::coff::bfd_name_letter(s.name) {
         return letter;
     }
-    let alloc = s.sh_flags & SHF_ALLOC != 0;
-    let nobits = s.sh_type == SHT_NOBITS;
+    let alloc = s.sh_flags & elf::SHF_ALLOC.0 != 0;
+    let nobits = s.sh_type == elf::SHT_NOBITS.0;
     let load = alloc && !nobits;
-    let readonly = s.sh_flags & SHF_WRITE == 0;
-    if s.sh_flags & SHF_EXECINSTR != 0 {
+    let readonly = s.sh_flags & elf::SHF_WRITE.0 == 0;
+    if s.sh_flags & elf::SHF_EXECINSTR.0 != 0 {
         return b't';
     }
     if load {
@@ -796,11 +777,11 @@ impl<'data> Iterator for Symbols<'_, 'data> {
         if self.next >= t.count {
             return None;
         }
-        let mut sym = self.file.symbol_at(t, self.next);
+        let mut sym = self.file.symbol_at(t, self.next)?;
         self.next += 1;
-        if sym.kind == STT_FILE {
+        if sym.kind == elf::STT_FILE.0 {
             self.file_hint = Some(sym.name);
-        } else if sym.binding == STB_LOCAL {
+        } else if sym.binding == elf::STB_LOCAL.0 {
             sym.file_hint = self.file_hint;
         }
         Some(sym)

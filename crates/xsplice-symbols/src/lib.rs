@@ -68,7 +68,6 @@ pub mod nm;
 mod runtime;
 mod write;
 
-pub use elf::consts;
 pub use elf::{Class, ElfFile, Endian, Section, Symbol, SymbolSection, Symbols, is_elf};
 pub use error::Error;
 pub use map::{MappedFile, map_file};

@@ -6,8 +6,13 @@
 //! replacement used by `xsplice-config`, `xsplice-validate` and the
 //! simulator: one defined symbol or an error that says why not.
 
+use std::mem::size_of;
+
+use object::Endianness;
+use object::elf;
+use object::pod::from_bytes;
+
 use crate::Error;
-use crate::elf::consts::*;
 use crate::elf::{ElfFile, Symbol, SymbolSection};
 
 impl<'data> ElfFile<'data> {
@@ -48,7 +53,7 @@ impl<'data> ElfFile<'data> {
                         s.is_defined()
                             && !s.is_debugging()
                             && !s.bad_name
-                            && s.binding == STB_LOCAL
+                            && s.binding == elf::STB_LOCAL.0
                             && s.name == bare.as_bytes()
                             && s.file_hint == Some(file.as_bytes())
                     })
@@ -59,7 +64,7 @@ impl<'data> ElfFile<'data> {
             return Err(err.clone());
         }
         if found.len() > 1 {
-            let mut globals = found.iter().filter(|s| s.binding != STB_LOCAL);
+            let mut globals = found.iter().filter(|s| s.binding != elf::STB_LOCAL.0);
             if let (Some(global), None) = (globals.next(), globals.next()) {
                 return Ok(*global);
             }
@@ -111,7 +116,7 @@ impl<'data> ElfFile<'data> {
             }
         };
         let section = &self.sections()[index as usize];
-        if section.sh_type == SHT_NOBITS {
+        if section.sh_type == elf::SHT_NOBITS.0 {
             return Err(Error::NoBytes {
                 name: name(),
                 why: "its section has no file contents",
@@ -127,8 +132,8 @@ impl<'data> ElfFile<'data> {
         }
         // ARM Thumb functions: the nm value has the Thumb bit cleared,
         // which is where the code starts.
-        let addr = if self.e_machine() == EM_ARM {
-            sym.value.wrapping_sub(if self.e_type() == ET_REL {
+        let addr = if self.e_machine() == elf::EM_ARM.0 {
+            sym.value.wrapping_sub(if self.e_type() == elf::ET_REL.0 {
                 section.sh_addr
             } else {
                 0
@@ -136,7 +141,7 @@ impl<'data> ElfFile<'data> {
         } else {
             sym.st_value
         };
-        let start = if self.e_type() == ET_REL {
+        let start = if self.e_type() == elf::ET_REL.0 {
             addr
         } else {
             addr.wrapping_sub(section.sh_addr)
@@ -167,7 +172,10 @@ impl<'data> ElfFile<'data> {
     /// type NT_GNU_BUILD_ID (3), looked for in `.note.gnu.build-id` first
     /// and then in every other SHT_NOTE section.
     pub fn build_id(&self) -> Option<&'data [u8]> {
-        let notes = self.sections().iter().filter(|s| s.sh_type == SHT_NOTE);
+        let notes = self
+            .sections()
+            .iter()
+            .filter(|s| s.sh_type == elf::SHT_NOTE.0);
         let named = notes
             .clone()
             .filter(|s| s.name == b".note.gnu.build-id")
@@ -176,7 +184,7 @@ impl<'data> ElfFile<'data> {
             let Some(data) = self.section_data(section) else {
                 continue;
             };
-            if let Some(id) = find_gnu_note(data, self, 3) {
+            if let Some(id) = find_gnu_note(data, self, elf::NT_GNU_BUILD_ID) {
                 return Some(id);
             }
         }
@@ -184,29 +192,30 @@ impl<'data> ElfFile<'data> {
     }
 }
 
-/// Walks the notes in `data` (4-byte aligned fields, as both ELF classes
-/// use for GNU notes) and returns the descriptor of the first `GNU` note of
-/// type `wanted`.
-fn find_gnu_note<'data>(data: &'data [u8], file: &ElfFile<'_>, wanted: u32) -> Option<&'data [u8]> {
-    let read = |off: usize| -> Option<u32> {
-        let b: [u8; 4] = data.get(off..off + 4)?.try_into().ok()?;
-        Some(match file.endian() {
-            crate::Endian::Little => u32::from_le_bytes(b),
-            crate::Endian::Big => u32::from_be_bytes(b),
-        })
-    };
+/// Walks the notes in `data` (`object`'s `Elf32_Nhdr` records with 4-byte
+/// aligned name and descriptor, as both ELF classes use for GNU notes) and
+/// returns the descriptor of the first `GNU` note of type `wanted`.
+fn find_gnu_note<'data>(
+    data: &'data [u8],
+    file: &ElfFile<'_>,
+    wanted: elf::NoteType,
+) -> Option<&'data [u8]> {
+    let endian = file.endianness();
     let align4 = |x: usize| x.checked_add(3).map(|v| v & !3);
     let mut off = 0usize;
-    while off + 12 <= data.len() {
-        let namesz = read(off)? as usize;
-        let descsz = read(off + 4)? as usize;
-        let kind = read(off + 8)?;
-        let name_start = off + 12;
+    while let Some((note, _)) = data
+        .get(off..)
+        .and_then(|rest| from_bytes::<elf::NoteHeader32<Endianness>>(rest).ok())
+    {
+        let namesz = note.n_namesz.get(endian) as usize;
+        let descsz = note.n_descsz.get(endian) as usize;
+        let name_start = off.checked_add(size_of::<elf::NoteHeader32<Endianness>>())?;
         let desc_start = name_start.checked_add(align4(namesz)?)?;
         let desc_end = desc_start.checked_add(descsz)?;
         let name = data.get(name_start..name_start.checked_add(namesz)?)?;
         let desc = data.get(desc_start..desc_end)?;
-        if kind == wanted && name == b"GNU\0" {
+        if note.n_type.get(endian) == wanted && name.strip_suffix(b"\0") == Some(elf::ELF_NOTE_GNU)
+        {
             return Some(desc);
         }
         off = align4(desc_end)?;

@@ -30,10 +30,15 @@
 
 use std::io::{self, Write};
 
+use object::elf::{
+    EM_AARCH64, EM_ARM, EM_X86_64, Machine, STB_GLOBAL, STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK,
+    STT_COMMON, STT_FILE, STT_FUNC, STT_NOTYPE, STT_OBJECT, STT_SECTION, STT_TLS, SymbolBind,
+    SymbolType,
+};
+
 use crate::Error;
 use crate::coff::{self, CoffFile, CoffSymbolSection, CoffSymbols};
-use crate::elf::consts::*;
-use crate::elf::{ElfFile, SymbolSection, is_elf};
+use crate::elf::{ElfFile, SHN_X86_64_LCOMMON, SymbolSection, is_elf};
 
 /// Output layout (`--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -434,7 +439,7 @@ impl Renderer<'_, '_> {
         let strtab = elf.symbol_strtab();
         let mut entries: Vec<Entry<'_>> = Vec::with_capacity(elf.symbol_count());
         let mut bad_names = Vec::new();
-        let machine_has_special = matches!(elf.e_machine(), EM_ARM | EM_AARCH64);
+        let machine_has_special = matches!(Machine(elf.e_machine()), EM_ARM | EM_AARCH64);
         for sym in elf.symbols() {
             if sym.bad_name {
                 bad_names.push(sym.st_name);
@@ -443,8 +448,10 @@ impl Renderer<'_, '_> {
             let keep = if opts.undefined_only {
                 undefined
             } else if opts.extern_only {
-                matches!(sym.binding, STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE)
-                    || undefined
+                matches!(
+                    SymbolBind(sym.binding),
+                    STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE
+                ) || undefined
                     || sym.section == SymbolSection::Common
             } else {
                 true
@@ -456,7 +463,11 @@ impl Renderer<'_, '_> {
             {
                 continue;
             }
-            let size = if sym.kind == STT_SECTION { 0 } else { sym.size };
+            let size = if sym.kind == STT_SECTION.0 {
+                0
+            } else {
+                sym.size
+            };
             entries.push(Entry {
                 key: name_key(sym.name),
                 key2: name_key_at(sym.name, 8),
@@ -553,7 +564,7 @@ impl Renderer<'_, '_> {
             buf.extend_from_slice(b"  |");
             // BFD gives section symbols no ELF details: blank type and
             // section columns.
-            let elf_details = sym.kind != STT_SECTION;
+            let elf_details = sym.kind != STT_SECTION.0;
             if elf_details {
                 let kind = type_name(sym.kind);
                 if kind.len() < 18 {
@@ -1033,7 +1044,7 @@ fn bfd_section_name<'d>(elf: &ElfFile<'d>, sym: &crate::Symbol<'d>) -> &'d [u8] 
         SymbolSection::Undefined => b"*UND*",
         SymbolSection::Absolute => b"*ABS*",
         SymbolSection::Common => {
-            if elf.e_machine() == EM_X86_64 && u32::from(sym.st_shndx) == SHN_X86_64_LCOMMON {
+            if elf.e_machine() == EM_X86_64.0 && sym.st_shndx == SHN_X86_64_LCOMMON {
                 b"LARGE_COMMON"
             } else {
                 b"*COM*"
@@ -1045,7 +1056,7 @@ fn bfd_section_name<'d>(elf: &ElfFile<'d>, sym: &crate::Symbol<'d>) -> &'d [u8] 
 
 /// GNU nm's sysv name of an ELF symbol type.
 fn type_name(kind: u8) -> std::borrow::Cow<'static, str> {
-    match kind {
+    match SymbolType(kind) {
         STT_NOTYPE => "NOTYPE".into(),
         STT_OBJECT => "OBJECT".into(),
         STT_FUNC => "FUNC".into(),
@@ -1053,14 +1064,14 @@ fn type_name(kind: u8) -> std::borrow::Cow<'static, str> {
         STT_FILE => "FILE".into(),
         STT_COMMON => "COMMON".into(),
         STT_TLS => "TLS".into(),
-        13..=15 => format!("<processor specific>: {kind}").into(),
-        10..=12 => format!("<OS specific>: {kind}").into(),
+        SymbolType(13..=15) => format!("<processor specific>: {kind}").into(),
+        SymbolType(10..=12) => format!("<OS specific>: {kind}").into(),
         _ => format!("<unknown>: {kind}").into(),
     }
 }
 
 fn binding_name(binding: u8) -> std::borrow::Cow<'static, str> {
-    match binding {
+    match SymbolBind(binding) {
         STB_LOCAL => "LOCAL".into(),
         STB_GLOBAL => "GLOBAL".into(),
         STB_WEAK => "WEAK".into(),

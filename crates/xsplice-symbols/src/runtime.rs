@@ -36,7 +36,8 @@
 
 use std::cell::OnceCell;
 
-use crate::elf::consts::{STT_FILE, STT_FUNC, STT_GNU_IFUNC};
+use object::elf::{STT_FILE, STT_FUNC, STT_GNU_IFUNC};
+
 use crate::elf::{ElfFile, Symbol, SymbolSection};
 
 /// How the hypervisor's build ran `xen/tools/symbols`.
@@ -248,7 +249,7 @@ impl<'data> RuntimeTable<'data> {
                 NO_FILE
             };
             if matches!(s.section, SymbolSection::Section(_))
-                && (s.kind == STT_FUNC || s.kind == STT_GNU_IFUNC)
+                && (s.kind == STT_FUNC.0 || s.kind == STT_GNU_IFUNC.0)
             {
                 functions.push(Keyed {
                     key: s.value,
@@ -263,7 +264,7 @@ impl<'data> RuntimeTable<'data> {
             if scanned.unreadable || self.elf.is_special(&s) {
                 continue;
             }
-            if s.kind == STT_FILE {
+            if s.kind == STT_FILE.0 {
                 file = s.index;
                 file_compiled = scanned.compiled;
                 continue;
