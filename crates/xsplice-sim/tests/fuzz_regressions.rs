@@ -1,8 +1,10 @@
 //! Inputs on which the `sim` fuzz target (`fuzz/`) once panicked the
-//! simulator's upload (`tests/regressions/`), replayed through the same
-//! calls: upload to the stand-in hypervisor, unload when it loaded. Each
-//! states the errno the upload must now give, so that a change which stops
-//! an input from reaching the code it once crashed is noticed.
+//! simulator's upload (`tests/regressions/`), replayed through the call
+//! the target now makes, `place` against the stand-in image with no
+//! process, and through the upload it made before: upload to the running
+//! stand-in hypervisor, unload when it loaded. Each states the errno both
+//! must now give, so that a change which stops an input from reaching the
+//! code it once crashed is noticed.
 //!
 //! The inputs were built against the stand-in this test boots, so they get
 //! past the build-id check to the loader.
@@ -10,7 +12,8 @@
 
 use std::time::Duration;
 
-use xsplice_sim::{Fail, Hypervisor};
+use xsplice_sim::{Fail, Hypervisor, PlaceOptions, place};
+use xsplice_validate::XenImage;
 
 /// Each input and what its upload gives.
 const CASES: &[(&str, &str)] = &[
@@ -27,6 +30,7 @@ fn fuzz_regressions() {
     };
     let image = std::fs::read(&xen).unwrap();
     let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(10)).unwrap();
+    let target = XenImage::parse("xen-syms", &image).unwrap();
     let dir = xsplice_testkit::workspace_root().join("crates/xsplice-sim/tests/regressions");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -36,6 +40,11 @@ fn fuzz_regressions() {
             panic!("{name}: add it to CASES with the outcome its upload must give");
         };
         let bytes = std::fs::read(&path).unwrap();
+        let placed = match place(&bytes, &target, &PlaceOptions::default()) {
+            Ok(_) => "loaded".to_owned(),
+            Err(e) => format!("{:?}", e.errno),
+        };
+        assert_eq!(placed, expect, "{name}: place gave {placed}");
         let got = match hv.upload("fuzz", &bytes) {
             Ok(()) => {
                 hv.unload("fuzz").unwrap();
