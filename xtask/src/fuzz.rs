@@ -523,12 +523,11 @@ fn seed(target: &str, built: &Path, corpus: &Path) -> anyhow::Result<usize> {
             }
         }
         "sim" => {
-            // The simulator runs x86_64 payloads, built against the stand-in
-            // it boots (their build-id dependency must hold).
+            // The simulator places each payload against the stand-in of
+            // its machine (x86_64, aarch64, arm32), which it was built
+            // against (their build-id dependency must hold).
             for p in files(built, &payloads) {
-                if p.components().any(|c| c.as_os_str() == "x86_64") {
-                    seeds.push((name_of(&p), std::fs::read(&p)?));
-                }
+                seeds.push((name_of(&p), std::fs::read(&p)?));
             }
         }
         "diff" => {
