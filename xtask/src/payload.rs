@@ -435,13 +435,5 @@ fn set_mode_0644(path: &Path) -> anyhow::Result<()> {
 /// The check ids of the warnings in a validation report (`warning[V-07]:`
 /// lines), sorted, once each; none when the report cannot be read.
 fn warning_ids(report: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(report).unwrap_or_default();
-    let mut ids: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("warning["))
-        .filter_map(|l| l.split_once(']').map(|(id, _)| id.to_owned()))
-        .collect();
-    ids.sort();
-    ids.dedup();
-    ids
+    xsplice_build::warning_ids(&std::fs::read_to_string(report).unwrap_or_default())
 }

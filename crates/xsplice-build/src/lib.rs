@@ -25,7 +25,7 @@ pub use lock::OutLock;
 pub use manifest::{Manifest, Payload, find_payload, parse_abi, suite};
 pub use pipeline::{
     Built, Outcome, Request, Tools, abi_macro, build_payload, compile_command, error_ids,
-    payload_file_name, payload_out_dir,
+    payload_file_name, payload_out_dir, warning_ids,
 };
 pub use realxen::{
     DebianXen, REPRODUCIBLE_ENV, RealXen, RealXenRequest, build_real_xen, cache_root,

@@ -483,9 +483,21 @@ fn build_in_stack(
 
 /// The check ids of the errors in a text report (`error[C-35]: ...` lines).
 pub fn error_ids(report: &str) -> Vec<String> {
+    ids_after(report, "error[")
+}
+
+/// The check ids of the warnings in a text report (`warning[V-07]: ...`
+/// lines).
+pub fn warning_ids(report: &str) -> Vec<String> {
+    ids_after(report, "warning[")
+}
+
+/// The ids between `prefix` at the start of a line and the next `]`,
+/// sorted, once each.
+fn ids_after(report: &str, prefix: &str) -> Vec<String> {
     let mut ids: Vec<String> = report
         .lines()
-        .filter_map(|l| l.strip_prefix("error["))
+        .filter_map(|l| l.strip_prefix(prefix))
         .filter_map(|l| l.split_once(']').map(|(id, _)| id.to_owned()))
         .collect();
     ids.sort();
