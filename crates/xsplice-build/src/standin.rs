@@ -25,26 +25,21 @@ const SOURCES: [&str; 7] = [
     "lib.c",
 ];
 
-/// Every file whose bytes can change the image.
-const INPUTS: [&str; 10] = [
-    "version.c",
-    "cet.c",
-    "console.c",
-    "hooklog.c",
-    "info.c",
-    "traps.c",
-    "lib.c",
-    "xen.h",
-    "bug.h",
-    "xen.lds",
-];
+/// The headers and the linker script: with [`SOURCES`], every file whose
+/// bytes can change the image.
+const HEADERS: [&str; 3] = ["xen.h", "bug.h", "xen.lds"];
+
+/// Every file whose bytes can change the image, in hashing order.
+fn inputs() -> impl Iterator<Item = &'static str> {
+    SOURCES.into_iter().chain(HEADERS)
+}
 
 /// The source-patch suite's probes, linked only into the Kbuild-style tree
 /// of [`build_stand_in_tree`], so that the payload suite's image (and the
 /// build-ids its snapshots record) stay as they are.
 const TREE_SOURCES: [&str; 2] = ["probes.c", "probes2.c"];
 
-/// Files copied into that tree besides [`INPUTS`].
+/// Files copied into that tree besides [`inputs`].
 const TREE_FILES: [&str; 4] = ["probes.c", "probes2.c", "probes.h", "README.md"];
 
 /// Bumped when the recipe below changes in a way the hash would not see.
@@ -125,7 +120,7 @@ pub fn build_stand_in(
         hash.str(flag);
     }
     hash.str(&format!("{:#x}", arch.stand_in_base()));
-    for f in INPUTS {
+    for f in inputs() {
         hash.str(f).file(&src.join(f))?;
     }
     let hash = hash.hex();
@@ -215,7 +210,7 @@ pub fn build_stand_in_tree(
     let src = workspace.join("test-payloads").join("xen");
     let cc = arch.find_compiler()?;
     std::fs::create_dir_all(tree).map_err(|e| BuildError::io("cannot create", tree, e))?;
-    for f in INPUTS.iter().chain(&TREE_FILES) {
+    for f in inputs().chain(TREE_FILES) {
         let to = tree.join(f);
         std::fs::copy(src.join(f), &to).map_err(|e| BuildError::io("cannot write", &to, e))?;
     }
