@@ -89,21 +89,41 @@ fn compile(inp: &Inputs, file: &str, obj: &Path, iquote: Option<&Path>) -> Comma
     c
 }
 
+/// What one build writes in its directory; both ways write the same files.
+struct Files {
+    /// The replacement function's object.
+    func: PathBuf,
+    /// The `.funcs` object, compiled against `cfg`.
+    funcs: PathBuf,
+    /// `config.h`.
+    cfg: PathBuf,
+    /// The payload.
+    out: PathBuf,
+}
+
+impl Files {
+    fn in_dir(dir: &Path) -> Files {
+        Files {
+            func: dir.join("hello_world_func.o"),
+            funcs: dir.join("hello_world.o"),
+            cfg: dir.join("config.h"),
+            out: dir.join("xen_hello_world.livepatch"),
+        }
+    }
+}
+
 fn ours(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
     let mut s = Split::default();
-    let func = dir.join("hello_world_func.o");
-    let funcs = dir.join("hello_world.o");
-    let cfg = dir.join("config.h");
-    let out = dir.join("xen_hello_world.livepatch");
-    s.compiler += timed(&mut compile(inp, "hello_world_func.c", &func, None))?;
+    let f = Files::in_dir(dir);
+    s.compiler += timed(&mut compile(inp, "hello_world_func.c", &f.func, None))?;
     s.config = timed(
         Command::new(&inp.tools.config)
             .arg("-o")
-            .arg(&cfg)
+            .arg(&f.cfg)
             .arg("--define")
             .arg(format!(
                 "NEW_CODE_SZ=size:{}:xen_hello_world",
-                func.display()
+                f.func.display()
             ))
             .arg("--define")
             .arg(format!(
@@ -116,11 +136,11 @@ fn ours(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
                 inp.xen.display()
             )),
     )?;
-    s.compiler += timed(&mut compile(inp, "hello_world.c", &funcs, Some(dir)))?;
+    s.compiler += timed(&mut compile(inp, "hello_world.c", &f.funcs, Some(dir)))?;
     s.link = timed(
         Command::new(&inp.tools.link)
             .arg("-o")
-            .arg(&out)
+            .arg(&f.out)
             .arg("--build-id")
             .arg("--xen-depends")
             .arg(&inp.xen)
@@ -132,12 +152,12 @@ fn ours(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
                 "--abi",
                 "livepatch-v2",
             ])
-            .arg(&func)
-            .arg(&funcs),
+            .arg(&f.func)
+            .arg(&f.funcs),
     )?;
     let start = Instant::now();
     let v = Command::new(&inp.tools.validate)
-        .arg(&out)
+        .arg(&f.out)
         .arg("--target")
         .arg(&inp.xen)
         .output()
@@ -159,21 +179,18 @@ OLD_CODE=$(nm --defined "$2" | grep xen_extra_version | awk '{print "0x"$1}')
 
 fn gnu(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
     let mut s = Split::default();
-    let func = dir.join("hello_world_func.o");
-    let funcs = dir.join("hello_world.o");
-    let cfg = dir.join("config.h");
-    let out = dir.join("xen_hello_world.livepatch");
-    s.compiler += timed(&mut compile(inp, "hello_world_func.c", &func, None))?;
+    let f = Files::in_dir(dir);
+    s.compiler += timed(&mut compile(inp, "hello_world_func.c", &f.func, None))?;
     s.config = timed(
         Command::new("sh")
             .arg("-c")
             .arg(SEED_CONFIG)
             .arg("sh")
-            .arg(&func)
+            .arg(&f.func)
             .arg(&inp.xen)
-            .arg(&cfg),
+            .arg(&f.cfg),
     )?;
-    s.compiler += timed(&mut compile(inp, "hello_world.c", &funcs, Some(dir)))?;
+    s.compiler += timed(&mut compile(inp, "hello_world.c", &f.funcs, Some(dir)))?;
     let magic = ["-I", "binary", "-O", "elf64-x86-64", "-B", "i386:x86-64"];
     let note_bin = dir.join("note.bin");
     let mut link = Duration::ZERO;
@@ -211,9 +228,9 @@ fn gnu(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
     link += timed(
         Command::new("ld")
             .args(["-melf_x86_64", "--build-id=sha1", "-r", "-o"])
-            .arg(&out)
-            .arg(&func)
-            .arg(&funcs)
+            .arg(&f.out)
+            .arg(&f.func)
+            .arg(&f.funcs)
             .arg(dir.join("note.o"))
             .arg(dir.join("xen_note.o"))
             .arg(dir.join("modinfo.o")),
@@ -221,7 +238,7 @@ fn gnu(inp: &Inputs, dir: &Path) -> anyhow::Result<Split> {
     link += timed(
         Command::new("objcopy")
             .args(["--set-section-flags", ".livepatch.funcs=alloc,readonly"])
-            .arg(&out),
+            .arg(&f.out),
     )?;
     s.link = link;
     Ok(s)

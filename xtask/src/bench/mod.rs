@@ -7,6 +7,7 @@
 mod build;
 mod common;
 mod diff;
+mod elf;
 mod link;
 mod nm;
 mod real;

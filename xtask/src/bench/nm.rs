@@ -16,6 +16,7 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::common::{Cmd, machine_description, measure, release_binary, table};
+use super::elf::{Sec, elf64, strtab_add, sym};
 
 const GENERATED_SYMBOLS: usize = 1_000_000;
 
@@ -143,12 +144,7 @@ fn generate_elf(count: usize) -> Vec<u8> {
         "llvm_",
     ];
     let mut strtab = vec![0u8];
-    let mut add_name = |name: &str| {
-        let off = strtab.len() as u32;
-        strtab.extend_from_slice(name.as_bytes());
-        strtab.push(0);
-        off
-    };
+    let mut add_name = |name: &str| strtab_add(&mut strtab, name);
     // (st_name, st_info, st_shndx, st_value, st_size)
     let mut locals = vec![(add_name("generated.c"), 0x04u8, 0xfff1u16, 0u64, 0u64)];
     let mut globals = Vec::new();
@@ -180,72 +176,17 @@ fn generate_elf(count: usize) -> Vec<u8> {
             locals.push(entry);
         }
     }
-    let shstrtab = b"\0.text\0.symtab\0.strtab\0.shstrtab\0".to_vec();
     let first_global = locals.len() as u32 + 1;
     let mut symtab = vec![0u8; 24];
     for (name, info, shndx, value, size) in locals.into_iter().chain(globals) {
-        symtab.extend_from_slice(&name.to_le_bytes());
-        symtab.push(info);
-        symtab.push(0);
-        symtab.extend_from_slice(&shndx.to_le_bytes());
-        symtab.extend_from_slice(&value.to_le_bytes());
-        symtab.extend_from_slice(&size.to_le_bytes());
+        sym(&mut symtab, name, info, shndx, value, size);
     }
-    let text_off = 64u64;
-    let text_len = count as u64;
-    let symtab_off = (text_off + text_len + 7) & !7;
-    let strtab_off = symtab_off + symtab.len() as u64;
-    let shstrtab_off = strtab_off + strtab.len() as u64;
-    let shoff = (shstrtab_off + shstrtab.len() as u64 + 7) & !7;
-
-    let mut out = Vec::with_capacity(shoff as usize + 5 * 64);
-    out.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
-    out.extend_from_slice(&1u16.to_le_bytes()); // ET_REL
-    out.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&0u64.to_le_bytes()); // e_entry
-    out.extend_from_slice(&0u64.to_le_bytes()); // e_phoff
-    out.extend_from_slice(&shoff.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    for half in [64u16, 0, 0, 64, 5, 4] {
-        out.extend_from_slice(&half.to_le_bytes());
-    }
-    out.resize(text_off as usize, 0);
-    out.resize((text_off + text_len) as usize, 0xc3);
-    out.resize(symtab_off as usize, 0);
-    out.extend_from_slice(&symtab);
-    out.extend_from_slice(&strtab);
-    out.extend_from_slice(&shstrtab);
-    out.resize(shoff as usize, 0);
-    // (sh_name, sh_type, sh_flags, sh_offset, sh_size, sh_link, sh_info, sh_addralign, sh_entsize)
-    let headers = [
-        (0u32, 0u32, 0u64, 0u64, 0u64, 0u32, 0u32, 0u64, 0u64),
-        (1, 1, 0x6, text_off, text_len, 0, 0, 16, 0),
-        (
-            7,
-            2,
-            0,
-            symtab_off,
-            symtab.len() as u64,
-            3,
-            first_global,
-            8,
-            24,
-        ),
-        (15, 3, 0, strtab_off, strtab.len() as u64, 0, 0, 1, 0),
-        (23, 3, 0, shstrtab_off, shstrtab.len() as u64, 0, 0, 1, 0),
-    ];
-    for (name, kind, flags, offset, size, link, info, align, entsize) in headers {
-        out.extend_from_slice(&name.to_le_bytes());
-        out.extend_from_slice(&kind.to_le_bytes());
-        out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&0u64.to_le_bytes()); // sh_addr
-        out.extend_from_slice(&offset.to_le_bytes());
-        out.extend_from_slice(&size.to_le_bytes());
-        out.extend_from_slice(&link.to_le_bytes());
-        out.extend_from_slice(&info.to_le_bytes());
-        out.extend_from_slice(&align.to_le_bytes());
-        out.extend_from_slice(&entsize.to_le_bytes());
-    }
-    out
+    let mut text = Sec::new(".text", 1, 0x6, vec![0xc3; count]);
+    text.align = 16;
+    let mut symtab = Sec::new(".symtab", 2, 0, symtab);
+    symtab.link = 3; // .strtab
+    symtab.info = first_global;
+    symtab.align = 8;
+    symtab.entsize = 24;
+    elf64(1, vec![text, symtab, Sec::new(".strtab", 3, 0, strtab)])
 }
