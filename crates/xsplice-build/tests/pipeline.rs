@@ -14,9 +14,9 @@ use xsplice_build::{Arch, BuildError, build_stand_in};
 const ABI: Abi = Abi::LivepatchV2;
 const ARCH: Arch = Arch::X86_64;
 
-/// Copies the parts of the tree the pipeline reads into `to`, as a second
-/// checkout would have them.
-fn checkout(to: &Path) {
+/// A second checkout in a temporary directory: a copy of the parts of the
+/// tree the pipeline reads.
+fn checkout() -> tempfile::TempDir {
     fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
@@ -29,10 +29,22 @@ fn checkout(to: &Path) {
             }
         }
     }
+    let tree = tempfile::tempdir().unwrap();
     copy_dir(
         &common::root().join("test-payloads"),
-        &to.join("test-payloads"),
+        &tree.path().join("test-payloads"),
     );
+    tree
+}
+
+/// Replaces `from` by `to` in the checkout's file `rel` (which must hold
+/// it) and returns the text as it was.
+fn edit(tree: &Path, rel: &str, from: &str, to: &str) -> String {
+    let path = tree.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "`{rel}` has no {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+    text
 }
 
 fn stand_in_or_skip() -> Option<std::path::PathBuf> {
@@ -46,8 +58,7 @@ fn two_checkouts_build_identical_bytes() {
     }
     let mut outputs = Vec::new();
     for _ in 0..2 {
-        let tree = tempfile::tempdir().unwrap();
-        checkout(tree.path());
+        let tree = checkout();
         let out = tree.path().join("target");
         let xen = build_stand_in(tree.path(), &out, ARCH, false).unwrap().path;
         let (built, log) = common::build(tree.path(), "bye_world", ABI, ARCH, &xen, &out, false);
@@ -144,8 +155,7 @@ fn failing_step_is_named_and_keeps_previous_outputs() {
     let Some(xen) = stand_in_or_skip() else {
         return;
     };
-    let tree = tempfile::tempdir().unwrap();
-    checkout(tree.path());
+    let tree = checkout();
     let out = tree.path().join("target");
     let (good, _) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
     let good = good.unwrap();
@@ -154,9 +164,8 @@ fn failing_step_is_named_and_keeps_previous_outputs() {
     let obj_bytes = std::fs::read(&funcs_obj).unwrap();
 
     // Break step 3: the .funcs file no longer compiles.
-    let src = tree.path().join("test-payloads/hello_world/hello_world.c");
-    let text = std::fs::read_to_string(&src).unwrap();
-    std::fs::write(&src, text.replace("OLD_CODE_SZ,", "OLD_CODE_SZ +,")).unwrap();
+    let hello_c = "test-payloads/hello_world/hello_world.c";
+    let text = edit(tree.path(), hello_c, "OLD_CODE_SZ,", "OLD_CODE_SZ +,");
     let (bad, _) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
     match bad {
         Err(BuildError::Failed { step, .. }) => assert!(step.starts_with("step 3"), "{step}"),
@@ -166,7 +175,7 @@ fn failing_step_is_named_and_keeps_previous_outputs() {
     assert_eq!(std::fs::read(&funcs_obj).unwrap(), obj_bytes);
 
     // Fixed again: the build picks up where it failed and gives the same bytes.
-    std::fs::write(&src, text).unwrap();
+    std::fs::write(tree.path().join(hello_c), text).unwrap();
     let (again, _) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
     let again = again.unwrap();
     assert_eq!(again.steps_run, 1, "only step 3 had to run again");
@@ -178,15 +187,13 @@ fn missing_symbol_fails_step_2() {
     let Some(xen) = stand_in_or_skip() else {
         return;
     };
-    let tree = tempfile::tempdir().unwrap();
-    checkout(tree.path());
-    let manifest = tree.path().join("test-payloads/hello_world/payload.json");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace("{xen}:xen_extra_version", "{xen}:xen_no_such"),
-    )
-    .unwrap();
+    let tree = checkout();
+    edit(
+        tree.path(),
+        "test-payloads/hello_world/payload.json",
+        "{xen}:xen_extra_version",
+        "{xen}:xen_no_such",
+    );
     let out = tree.path().join("target");
     let (bad, log) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
     match bad {
@@ -203,16 +210,14 @@ fn dependency_cycle_and_unsupported_abi_are_errors() {
     let Some(xen) = stand_in_or_skip() else {
         return;
     };
-    let tree = tempfile::tempdir().unwrap();
-    checkout(tree.path());
+    let tree = checkout();
     let out = tree.path().join("target");
-    let manifest = tree.path().join("test-payloads/hello_world/payload.json");
-    let text = std::fs::read_to_string(&manifest).unwrap();
-    std::fs::write(
-        &manifest,
-        text.replace(r#""depends": "xen""#, r#""depends": "bye_world""#),
-    )
-    .unwrap();
+    edit(
+        tree.path(),
+        "test-payloads/hello_world/payload.json",
+        r#""depends": "xen""#,
+        r#""depends": "bye_world""#,
+    );
     let (bad, _) = common::build(tree.path(), "bye_world", ABI, ARCH, &xen, &out, false);
     let msg = bad.unwrap_err().to_string();
     assert!(
