@@ -394,8 +394,17 @@ pub(crate) fn prepare(
     let target = env.target;
     let read = |addr: u64, len: usize| target.and_then(|t| t.bytes(addr, len));
     let alternatives = match arch {
-        Arch::X86_64 => x86_alternatives(payload, &release, &mut placed, cpu_features)
-            .map_err(|e| refuse(Errno::Einval, e))?,
+        Arch::X86_64 => {
+            let outside = |addr: u64| {
+                let w = read(addr, 8)?;
+                Some(u64::from_le_bytes(w.try_into().ok()?))
+            };
+            // Every x86-64 CPU has LM, Xen's X86_FEATURE_ALWAYS.
+            let mut features = cpu_features.to_vec();
+            features.push(alternatives::X86_FEATURE_ALWAYS);
+            x86_alternatives(payload, &release, &mut placed, base, &features, &outside)
+                .map_err(|e| refuse(Errno::Einval, e))?
+        }
         Arch::Aarch64 => {
             let text = |n: &str| env.target_symbol(n).map(|s| s.addr);
             let core = (text("_stext").unwrap_or(0), text("_etext").unwrap_or(0));
@@ -499,7 +508,9 @@ fn x86_alternatives(
     payload: &Payload,
     release: &XenVersion,
     placed: &mut Placed,
+    base: u64,
     cpu_features: &[u16],
+    outside: &dyn Fn(u64) -> Option<u64>,
 ) -> Result<usize, String> {
     let Some((off, size)) = section(payload, ".altinstructions") else {
         return Ok(0);
@@ -509,7 +520,7 @@ fn x86_alternatives(
             "alternatives of Xen {release} (12-byte entries) are not simulated"
         ));
     }
-    alternatives::apply(&mut placed.bytes, off, size, cpu_features).map_err(|e| e.0)
+    alternatives::apply(&mut placed.bytes, base, off, size, cpu_features, outside).map_err(|e| e.0)
 }
 
 /// Applies the arm64 `.altinstructions` (C-106 checked by the validator).

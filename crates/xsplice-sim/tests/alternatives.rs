@@ -4,7 +4,9 @@
 //! whose original instructions are not payload text is refused at upload
 //! with the validator's C-106; the `altcall` payload's `.alt_call_sites` site
 //! becomes a direct call from Xen 4.21 on, and a site that is no call is
-//! refused with C-107.
+//! refused with C-107; the `alternative_call` payload's Xen 4.17
+//! `alternative_call()` site (an alternative on X86_FEATURE_ALWAYS whose
+//! replacement is `call .`) becomes a direct call at upload.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
 use std::time::Duration;
@@ -159,4 +161,47 @@ fn the_binary_takes_the_cpu_features() {
         code == 2 && err.contains("672 is not in 0..672"),
         "exit {code}\n{err}"
     );
+}
+
+/// The `alternative_call` payload's minor version: its `.altinstructions`
+/// entry on X86_FEATURE_ALWAYS over `call *slot(%rip)`, with `call .` as
+/// the replacement, is Xen 4.17's `alternative_call()`: the loader makes
+/// the site a direct call to the pointer's value at upload
+/// (`xen_major_version`, 4), before the load hook re-aims the pointer at a
+/// function returning 77.
+#[test]
+fn an_alternative_call_becomes_a_direct_call_at_upload() {
+    use object::{Object, ObjectSection};
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload =
+        xsplice_testkit::test_payload("alternative_call", "livepatch-v2", "x86_64").unwrap();
+    let (image, payload) = (
+        std::fs::read(&xen).unwrap(),
+        std::fs::read(&payload).unwrap(),
+    );
+    let minor = |payload: &[u8]| {
+        let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
+        hv.upload("alternative_call", payload).unwrap();
+        hv.apply("alternative_call", false).unwrap();
+        let info = hv.info().unwrap();
+        let line = info.lines().find(|l| l.starts_with("xen_minor")).unwrap();
+        line.to_string()
+    };
+    assert_eq!(minor(&payload), "xen_minor              : 4");
+
+    // The same entry on a feature the simulated CPU lacks (100): the site
+    // keeps its indirect call, which reads the re-aimed pointer.
+    let obj = object::File::parse(&*payload).unwrap();
+    let (table, _) = obj
+        .section_by_name(".altinstructions")
+        .unwrap()
+        .file_range()
+        .unwrap();
+    let at = table as usize + 8;
+    assert_eq!(payload[at..at + 2], 93u16.to_le_bytes());
+    let mut off = payload.clone();
+    off[at..at + 2].copy_from_slice(&100u16.to_le_bytes());
+    assert_eq!(minor(&off), "xen_minor              : 77");
 }
