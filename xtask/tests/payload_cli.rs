@@ -138,6 +138,7 @@ fn install_copies_valid_payloads_into_debug_dir() {
         [
             "xen_altcall.livepatch",
             "xen_alternative.livepatch",
+            "xen_alternative_call.livepatch",
             "xen_bug.livepatch",
             "xen_bye_world.livepatch",
             "xen_expectations.livepatch",

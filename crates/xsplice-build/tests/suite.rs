@@ -143,6 +143,11 @@ fn alternative_outside() {
 }
 
 #[test]
+fn alternative_call() {
+    check_payload("alternative_call");
+}
+
+#[test]
 fn altcall() {
     check_payload("altcall");
 }
@@ -166,6 +171,7 @@ fn every_payload_is_tested() {
             "altcall",
             "altcall_bad_site",
             "alternative",
+            "alternative_call",
             "alternative_outside",
             "bug",
             "bye_world",
