@@ -143,11 +143,48 @@ fn exercise(bytes: &[u8]) {
     }
 }
 
-/// Every header byte and many others of `base` set to bound values, and
-/// every aligned word to far-away offsets, sizes and counts.
-fn mutate(base: &[u8], header_len: usize) {
+/// How [`mutate`] varies a valid file.
+struct Mutations<'a> {
+    /// Truncated to each of these lengths.
+    lengths: &'a [usize],
+    /// Every byte of the first `header_len`, then every third byte, set to
+    /// bound values.
+    header_len: usize,
+    /// The little-endian word at every `word_step`-th offset set to each
+    /// of `words`: offsets, sizes and counts that point far away.
+    word_step: usize,
+    words: &'a [u32],
+}
+
+/// `base` and each of its mutants through every entry point.
+fn mutate(base: &[u8], m: &Mutations<'_>) {
     exercise(base);
-    for len in [
+    for &len in m.lengths {
+        exercise(&base[..len.min(base.len())]);
+    }
+    for pos in 0..base.len() {
+        if pos >= m.header_len && pos % 3 != 0 {
+            continue;
+        }
+        for value in [0x00, 0xff, 0x7f, 0x80] {
+            let mut bytes = base.to_vec();
+            bytes[pos] = value;
+            exercise(&bytes);
+        }
+    }
+    for pos in (0..base.len() - 4).step_by(m.word_step) {
+        for value in m.words {
+            let mut bytes = base.to_vec();
+            bytes[pos..pos + 4].copy_from_slice(&value.to_le_bytes());
+            exercise(&bytes);
+        }
+    }
+}
+
+/// The COFF and PE mutants: a header of `header_len` bytes, every second
+/// word.
+fn mutate_coff(base: &[u8], header_len: usize) {
+    let lengths = [
         0,
         1,
         2,
@@ -159,26 +196,14 @@ fn mutate(base: &[u8], header_len: usize) {
         88,
         base.len() / 2,
         base.len() - 1,
-    ] {
-        exercise(&base[..len.min(base.len())]);
-    }
-    for pos in 0..base.len() {
-        if pos >= header_len && pos % 3 != 0 {
-            continue;
-        }
-        for value in [0x00, 0xff, 0x7f, 0x80] {
-            let mut m = base.to_vec();
-            m[pos] = value;
-            exercise(&m);
-        }
-    }
-    for pos in (0..base.len() - 4).step_by(2) {
-        for value in [0xffff_fff0u32, 0x7fff_ffff, 0x0001_0000, 0x0000_0068] {
-            let mut m = base.to_vec();
-            m[pos..pos + 4].copy_from_slice(&value.to_le_bytes());
-            exercise(&m);
-        }
-    }
+    ];
+    let mutations = Mutations {
+        lengths: &lengths,
+        header_len,
+        word_step: 2,
+        words: &[0xffff_fff0, 0x7fff_ffff, 0x0001_0000, 0x0000_0068],
+    };
+    mutate(base, &mutations);
 }
 
 #[test]
@@ -186,12 +211,12 @@ fn coff_and_pe_mutants_never_panic() {
     for arch in [Architecture::X86_64, Architecture::I386] {
         let coff = coff_fixture(arch, true);
         assert!(CoffFile::parse(&coff).unwrap().symbols().is_ok());
-        mutate(&coff, 20 + 40 * 5);
+        mutate_coff(&coff, 20 + 40 * 5);
         let pe = pe_fixture(arch);
         let table = CoffFile::parse(&pe).unwrap().symbols().unwrap();
         // (i386 names carry the leading underscore.)
         assert!(table.symbols.iter().any(|s| s.name.ends_with(b"func")));
-        mutate(&pe, 64 + 4 + 20 + 240 + 40 * 5);
+        mutate_coff(&pe, 64 + 4 + 20 + 240 + 40 * 5);
     }
 }
 
@@ -215,8 +240,7 @@ fn huge_counts_are_refused() {
 fn mutants_never_panic() {
     for arch in [Architecture::X86_64, Architecture::I386] {
         let base = fixture(arch);
-        exercise(&base);
-        for len in [
+        let lengths = [
             0,
             1,
             4,
@@ -229,27 +253,14 @@ fn mutants_never_panic() {
             64,
             base.len() / 2,
             base.len() - 1,
-        ] {
-            exercise(&base[..len]);
-        }
-        for pos in 0..base.len() {
-            // Every header byte, then every third byte.
-            if pos >= 64 && pos % 3 != 0 {
-                continue;
-            }
-            for value in [0x00, 0xff, 0x7f, 0x80] {
-                let mut m = base.clone();
-                m[pos] = value;
-                exercise(&m);
-            }
-        }
-        // Whole words: offsets, sizes and counts that point far away.
-        for pos in (0..base.len() - 4).step_by(4) {
-            for value in [0xffff_fff0u32, 0x7fff_ffff, 0x0001_0000] {
-                let mut m = base.clone();
-                m[pos..pos + 4].copy_from_slice(&value.to_le_bytes());
-                exercise(&m);
-            }
-        }
+        ];
+        // Every header byte, then every third byte; every aligned word.
+        let mutations = Mutations {
+            lengths: &lengths,
+            header_len: 64,
+            word_step: 4,
+            words: &[0xffff_fff0, 0x7fff_ffff, 0x0001_0000],
+        };
+        mutate(&base, &mutations);
     }
 }
