@@ -340,100 +340,87 @@ fn errors() {
     let exe: PathBuf = std::env::current_exe().expect("test executable");
     let exe = exe.display().to_string();
 
-    check_error(
-        d,
-        &["-o", "out.o", "func.o", "arm.o"],
-        1,
-        "`arm.o`: EM_ARM ELF32 does not match EM_X86_64 ELF64 of `func.o`",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "text.o"],
-        1,
-        "`text.o`: malformed ELF: not an ELF file",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "truncated.o"],
-        1,
-        "`truncated.o`: malformed ELF",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "archive.a"],
-        1,
-        "`archive.a`: an archive input",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", &exe],
-        1,
-        "only relocatable objects can be linked",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "missing.o"],
-        2,
-        "cannot read `missing.o`",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "--modinfo", "novalue", "func.o"],
-        2,
-        "--modinfo takes KEY=VALUE",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "--depends", "func.o", "func.o"],
-        1,
-        "`func.o`: no .note.gnu.build-id section",
-    );
-    check_error(
-        d,
-        &[
-            "-o",
-            "out.o",
-            "--abi",
-            "xsplice",
-            "--xen-depends",
-            "xen-syms",
-            "func.o",
-        ],
-        1,
-        "has no xen_depends section",
-    );
-    check_error(
-        d,
-        &["-o", "out.o", "--abi", "livepatch-v9", "func.o"],
-        2,
-        "livepatch-v9",
-    );
-    check_error(
-        d,
-        &["-melf_i386", "-o", "out.o", "func.o"],
-        2,
-        "unsupported emulation `elf_i386` (xsplice-link writes elf_x86_64, aarch64linux, aarch64elf, armelf_linux_eabi)",
-    );
-    check_error(
-        d,
-        &["-m", "armelf_linux_eabi", "-o", "out.o", "func.o"],
-        1,
-        "`func.o`: EM_X86_64 ELF64 does not match emulation armelf_linux_eabi (EM_ARM ELF32)",
-    );
-    check_error(
-        d,
-        &["-EB", "-o", "out.o", "func.o"],
-        2,
-        "big-endian output (-EB) is not supported",
-    );
-    check_error(
-        d,
-        &["--build-id=md5", "-o", "out.o", "func.o"],
-        2,
-        "invalid value 'md5' for '--build-id",
-    );
-    check_error(d, &["-r", "func.o"], 2, "no output file: give -o OUT");
-    check_error(d, &["-r", "-o", "out.o"], 1, "no input files");
+    let cases: [(&[&str], i32, &str); 16] = [
+        (
+            &["-o", "out.o", "func.o", "arm.o"],
+            1,
+            "`arm.o`: EM_ARM ELF32 does not match EM_X86_64 ELF64 of `func.o`",
+        ),
+        (
+            &["-o", "out.o", "text.o"],
+            1,
+            "`text.o`: malformed ELF: not an ELF file",
+        ),
+        (
+            &["-o", "out.o", "truncated.o"],
+            1,
+            "`truncated.o`: malformed ELF",
+        ),
+        (
+            &["-o", "out.o", "archive.a"],
+            1,
+            "`archive.a`: an archive input",
+        ),
+        (
+            &["-o", "out.o", &exe],
+            1,
+            "only relocatable objects can be linked",
+        ),
+        (&["-o", "out.o", "missing.o"], 2, "cannot read `missing.o`"),
+        (
+            &["-o", "out.o", "--modinfo", "novalue", "func.o"],
+            2,
+            "--modinfo takes KEY=VALUE",
+        ),
+        (
+            &["-o", "out.o", "--depends", "func.o", "func.o"],
+            1,
+            "`func.o`: no .note.gnu.build-id section",
+        ),
+        (
+            &[
+                "-o",
+                "out.o",
+                "--abi",
+                "xsplice",
+                "--xen-depends",
+                "xen-syms",
+                "func.o",
+            ],
+            1,
+            "has no xen_depends section",
+        ),
+        (
+            &["-o", "out.o", "--abi", "livepatch-v9", "func.o"],
+            2,
+            "livepatch-v9",
+        ),
+        (
+            &["-melf_i386", "-o", "out.o", "func.o"],
+            2,
+            "unsupported emulation `elf_i386` (xsplice-link writes elf_x86_64, aarch64linux, aarch64elf, armelf_linux_eabi)",
+        ),
+        (
+            &["-m", "armelf_linux_eabi", "-o", "out.o", "func.o"],
+            1,
+            "`func.o`: EM_X86_64 ELF64 does not match emulation armelf_linux_eabi (EM_ARM ELF32)",
+        ),
+        (
+            &["-EB", "-o", "out.o", "func.o"],
+            2,
+            "big-endian output (-EB) is not supported",
+        ),
+        (
+            &["--build-id=md5", "-o", "out.o", "func.o"],
+            2,
+            "invalid value 'md5' for '--build-id",
+        ),
+        (&["-r", "func.o"], 2, "no output file: give -o OUT"),
+        (&["-r", "-o", "out.o"], 1, "no input files"),
+    ];
+    for (args, code, message) in cases {
+        check_error(d, args, code, message);
+    }
 }
 
 /// The options of GNU ld that Makefiles pass (Xen's payload link is
