@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod depends;
 pub mod kbuild;
 pub mod patch;
 mod shadow;
@@ -32,6 +33,7 @@ use xsplice_abi::Abi;
 use xsplice_build::shell_quote;
 use xsplice_diff::{Input, Verdict};
 
+pub use depends::Depends;
 pub use kbuild::Recorded;
 
 #[derive(Debug, Error)]
@@ -82,8 +84,9 @@ pub struct Options {
     pub outdir: PathBuf,
     /// The hypervisor the payload is for; default: the tree's `xen-syms`.
     pub xen_syms: Option<PathBuf>,
-    /// The payload this one stacks on; default: the hypervisor.
-    pub depends: Option<PathBuf>,
+    /// The payload this one stacks on, as a file or a build-id; default:
+    /// the hypervisor.
+    pub depends: Option<Depends>,
     pub abi: Abi,
     /// Parallel compiles and diffs.
     pub jobs: usize,
@@ -319,6 +322,8 @@ pub fn build(opts: &Options, log: &mut dyn Write) -> Result<PathBuf, Error> {
         std::fs::remove_dir_all(&diff_dir).map_err(|e| Error::io("cannot remove", &diff_dir, e))?;
     }
     let xs = xen_syms.display().to_string();
+    let xen_version: Option<xsplice_abi::XenVersion> =
+        release.as_deref().and_then(|v| v.parse().ok());
     let outcomes: Vec<Result<(PathBuf, PathBuf, xsplice_diff::Outcome), Error>> =
         std::thread::scope(|s| {
             let handles: Vec<_> = affected
@@ -349,9 +354,9 @@ pub fn build(opts: &Options, log: &mut dyn Write) -> Result<PathBuf, Error> {
                             }),
                             &xsplice_diff::Options {
                                 abi: opts.abi,
-                                // Writable `.funcs` is harmless on every release
-                                // and needed on those that write into it.
-                                xen: None,
+                                // The tree's release decides the layouts of
+                                // its tables (and whether `.funcs` is written).
+                                xen: xen_version.clone(),
                             },
                         )?;
                         Ok((orig, diff_dir.join(&r.object), outcome))
@@ -412,7 +417,40 @@ pub fn build(opts: &Options, log: &mut dyn Write) -> Result<PathBuf, Error> {
 
     // Link and validate.
     let payload = out.join(format!("{name}{}", opts.abi.file_suffix()));
-    let depends = opts.depends.clone().unwrap_or_else(|| xen_syms.clone());
+    // What the payload stacks on, and whether the validator can see it.
+    let (depends, after, against_target) = match &opts.depends {
+        None => (xen_syms.clone(), None, true),
+        Some(Depends::Payload(p)) => (p.clone(), Some(p.clone()), true),
+        Some(Depends::BuildId(id)) => {
+            let note = out.join(format!("{name}.depends.o"));
+            let obj = depends::note_object(id, &target_data)
+                .map_err(|e| Error::Usage(format!("--depends {}: {e}", hex(id))))?;
+            write_atomic(&note, &obj)?;
+            say(
+                log,
+                format!(
+                    "# --depends {}: written as a build-id note in {}",
+                    hex(id),
+                    q(&note)
+                ),
+            );
+            let own = depends::build_id_of(&target_data).ok();
+            let on_hypervisor = own.as_deref() == Some(id.as_slice());
+            if !on_hypervisor {
+                say(
+                    log,
+                    format!(
+                        "# build-id {} is not the hypervisor's ({}): the payload it names is not here, \
+                         so the payload is validated on its own, without --target (pass that payload's \
+                         file to --depends to check the symbols it resolves against it)",
+                        hex(id),
+                        own.as_deref().map_or("none".to_owned(), hex)
+                    ),
+                );
+            }
+            (note, None, on_hypervisor)
+        }
+    };
     let mut link = Command::new(&opts.link);
     link.arg("-o")
         .arg(&payload)
@@ -430,8 +468,11 @@ pub fn build(opts: &Options, log: &mut dyn Write) -> Result<PathBuf, Error> {
     link.args(&objects);
     run(log, "linking the payload", &mut link, false)?;
     let mut validate = Command::new(&opts.validate);
-    validate.arg(&payload).arg("--target").arg(&xen_syms);
-    if let Some(d) = &opts.depends {
+    validate.arg(&payload);
+    if against_target {
+        validate.arg("--target").arg(&xen_syms);
+    }
+    if let Some(d) = &after {
         validate.arg("--after").arg(d);
     }
     if let Some(v) = &release {
@@ -543,4 +584,8 @@ mod tests {
         assert_eq!(payload_name(Path::new("xsa-123 v2.diff")), "xsa-123-v2");
         assert_eq!(payload_name(Path::new("fix")), "fix");
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    xsplice_abi::note::hex(bytes)
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use xsplice_livepatch_build::{Error, Options, build};
+use xsplice_livepatch_build::{Depends, Error, Options, build};
 
 /// Build a live-patch payload from a source patch against an already built
 /// Xen tree (livepatch-build's options where they exist). The tree is never
@@ -32,9 +32,10 @@ struct Args {
     /// The hypervisor the payload is for (default: the tree's xen-syms).
     #[arg(long = "xen-syms")]
     xen_syms: Option<PathBuf>,
-    /// The payload this one stacks on (default: the hypervisor).
-    #[arg(long)]
-    depends: Option<PathBuf>,
+    /// The payload this one stacks on (default: the hypervisor): its file,
+    /// or its build-id in hex as livepatch-build takes it.
+    #[arg(long, value_name = "PAYLOAD|ID")]
+    depends: Option<String>,
     /// Payload ABI.
     #[arg(long, default_value = "livepatch-v2")]
     abi: String,
@@ -52,6 +53,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let depends = match args.depends.as_deref().map(Depends::parse).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("xsplice-build: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let beside = |name: &str| {
         std::env::current_exe()
             .ok()
@@ -64,7 +72,7 @@ fn main() -> ExitCode {
         patch: args.patch,
         outdir: args.output,
         xen_syms: args.xen_syms,
-        depends: args.depends,
+        depends,
         abi,
         jobs: args.jobs,
         link: beside("xsplice-link"),

@@ -320,3 +320,114 @@ fn every_stand_in_patch_does_what_its_manifest_says() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The contents of section `name` of ELF file `path`.
+fn section(path: &Path, name: &str) -> Vec<u8> {
+    use object::{Object, ObjectSection};
+    let data = std::fs::read(path).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.section_by_name(name)
+        .unwrap_or_else(|| panic!("{}: no `{name}`", path.display()))
+        .data()
+        .unwrap()
+        .to_vec()
+}
+
+/// The build-id of ELF file `path` in hex, from its note.
+fn build_id_hex(path: &Path) -> String {
+    let note = section(path, ".note.gnu.build-id");
+    // namesz 4, descsz, type, "GNU\0", then the descriptor.
+    let descsz = u32::from_le_bytes(note[4..8].try_into().unwrap()) as usize;
+    note[16..16 + descsz]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn depends_takes_a_build_id_in_hex_as_livepatch_build_does() {
+    if xsplice_testkit::stand_in_xen("x86_64").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    xsplice_build::build_stand_in_tree(&workspace_root(), &tree, xsplice_build::Arch::X86_64)
+        .unwrap();
+    let manifests = load_manifests(&suite_dir());
+    let pick = |name: &str| manifests.iter().find(|m| m.name == name).unwrap();
+    let (base, top) = (pick("body_change"), pick("stack_body"));
+    assert_eq!(top.depends.as_deref(), Some("body_change"));
+
+    let (code, stdout, stderr) = xsplice_build(&tree, &base.patch, &dir.path().join("base"), None);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let below = PathBuf::from(stdout.lines().last().unwrap());
+    let id = build_id_hex(&below);
+
+    // The payload below, by its build-id: the depends note is that id, and
+    // the validator is told why it runs without the hypervisor.
+    let out = dir.path().join("top");
+    let mut cmd = Command::new(tool_binary("xsplice-build"));
+    cmd.arg("-s")
+        .arg(&tree)
+        .arg("-p")
+        .arg(&top.patch)
+        .arg("-o")
+        .arg(&out)
+        .arg("--depends")
+        .arg(&id);
+    let (code, stdout, stderr) = run(&mut cmd);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr),
+    );
+    assert_eq!(code, 0, "{cmd:?}\n{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("# --depends {id}: written as a build-id note"))
+            && stdout.contains("validated on its own, without --target"),
+        "{stdout}"
+    );
+    let payload = PathBuf::from(stdout.lines().last().unwrap());
+    assert_eq!(
+        section(&payload, ".livepatch.depends"),
+        section(&below, ".note.gnu.build-id")
+    );
+    // And it stacks: the simulator loads it above the payload it names.
+    let problems = check_in_simulator(&tree.join("xen-syms"), top, &payload, Some(&below));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The hypervisor's own build-id: validated against it as usual.
+    let hello = pick("hello_world");
+    let xen_id = build_id_hex(&tree.join("xen-syms"));
+    let mut cmd = Command::new(tool_binary("xsplice-build"));
+    cmd.arg("-s")
+        .arg(&tree)
+        .arg("-p")
+        .arg(&hello.patch)
+        .arg("-o")
+        .arg(dir.path().join("hello"))
+        .arg("--depends")
+        .arg(format!("0x{xen_id}"));
+    let (code, stdout, stderr) = run(&mut cmd);
+    let stdout = String::from_utf8_lossy(&stdout);
+    assert_eq!(
+        code,
+        0,
+        "{cmd:?}\n{stdout}{}",
+        String::from_utf8_lossy(&stderr)
+    );
+    assert!(!stdout.contains("validated on its own"), "{stdout}");
+    assert!(stdout.contains("--target"), "{stdout}");
+
+    // Neither a file nor hex: a usage error.
+    let (code, _, stderr) = xsplice_build(
+        &tree,
+        &hello.patch,
+        &dir.path().join("bad"),
+        Some(Path::new("no-such-payload")),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("neither a payload file nor a build-id in hex"),
+        "{stderr}"
+    );
+}
