@@ -13,7 +13,9 @@
 //! value; `READ` is followed by the bytes read. A trap record (kind 2)
 //! carries the signal, the program counter and the faulting data address,
 //! written by the child's signal handler, which then waits for the parent's
-//! decision (a request whose first word is the address to resume at, or 0):
+//! decision (a request whose first word is the address to resume at, or 0,
+//! and whose second is a function to call first with the trap's registers
+//! in Xen's `struct cpu_user_regs` layout, or 0):
 //! the parent searches the hypervisor's exception tables and bug frames
 //! (`crate::traps`), so that a fixup or a `WARN` resumes the code and
 //! anything else ends the child.
@@ -306,11 +308,12 @@ mod imp {
                     Some(decide) => decide(a as i32, b, c),
                     None => Action::Die(None),
                 };
-                let resume = match &action {
-                    Action::Resume(pc) => *pc,
-                    Action::Die(_) => 0,
+                let (resume, func) = match &action {
+                    Action::Resume(pc) => (*pc, 0),
+                    Action::Run { func, resume } => (*resume, *func),
+                    Action::Die(_) => (0, 0),
                 };
-                self.send(&[resume, 0, 0, 0, 0, 0, 0, 0], &[])?;
+                self.send(&[resume, func, 0, 0, 0, 0, 0, 0], &[])?;
                 if let Action::Die(panic) = action {
                     let mut d = self.reap();
                     d.signal = Some(a as i32);
@@ -441,9 +444,44 @@ mod imp {
         true
     }
 
+    /// Xen 4.17's x86-64 `struct cpu_user_regs` (public
+    /// `arch-x86/xen-x86_64.h`), as 25 words: the general registers by
+    /// word, then `error_code`/`entry_vector`, `rip`, `cs`, `rflags`,
+    /// `rsp`, and the segment selectors (zero here).
+    const UREGS_WORDS: usize = 25;
+    const UREGS_GPRS: [(usize, i32); 15] = [
+        (0, libc::REG_R15),
+        (1, libc::REG_R14),
+        (2, libc::REG_R13),
+        (3, libc::REG_R12),
+        (4, libc::REG_RBP),
+        (5, libc::REG_RBX),
+        (6, libc::REG_R11),
+        (7, libc::REG_R10),
+        (8, libc::REG_R9),
+        (9, libc::REG_R8),
+        (10, libc::REG_RAX),
+        (11, libc::REG_RCX),
+        (12, libc::REG_RDX),
+        (13, libc::REG_RSI),
+        (14, libc::REG_RDI),
+    ];
+    const UREGS_ENTRY: usize = 15;
+    const UREGS_RIP: usize = 16;
+    const UREGS_CS: usize = 17;
+    const UREGS_RFLAGS: usize = 18;
+    const UREGS_RSP: usize = 19;
+    /// `TRAP_invalid_op`: `ud2` raises #UD, vector 6.
+    const TRAP_INVALID_OP: u64 = 6;
+    /// `__HYPERVISOR_CS`.
+    const HYPERVISOR_CS: u64 = 0xe008;
+
     extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
         // SAFETY: the kernel passes a valid siginfo and ucontext to an
-        // SA_SIGINFO handler; we only read them and make raw system calls.
+        // SA_SIGINFO handler; we read and write them and make raw system
+        // calls. A run_fn's function is code the parent mapped executable
+        // in this process (hypervisor or payload text), called with a
+        // pointer to a local array of the size it is declared to take.
         unsafe {
             let addr = (*info).si_addr() as u64;
             let uc = ctx.cast::<libc::ucontext_t>();
@@ -454,7 +492,27 @@ mod imp {
             let mut decision = [0u64; 8];
             let req = DECISION_FD.load(Ordering::Relaxed);
             if read_exact(req, decision.as_mut_ptr().cast(), 64) && decision[0] != 0 {
-                // A fixup or a warning: the code goes on where the parent says.
+                if decision[1] != 0 {
+                    // A run_fn frame: its function gets the registers, and
+                    // the general registers it changed are the trap's.
+                    let gregs = &mut (*uc).uc_mcontext.gregs;
+                    let mut regs = [0u64; UREGS_WORDS];
+                    for (slot, reg) in UREGS_GPRS {
+                        regs[slot] = gregs[reg as usize] as u64;
+                    }
+                    regs[UREGS_ENTRY] = TRAP_INVALID_OP << 32;
+                    regs[UREGS_RIP] = gregs[libc::REG_RIP as usize] as u64;
+                    regs[UREGS_CS] = HYPERVISOR_CS;
+                    regs[UREGS_RFLAGS] = gregs[libc::REG_EFL as usize] as u64;
+                    regs[UREGS_RSP] = gregs[libc::REG_RSP as usize] as u64;
+                    let f: unsafe extern "C" fn(*mut u64) = std::mem::transmute(decision[1]);
+                    f(regs.as_mut_ptr());
+                    for (slot, reg) in UREGS_GPRS {
+                        gregs[reg as usize] = regs[slot] as i64;
+                    }
+                }
+                // A fixup, a warning or a run_fn: the code goes on where
+                // the parent says.
                 (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] = decision[0] as i64;
                 return;
             }

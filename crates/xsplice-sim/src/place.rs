@@ -603,6 +603,7 @@ fn payload_tables(
                     BugFrame {
                         kind,
                         loc: f.loc,
+                        ptr: f.file,
                         file: string(f.file),
                         line: f.line,
                         msg: (kind == BugKind::Assert)
@@ -626,6 +627,7 @@ pub(crate) fn frames(
         .map(|f| BugFrame {
             kind,
             loc: f.loc,
+            ptr: f.file,
             file: string(f.file),
             line: f.line,
             msg: f

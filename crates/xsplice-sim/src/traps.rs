@@ -11,8 +11,10 @@
 //! image boots and when a payload is uploaded; the child's signal handler
 //! asks the parent what to do and resumes or dies as told.
 //!
-//! Not executed: `run_fn` frames (`.bug_frames.0`), which would call a
-//! function with the trap's registers; such a trap is reported as a fault.
+//! A `run_fn` frame (`.bug_frames.0`, Xen's `run_in_exception_handler`)
+//! makes the child call the frame's function with the trap's registers in
+//! Xen's `struct cpu_user_regs` layout, take back the general registers it
+//! changed, and go on after the `ud2`, as `do_bug_frame` does.
 
 /// One exception-table entry at absolute addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +42,8 @@ pub struct BugFrame {
     pub kind: BugKind,
     /// The address of the `ud2`.
     pub loc: u64,
+    /// The frame's pointer: the file name, or a `run_fn` frame's function.
+    pub ptr: u64,
     /// The file name, or `None` when its pointer is outside the hypervisor
     /// and every loaded payload (Xen then treats the trap as unhandled).
     pub file: Option<String>,
@@ -62,6 +66,9 @@ pub struct Tables {
 pub enum Action {
     /// Resume at this address.
     Resume(u64),
+    /// Call the function at `func` with the trap's registers (Xen's
+    /// `struct cpu_user_regs *`), then resume at `resume`.
+    Run { func: u64, resume: u64 },
     /// The hypervisor dies; with the panic message when it panics.
     Die(Option<String>),
 }
@@ -162,35 +169,39 @@ pub fn decide(
             let Some(frame) = tables.bugs.iter().find(|b| b.loc == pc) else {
                 return Action::Die(None);
             };
+            let kind = frame.kind;
+            if kind == BugKind::RunFn {
+                return Action::Run {
+                    func: frame.ptr,
+                    resume: pc.wrapping_add(2),
+                };
+            }
             let Some(file) = &frame.file else {
                 return Action::Die(None);
             };
-            // Xen shortens long paths to their last 47 characters.
+            // Xen shortens long paths to their last 47 bytes.
             let shown = if file.len() > 50 {
-                format!("...{}", &file[file.len() - 47..])
+                format!(
+                    "...{}",
+                    String::from_utf8_lossy(&file.as_bytes()[file.len() - 47..])
+                )
             } else {
                 file.clone()
             };
             let line = frame.line;
-            match frame.kind {
-                BugKind::RunFn => Action::Die(None),
-                BugKind::Warn => {
-                    log.push(format!("(XEN) Xen WARN at {shown}:{line}"));
-                    // Past the two bytes of `ud2`.
-                    Action::Resume(pc + 2)
-                }
-                BugKind::Bug => {
-                    let m = format!("Xen BUG at {shown}:{line}");
-                    log.push(format!("(XEN) {m}"));
-                    Action::Die(Some(m))
-                }
-                BugKind::Assert => {
-                    let pred = frame.msg.as_deref().unwrap_or("<unknown>");
-                    let m = format!("Assertion '{pred}' failed at {shown}:{line}");
-                    log.push(format!("(XEN) {m}"));
-                    Action::Die(Some(m))
-                }
+            if kind == BugKind::Warn {
+                log.push(format!("(XEN) Xen WARN at {shown}:{line}"));
+                // Past the two bytes of `ud2`.
+                return Action::Resume(pc.wrapping_add(2));
             }
+            let m = if kind == BugKind::Bug {
+                format!("Xen BUG at {shown}:{line}")
+            } else {
+                let pred = frame.msg.as_deref().unwrap_or("<unknown>");
+                format!("Assertion '{pred}' failed at {shown}:{line}")
+            };
+            log.push(format!("(XEN) {m}"));
+            Action::Die(Some(m))
         }
         _ => Action::Die(None),
     }
@@ -258,6 +269,7 @@ mod tests {
             bugs: vec![
                 BugFrame {
                     kind: BugKind::Warn,
+                    ptr: 0,
                     loc: 0x1020,
                     file: Some("warn.c".into()),
                     line: 7,
@@ -265,6 +277,7 @@ mod tests {
                 },
                 BugFrame {
                     kind: BugKind::Bug,
+                    ptr: 0,
                     loc: 0x1030,
                     file: Some("x".repeat(60)),
                     line: 9,
@@ -272,9 +285,18 @@ mod tests {
                 },
                 BugFrame {
                     kind: BugKind::Warn,
+                    ptr: 0,
                     loc: 0x1040,
                     file: None,
                     line: 1,
+                    msg: None,
+                },
+                BugFrame {
+                    kind: BugKind::RunFn,
+                    ptr: 0x1900,
+                    loc: 0x1050,
+                    file: None,
+                    line: 0,
                     msg: None,
                 },
             ],
@@ -301,6 +323,14 @@ mod tests {
         assert_eq!(
             decide(&core, &[], SIGILL, 0x1040, &mut log),
             Action::Die(None)
+        );
+        // A run_fn frame: its function, then on after the `ud2`.
+        assert_eq!(
+            decide(&core, &[], SIGILL, 0x1050, &mut log),
+            Action::Run {
+                func: 0x1900,
+                resume: 0x1052
+            }
         );
         // Outside the text the tables cover: no fixup.
         assert_eq!(

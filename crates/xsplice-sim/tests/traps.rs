@@ -165,3 +165,32 @@ fn a_payloads_bug_frame_is_the_hypervisors_panic_not_the_simulators() {
         "exit {code}\n{out}{err}"
     );
 }
+
+/// The `run_fn` payload's `.bug_frames.0` frame: its `ud2` traps, the
+/// hypervisor runs the frame's function with the trap's registers in Xen's
+/// `struct cpu_user_regs` layout (it adds 10 to the saved rax) and goes on
+/// after the `ud2`: minor 31, and nothing on the console.
+#[test]
+fn a_run_fn_frame_runs_its_function_and_goes_on() {
+    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+        return;
+    };
+    let payload = xsplice_testkit::test_payload("run_fn", "livepatch-v2", "x86_64").unwrap();
+    let image = std::fs::read(&xen).unwrap();
+    let mut hv = boot(&image);
+    hv.upload("run_fn", &std::fs::read(&payload).unwrap())
+        .unwrap();
+    hv.apply("run_fn", false).unwrap();
+    hv.take_console();
+    for _ in 0..2 {
+        let info = hv.info().unwrap();
+        let minor = info.lines().find(|l| l.starts_with("xen_minor")).unwrap();
+        assert_eq!(minor, "xen_minor              : 31");
+    }
+    assert!(hv.death().is_none());
+    assert_eq!(hv.take_console(), Vec::<String>::new());
+    // Reverted, the trap is gone with the payload's code.
+    hv.revert("run_fn").unwrap();
+    let info = hv.info().unwrap();
+    assert!(!info.contains("xen_minor              : 31"), "{info}");
+}
