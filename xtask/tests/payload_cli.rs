@@ -147,6 +147,7 @@ fn install_copies_valid_payloads_into_debug_dir() {
             "xen_hooks.livepatch",
             "xen_nop.livepatch",
             "xen_replace_world.livepatch",
+            "xen_run_fn.livepatch",
             "xen_warn.livepatch"
         ],
         "{shown}"

@@ -148,6 +148,11 @@ fn alternative_call() {
 }
 
 #[test]
+fn run_fn() {
+    check_payload("run_fn");
+}
+
+#[test]
 fn altcall() {
     check_payload("altcall");
 }
@@ -184,6 +189,7 @@ fn every_payload_is_tested() {
             "no_xen_buildid",
             "nop",
             "replace_world",
+            "run_fn",
             "warn",
             "warn_misaligned"
         ]
