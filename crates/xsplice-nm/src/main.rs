@@ -1,14 +1,12 @@
 //! `xsplice-nm`: GNU nm's output for ELF files, archives, and the COFF
 //! objects and PE images of x86, byte for byte, plus `--format json` and
-//! exact `--lookup` (ELF). All logic is in
-//! `xsplice_symbols::nm`; this file maps files into memory and exits with
-//! GNU nm's status (the number of unreadable files), or for `--lookup` 0
-//! found, 1 not found or ambiguous, 2 unreadable.
-
-use std::io::Write;
+//! exact `--lookup` (ELF). This file parses arguments and maps the files
+//! into memory; what the options mean, the output and the exit status are
+//! `xsplice_symbols::nm_command`'s.
 
 use clap::{ArgAction, Parser, ValueEnum};
-use xsplice_symbols::nm::{self, Field, Format, Input, InputError, Options, Sort};
+use xsplice_symbols::nm::{Field, Format, Input, InputError};
+use xsplice_symbols::nm_command::{self, Flags};
 
 /// List symbols from ELF files, archives, and x86 COFF objects and PE images,
 /// exactly as GNU nm 2.40 does under LC_ALL=C.
@@ -105,15 +103,31 @@ fn map(path: &str) -> Result<Option<memmap2::Mmap>, InputError> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let files = if cli.files.is_empty() {
-        vec!["a.out".to_owned()]
-    } else {
-        cli.files.clone()
+    let flags = Flags {
+        debug_syms: cli.debug_syms,
+        defined_only: cli.defined_only,
+        undefined_only: cli.undefined_only,
+        extern_only: cli.extern_only,
+        print_size: cli.print_size,
+        no_sort: cli.no_sort,
+        numeric_sort: cli.numeric_sort,
+        reverse_sort: cli.reverse_sort,
+        format: match cli.format {
+            CliFormat::Bsd => Format::Bsd,
+            CliFormat::Sysv => Format::Sysv,
+            CliFormat::Posix => Format::Posix,
+            CliFormat::Json => Format::Json,
+        },
+        portability: cli.portability,
+        special_syms: cli.special_syms,
+        lookup: cli.lookup,
+        field: match cli.field {
+            CliField::Addr => Field::Addr,
+            CliField::Size => Field::Size,
+        },
     };
+    let files = nm_command::input_names(cli.files);
     let maps: Vec<_> = files.iter().map(|f| map(f)).collect();
-    if let Some(name) = &cli.lookup {
-        return lookup(&files, &maps, name, cli.field);
-    }
     let inputs: Vec<Input<'_>> = files
         .iter()
         .zip(&maps)
@@ -126,74 +140,6 @@ fn main() -> std::process::ExitCode {
             },
         })
         .collect();
-    let opts = Options {
-        format: match (cli.portability, cli.format) {
-            (true, _) | (_, CliFormat::Posix) => Format::Posix,
-            (_, CliFormat::Bsd) => Format::Bsd,
-            (_, CliFormat::Sysv) => Format::Sysv,
-            (_, CliFormat::Json) => Format::Json,
-        },
-        sort: if cli.no_sort {
-            Sort::None
-        } else if cli.numeric_sort {
-            Sort::Numeric
-        } else {
-            Sort::Name
-        },
-        reverse: cli.reverse_sort,
-        defined_only: cli.defined_only,
-        undefined_only: cli.undefined_only,
-        extern_only: cli.extern_only,
-        debug_syms: cli.debug_syms,
-        print_size: cli.print_size,
-        special_syms: cli.special_syms,
-    };
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
-    match nm::render(&inputs, &opts, &mut out, &mut err).and_then(|rc| out.flush().map(|()| rc)) {
-        Ok(rc) => std::process::ExitCode::from(rc.clamp(0, 255) as u8),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("xsplice-nm: write error: {e}");
-            std::process::ExitCode::from(2)
-        }
-    }
-}
-
-/// `--lookup`: exactly one file; 1 when the symbol is not there, 2 when the
-/// file cannot be read.
-fn lookup(
-    files: &[String],
-    maps: &[Result<Option<memmap2::Mmap>, InputError>],
-    name: &str,
-    field: CliField,
-) -> std::process::ExitCode {
-    let result = (|| -> anyhow::Result<Result<String, xsplice_symbols::Error>> {
-        anyhow::ensure!(files.len() == 1, "--lookup takes exactly one file");
-        let data = match &maps[0] {
-            Ok(Some(m)) => &m[..],
-            Ok(None) => &[][..],
-            Err(e) => anyhow::bail!("{}: {e}", files[0]),
-        };
-        let elf = xsplice_symbols::ElfFile::parse(data)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", files[0]))?;
-        let field = match field {
-            CliField::Addr => Field::Addr,
-            CliField::Size => Field::Size,
-        };
-        Ok(nm::lookup_line(&elf, name, field))
-    })();
-    match result {
-        Ok(Ok(line)) => {
-            print!("{line}");
-            std::process::ExitCode::SUCCESS
-        }
-        Ok(Err(e)) => {
-            eprintln!("xsplice-nm: {}: {e}", files[0]);
-            std::process::ExitCode::from(1)
-        }
-        Err(e) => {
-            eprintln!("xsplice-nm: {e:#}");
-            std::process::ExitCode::from(2)
-        }
-    }
+    std::process::ExitCode::from(nm_command::run(&flags, &inputs, &mut out, &mut err))
 }

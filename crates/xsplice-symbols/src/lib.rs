@@ -57,7 +57,9 @@
 //!
 //! [`nm::render`] prints one or more files (archives member by member) in
 //! GNU nm's bsd, sysv or posix layout, or as JSON, with GNU's messages
-//! and exit status; see that module.
+//! and exit status; see that module. [`nm_command`] reads an `xsplice-nm`
+//! command line (GNU nm's option precedence, `--lookup`, the exit status)
+//! for the binary.
 
 pub mod coff;
 mod elf;
@@ -65,6 +67,7 @@ mod error;
 mod lookup;
 mod map;
 pub mod nm;
+pub mod nm_command;
 mod runtime;
 mod write;
 
