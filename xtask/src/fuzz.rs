@@ -540,6 +540,20 @@ fn seed(target: &str, built: &Path, corpus: &Path) -> anyhow::Result<usize> {
                 let data = std::fs::read(&p)?;
                 seeds.push((format!("{}.same", name_of(&p)), frame(1, &[&data, &data])));
             }
+            // The stand-in's arm64 objects against themselves, and the
+            // committed arm32 pairs (`fuzz/seeds/diff/`: REL relocations
+            // with implicit addends, ARM and Thumb), so that the ARM paths
+            // are fuzzed too.
+            let obj = built.join("xen").join("aarch64").join("obj");
+            for p in files(&obj, &|p| has_ext(p, &["o"])) {
+                let data = std::fs::read(&p)?;
+                seeds.push((format!("{}.same", name_of(&p)), frame(0, &[&data, &data])));
+            }
+            let committed = workspace_root().join("fuzz").join("seeds").join("diff");
+            for p in files(&committed, &|_| true) {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                seeds.push((name.into_owned(), std::fs::read(&p)?));
+            }
             let patched = files(&built.join("livepatch-build"), &|p| {
                 has_ext(p, &["o"])
                     && !p.is_symlink()
