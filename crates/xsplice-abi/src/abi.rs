@@ -418,6 +418,35 @@ impl Abi {
         self.layout(word).size
     }
 
+    /// True for `.xsplice.funcs` and `.livepatch.funcs`, the `.funcs`
+    /// section of some ABI.
+    pub fn is_funcs_section(name: &str) -> bool {
+        Abi::ALL.iter().any(|abi| abi.funcs_section() == name)
+    }
+
+    /// Offset of the version byte in a `.funcs` entry (C-92): right after
+    /// the two u32 sizes in every ABI's layout of `word` size, so it is
+    /// known before the ABI is.
+    pub fn version_byte_offset(word: WordSize) -> usize {
+        Abi::LivepatchV1.layout(word).offset_of("version")
+    }
+
+    /// Tells the ABI of a payload from its sections, each given by name
+    /// and contents (`None` when they cannot be read): the version byte is
+    /// read from the first `.funcs` section's first entry, then
+    /// [`Abi::detect`] decides.
+    pub fn detect_payload<'a>(
+        sections: &[(&'a str, Option<&'a [u8]>)],
+        word: WordSize,
+    ) -> Result<Abi, AbiError> {
+        let version = sections
+            .iter()
+            .find(|(name, _)| Abi::is_funcs_section(name))
+            .and_then(|(_, data)| data.as_ref())
+            .and_then(|data| data.get(Abi::version_byte_offset(word)).copied());
+        Abi::detect(sections.iter().map(|(name, _)| *name), version)
+    }
+
     /// Tells the ABI of a payload from its section names and the version
     /// byte of its first `.funcs` entry (`None` when there is no entry).
     ///
@@ -662,6 +691,45 @@ mod tests {
             Some(1),
             "payload mixes `.xsplice.*` and `.livepatch.*` sections",
         );
+    }
+
+    #[test]
+    fn detection_from_section_contents() {
+        assert!(Abi::is_funcs_section(".xsplice.funcs"));
+        assert!(Abi::is_funcs_section(".livepatch.funcs"));
+        assert!(!Abi::is_funcs_section(".livepatch.depends"));
+        for word in WordSize::ALL {
+            for abi in Abi::ALL
+                .into_iter()
+                .filter(|a| a.payload_version().is_some())
+            {
+                assert_eq!(
+                    Abi::version_byte_offset(word),
+                    abi.layout(word).offset_of("version"),
+                    "{abi} {word:?}"
+                );
+            }
+        }
+        let mut entry = [0u8; 64];
+        entry[Abi::version_byte_offset(WordSize::W64)] = 2;
+        entry[Abi::version_byte_offset(WordSize::W32)] = 1;
+        let detect = |funcs: Option<&[u8]>, word| {
+            let sections = [
+                (".text", Some(&[0xc3u8][..])),
+                (".livepatch.funcs", funcs),
+                (".livepatch.depends", Some(&[][..])),
+            ];
+            Abi::detect_payload(&sections, word).map_or_else(|e| e.to_string(), |a| a.to_string())
+        };
+        assert_eq!(detect(Some(&entry), WordSize::W64), "livepatch-v2");
+        assert_eq!(detect(Some(&entry), WordSize::W32), "livepatch-v1");
+        // No contents, or an entry too short for its version byte.
+        for funcs in [None, Some(&entry[..32])] {
+            assert_eq!(
+                detect(funcs, WordSize::W64),
+                "`.livepatch.*` payload without a .funcs entry: the abi cannot be told apart"
+            );
+        }
     }
 
     #[test]
