@@ -44,6 +44,7 @@ mod loader;
 mod place;
 mod session;
 mod traps;
+mod unexecuted;
 
 use std::io;
 use std::time::Duration;
@@ -111,6 +112,10 @@ pub fn parse_script(text: &str) -> Result<Vec<Line>, SimError> {
 /// The output takes the form of the tool of the release being emulated
 /// ([`session_tool`]).
 ///
+/// An arm64 or arm32 image cannot run here: its session checks, places
+/// and patches a copy of the image without running code, and the commands
+/// that would run code say so (see the `unexecuted` module).
+///
 /// Returns the worst status: [`Status::Ok`] when every command succeeded.
 /// A command that fails does not stop the session; after a crash every
 /// further command reports that the hypervisor is not running, until a
@@ -123,6 +128,9 @@ pub fn run_session(
     files: &mut FileReader<'_>,
     output: &mut Output<'_>,
 ) -> Result<Status, SimError> {
+    if let Some(arch) = unexecuted::arm_machine(xen) {
+        return unexecuted::run_session(file, xen, arch, lines, opts, files, output);
+    }
     let mut hv = Hypervisor::boot(file, xen, opts.xen, opts.timeout)?;
     hv.set_cpu_features(&opts.cpu_features)
         .map_err(|message| SimError::Usage { line: 0, message })?;

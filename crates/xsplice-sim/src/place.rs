@@ -119,6 +119,9 @@ pub struct Placement {
     pub ex_table: Vec<(u64, u64)>,
     /// The bug frames at load addresses, their strings read.
     pub bug_frames: Vec<PlacedFrame>,
+    /// Its `.note.gnu.build-id` and `.livepatch.depends` descriptors.
+    pub build_id: Vec<u8>,
+    pub depends: Vec<u8>,
     /// What a payload loaded after this one sees of it (build-id, new
     /// symbols), under the name it gets with [`Placement::loaded`].
     info: LoadedPayload,
@@ -235,6 +238,8 @@ pub fn place(
         alternatives,
         alt_calls,
         info,
+        build_id,
+        depends,
         ..
     } = prepared;
     let mut not_executed = Vec::new();
@@ -293,6 +298,8 @@ pub fn place(
                 msg: f.msg,
             })
             .collect(),
+        build_id,
+        depends,
         info,
         not_executed,
     })

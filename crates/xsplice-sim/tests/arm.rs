@@ -544,3 +544,109 @@ fn find_reloc(payload: &[u8], kind: u32) -> (usize, u64) {
     }
     panic!("no relocation of type {kind}");
 }
+
+/// A session on the real arm64 image, whose code cannot run here: upload
+/// places, apply writes Xen's `B` into a copy of the image and lists the
+/// hooks it does not run, a second payload stacks on the first and saves
+/// the first one's branch, revert is last-in first-out and restores the
+/// bytes, `info` says it is not executed and fails.
+#[test]
+fn an_arm64_session_patches_a_copy_of_the_image_and_runs_nothing() {
+    use xsplice_sim::{Options, Output, Status, parse_script, run_session};
+    let Some(real) = xsplice_testkit::real_xen("aarch64") else {
+        return;
+    };
+    let xen = std::fs::read(&real.xen_syms).unwrap();
+    let dir = real.test_payloads.display();
+    let script = format!(
+        "upload hello {dir}/xen_hello_world.livepatch\n\
+         apply hello\n\
+         upload bye {dir}/xen_bye_world.livepatch\n\
+         apply bye\n\
+         revert hello\n\
+         info\n\
+         revert bye\n\
+         revert hello\n\
+         unload hello\n\
+         list\n"
+    );
+    let lines = parse_script(&script).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut output = Output {
+        out: &mut out,
+        err: &mut err,
+        echo: false,
+    };
+    let mut files = |p: &Path| std::fs::read(p);
+    let status = run_session(
+        "xen-syms",
+        &xen,
+        &lines,
+        &Options::default(),
+        &mut files,
+        &mut output,
+    )
+    .unwrap();
+    let (out, err) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    );
+    println!("{out}{err}");
+    assert_eq!(status, Status::Retry, "the first failure is revert's EBUSY");
+
+    let symbols = nm_addresses(&real.xen_syms);
+    let old = symbols["xen_extra_version"];
+    let original = hex(&image_bytes(&real.xen_syms, old, 4));
+    let hello = place(
+        &std::fs::read(real.test_payloads.join("xen_hello_world.livepatch")).unwrap(),
+        &XenImage::parse("xen-syms", &xen).unwrap(),
+        &PlaceOptions::default(),
+    )
+    .unwrap();
+    let new = hello.funcs[0].new_addr;
+    let b = 0x1400_0000u32 | ((new.wrapping_sub(old) >> 2) as u32 & 0x03ff_ffff);
+    let applied = format!(
+        "hello: xen_extra_version at {old:#x}: wrote {} over {original} (b {new:#x})",
+        hex(&b.to_le_bytes())
+    );
+    assert!(out.contains(&applied), "{out}");
+    assert!(
+        out.contains("hello: hooks not executed on aarch64: .livepatch.hooks.load"),
+        "{out}"
+    );
+    // bye saves hello's branch and puts it back; hello restores Xen's bytes.
+    assert!(
+        out.contains(&format!("over {}", hex(&b.to_le_bytes()))),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "bye: restored {} at {old:#x}",
+            hex(&b.to_le_bytes())
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("hello: restored {original} at {old:#x}")),
+        "{out}"
+    );
+    assert!(
+        err.contains("not the last applied payload (bye is) (EBUSY)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "not executed on aarch64: this command runs the hypervisor's code (EOPNOTSUPP)"
+        ),
+        "{err}"
+    );
+    assert!(
+        out.trim_end()
+            .ends_with("bye                                     | CHECKED"),
+        "{out}"
+    );
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
