@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use xsplice_abi::{Abi, XenVersion};
+use xsplice_abi::{Abi, WordSize, XenVersion};
 
 use crate::errno::Errno;
 use crate::error::SimError;
@@ -166,7 +166,8 @@ impl Tool {
     pub fn for_release(v: &XenVersion) -> Tool {
         match Abi::for_xen(v) {
             Some(abi) => Tool::for_abi(abi),
-            None if *v < XenVersion::rc(4, 7, 0, 1) => Tool::XenXsplice,
+            // Before the first release of a payload ABI: the seed's series.
+            None if Abi::Xsplice.xen_releases().is_some_and(|r| *v < r.first) => Tool::XenXsplice,
             None => Tool::XenLivepatchMetadata,
         }
     }
@@ -190,22 +191,21 @@ impl Tool {
     }
 }
 
-/// The ABI of a payload file, told from its section names and the version
-/// byte of its first `.funcs` entry; `None` when the file is not a payload.
+/// The ABI of a payload file, told by `xsplice-abi` from its sections (the
+/// names, and the version byte of the first `.funcs` entry at the offset of
+/// the file's word size); `None` when the file is not a payload.
 pub fn payload_abi(file: &[u8]) -> Option<Abi> {
     let elf = xsplice_symbols::ElfFile::parse(file).ok()?;
-    let names: Vec<&str> = elf
+    let word = match elf.class() {
+        xsplice_symbols::Class::Elf32 => WordSize::W32,
+        xsplice_symbols::Class::Elf64 => WordSize::W64,
+    };
+    let sections: Vec<(&str, Option<&[u8]>)> = elf
         .sections()
         .iter()
-        .filter_map(|s| std::str::from_utf8(s.name).ok())
+        .filter_map(|s| Some((std::str::from_utf8(s.name).ok()?, elf.section_data(s))))
         .collect();
-    let version = elf
-        .sections()
-        .iter()
-        .find(|s| s.name == b".xsplice.funcs" || s.name == b".livepatch.funcs")
-        .and_then(|s| elf.section_data(s))
-        .and_then(|d| d.get(32).copied());
-    Abi::detect(names, version).ok()
+    Abi::detect_payload(&sections, word).ok()
 }
 
 /// Where a session writes: the tools' standard output and standard error.
@@ -806,6 +806,33 @@ mod tests {
         assert_eq!(Tool::XenXsplice.command(), "xen-xsplice");
         assert_eq!(Tool::XenLivepatch.command(), "xen-livepatch");
         assert_eq!(payload_abi(b"not an elf file"), None);
+    }
+
+    /// The version byte is read at the offset of the file's word size.
+    #[test]
+    fn payload_abi_of_each_word_size() {
+        use object::write::Object;
+        use object::{Architecture, BinaryFormat, Endianness, SectionKind};
+        for (arch, entry_size) in [(Architecture::X86_64, 0x68), (Architecture::Arm, 0x4c)] {
+            let word = if arch == Architecture::Arm {
+                WordSize::W32
+            } else {
+                WordSize::W64
+            };
+            for (version, abi) in [(1, Abi::LivepatchV1), (2, Abi::LivepatchV2)] {
+                let mut obj = Object::new(BinaryFormat::Elf, arch, Endianness::Little);
+                let funcs = obj.add_section(
+                    Vec::new(),
+                    b".livepatch.funcs".to_vec(),
+                    SectionKind::ReadOnlyData,
+                );
+                let mut entry = vec![0u8; entry_size];
+                entry[Abi::version_byte_offset(word)] = version;
+                obj.append_section_data(funcs, &entry, 8);
+                let bytes = obj.write().expect("write object");
+                assert_eq!(payload_abi(&bytes), Some(abi), "{arch:?} version {version}");
+            }
+        }
     }
 
     #[test]
