@@ -31,6 +31,7 @@
 mod arm;
 mod arm_attributes;
 mod bfdhash;
+pub mod command;
 mod ehframe;
 mod emulation;
 mod error;

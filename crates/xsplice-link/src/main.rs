@@ -1,15 +1,15 @@
 //! `xsplice-link`: link relocatable objects into a live-patch payload.
 //!
 //! A drop-in for `ld -r -o OUT INPUT.o...` plus the payload steps of Xen's
-//! build. This file only parses arguments, reads files, calls the library
-//! and writes the output atomically (temporary file, then rename).
+//! build. This file parses arguments and supplies the file access (memory
+//! maps, the heap set-up, the atomic write); what the options mean, their
+//! order and the exit status are `xsplice_link::command`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
 use clap::Parser;
-use xsplice_link::{Input, LinkOptions, PayloadOptions};
+use xsplice_link::command::{self, Command, Files};
 
 mod heap;
 
@@ -87,112 +87,72 @@ fn little_endian(value: &str) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
+    let cmd = Command {
+        output: args.output,
+        print_version: args.print_version,
+        emulation: args.emulation,
+        build_id: args.build_id,
+        strip_debug: args.strip_debug,
+        abi: args.abi,
+        xen: args.xen,
+        depends: args.depends,
+        xen_depends: args.xen_depends,
+        modinfo: args.modinfo,
+        inputs: args.inputs,
+    };
+    match command::run(&cmd, &mut MappedFiles, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("xsplice-link: {err:#}");
-            ExitCode::from(if err.downcast_ref::<xsplice_link::LinkError>().is_some() {
-                1
-            } else {
-                2
-            })
+            eprintln!("xsplice-link: {err}");
+            ExitCode::from(err.exit_code())
         }
     }
 }
 
-/// Maps a file of which only a few pages are read: `xen-syms` is tens of
-/// megabytes with debug information, and its build-id note is 36 bytes.
-fn map_sparse(path: &Path) -> Result<xsplice_symbols::MappedFile> {
-    xsplice_symbols::map_file(path).with_context(|| format!("cannot read `{}`", path.display()))
+/// Files as memory maps; the output through the one write helper.
+struct MappedFiles;
+
+/// A mapped file: sparse (pages read when looked at) or populated.
+enum Mapped {
+    Sparse(xsplice_symbols::MappedFile),
+    Populated(memmap2::Mmap),
 }
 
-/// Maps an input object read-only (inputs are large and read once).
-fn map(path: &Path) -> Result<memmap2::Mmap> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    // SAFETY: the mapping is read-only and private to this short-lived
-    // process; like every linker we assume inputs are not truncated while
-    // we read them.
-    unsafe { memmap2::MmapOptions::new().populate().map(&file) }
-        .with_context(|| format!("cannot read `{}`", path.display()))
-}
-
-fn run(args: &Args) -> Result<()> {
-    if args.print_version {
-        println!("xsplice-link {}", env!("CARGO_PKG_VERSION"));
-        if args.inputs.is_empty() {
-            return Ok(());
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Mapped::Sparse(m) => m,
+            Mapped::Populated(m) => m,
         }
     }
-    // GNU ld's order: no inputs first. Xen's Makefile probes `$(LD)
-    // --build-id` and takes the option as unsupported when the answer
-    // names it, which would build Xen without live patching.
-    if args.inputs.is_empty() {
-        return Err(xsplice_link::LinkError::NoInputs.into());
+}
+
+impl Files for MappedFiles {
+    type Data = Mapped;
+
+    /// `xen-syms` is tens of megabytes with debug information, and its
+    /// build-id note is 36 bytes: only the pages looked at are read.
+    fn read_sparse(&mut self, path: &Path) -> std::io::Result<Self::Data> {
+        xsplice_symbols::map_file(path).map(Mapped::Sparse)
     }
-    let output = args
-        .output
-        .as_deref()
-        .context("no output file: give -o OUT")?;
-    let note = |p: &Option<PathBuf>| -> Result<Option<Vec<u8>>> {
-        p.as_ref()
-            .map(|p| {
-                Ok(xsplice_link::read_build_id_note(
-                    &p.display().to_string(),
-                    &map_sparse(p)?,
-                )?)
-            })
-            .transpose()
-    };
-    let modinfo = args
-        .modinfo
-        .iter()
-        .map(|kv| {
-            kv.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        })
-        .collect::<Option<Vec<_>>>()
-        .context("--modinfo takes KEY=VALUE")?;
-    let payload = PayloadOptions {
-        abi: args.abi.unwrap_or(xsplice_abi::Abi::LivepatchV2),
-        xen: args.xen,
-        depends: note(&args.depends)?,
-        xen_depends: note(&args.xen_depends)?,
-        modinfo,
-    };
-    let mut opts = LinkOptions {
-        emulation: args.emulation,
-        build_id: args.build_id.as_deref() == Some("sha1"),
-        strip_debug: args.strip_debug,
-        ..LinkOptions::default()
-    };
-    let is_payload = args.abi.is_some()
-        || args.xen.is_some()
-        || payload.depends.is_some()
-        || payload.xen_depends.is_some()
-        || !payload.modinfo.is_empty();
-    if is_payload {
-        xsplice_link::payload_sections(&payload, &mut opts)?;
+
+    /// Inputs are large and read once: mapped and populated up front.
+    fn read_input(&mut self, path: &Path) -> std::io::Result<Self::Data> {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: the mapping is read-only and private to this short-lived
+        // process; like every linker we assume inputs are not truncated while
+        // we read them.
+        unsafe { memmap2::MmapOptions::new().populate().map(&file) }.map(Mapped::Populated)
     }
-    let data = args
-        .inputs
-        .iter()
-        .map(|p| map(p))
-        .collect::<Result<Vec<_>>>()?;
-    heap::prepare(data.iter().map(|d| d.len() as u64).sum());
-    let inputs: Vec<Input<'_>> = args
-        .inputs
-        .iter()
-        .zip(&data)
-        .map(|(p, d)| Input {
-            name: p.display().to_string(),
-            data: d,
-        })
-        .collect();
-    let out = xsplice_link::link(&inputs, &opts)?;
-    // Always rewritten (a Makefile's target must be newer than its
-    // inputs), never half-written, not flushed: as GNU ld writes.
-    xsplice_symbols::write_file(output, &out, xsplice_symbols::WriteMode::Replace)
-        .with_context(|| format!("cannot write `{}`", output.display()))?;
-    Ok(())
+
+    fn before_link(&mut self, input_bytes: u64) {
+        heap::prepare(input_bytes);
+    }
+
+    /// Always rewritten (a Makefile's target must be newer than its
+    /// inputs), never half-written, not flushed: as GNU ld writes.
+    fn write_output(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        xsplice_symbols::write_file(path, bytes, xsplice_symbols::WriteMode::Replace)
+    }
 }
