@@ -678,3 +678,49 @@ fn an_arm64_session_patches_a_copy_of_the_image_and_runs_nothing() {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Every arm64 and arm32 mutant of the validator's corpus that a payload
+/// file carries (static or against the image) put through `place` against
+/// the stand-in the fixture was built for: refused with exactly the
+/// mutant's check id, or, for the checks the validator only warns about
+/// (Xen loads such payloads), placed. The window-full mutant is an
+/// environment, not a file, and is left to the session test.
+#[test]
+fn arm_mutants_are_refused_by_place_with_their_check_ids() {
+    use xsplice_mutants::{Env, arm_mutants, fixture};
+    for arch in ["aarch64", "arm32"] {
+        let Some(fx) = fixture(arch) else { return };
+        let image = XenImage::parse("xen-syms", &fx.xen).unwrap();
+        let good = place(&fx.payload, &image, &PlaceOptions::default())
+            .unwrap_or_else(|e| panic!("{arch}: the good fixture is refused: {e}"));
+        assert!(!good.funcs.is_empty());
+        let mut wrong = Vec::new();
+        let mut refused = 0;
+        for m in arm_mutants(arch) {
+            if !matches!(m.env, Env::Static | Env::Target) {
+                continue;
+            }
+            let got = place(&m.apply(&fx.payload), &image, &PlaceOptions::default());
+            println!(
+                "{arch} `{}` ({}): {:?}",
+                m.name,
+                m.check,
+                got.as_ref().err()
+            );
+            match got {
+                Err(e) if e.check.as_deref() == Some(m.check) => refused += 1,
+                // Warnings: Xen loads the payload (C-73, C-74; V-01: ARM
+                // Xen ignores EI_DATA and reads the file little-endian).
+                Ok(_) if matches!(m.check, "C-73" | "C-74" | "V-01") => {}
+                other => wrong.push(format!(
+                    "{arch} `{}`: expected {}, got {:?}",
+                    m.name,
+                    m.check,
+                    other.err()
+                )),
+            }
+        }
+        assert!(refused >= 4, "{arch}: only {refused} refusals");
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
