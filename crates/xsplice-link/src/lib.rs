@@ -24,7 +24,9 @@
 //! string-table order); `write` lays out and encodes it and computes the
 //! build-id; `payload` turns payload options into generated sections and
 //! flags from `xsplice-abi`; `emulation` names the GNU emulations (`-m`)
-//! whose output this is.
+//! whose output this is; `command` reads the binary's command line (what
+//! the options mean, their order, the exit status) over file access the
+//! binary supplies.
 
 #![forbid(unsafe_code)]
 
