@@ -31,16 +31,28 @@ use xsplice_sim::{Options, Output, Status, parse_script};
 /// Special sections: a fault in hypervisor or payload code at an
 /// instruction with an `.ex_table` entry resumes at its fixup; a WARN frame
 /// (`.bug_frames.1`) prints `(XEN) Xen WARN at FILE:LINE` and goes on; BUG
-/// and ASSERT frames (`.bug_frames.2`, `.3`) panic the hypervisor;
-/// `.altinstructions` are applied at upload against `--cpu-features`
-/// (14-byte entries, Xen 4.11 and later); `.alt_call_sites` become direct
-/// calls at upload (Xen 4.21 and later). Not executed (checked at upload
-/// only): `run_fn` frames (`.bug_frames.0`); aarch64 and arm32 payloads are
-/// checked by the validator and refused, since only x86_64 code runs.
+/// and ASSERT frames (`.bug_frames.2`, `.3`) panic the hypervisor; a
+/// `run_fn` frame (`.bug_frames.0`) calls its function with the trap's
+/// registers and goes on; `.altinstructions` are applied at upload against
+/// `--cpu-features` and X86_FEATURE_ALWAYS (14-byte entries, Xen 4.11 and
+/// later), an `alternative_call()` site becoming a direct call to the
+/// pointer's value; `.alt_call_sites` become direct calls at upload (Xen
+/// 4.21 and later).
+///
+/// ARM: with an aarch64 or arm32 `--target`, no code runs. `upload` makes
+/// every check and places the payload (relocations as Xen's arm64 or arm32
+/// loader applies them, arm64 alternatives against `--cpu-features` as
+/// capability numbers, bug frames decoded); `apply` checks the dependency
+/// and expectations and writes Xen's `B` (or NOPs) at each `old_addr` into
+/// a copy of the image, printing the bytes written and saved; `revert`,
+/// `replace` and `unload` restore them. Hooks are listed as not executed, a
+/// payload whose apply or revert is a hook is refused (EOPNOTSUPP), and
+/// `info` and `hooks` fail with "not executed on aarch64" (or arm32).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {
-    /// The stand-in hypervisor image (`target/xsplice/xen/x86_64/xen-syms`).
+    /// The hypervisor image (`target/xsplice/xen/x86_64/xen-syms`); an
+    /// aarch64 or arm32 image is checked and patched without running code.
     #[arg(long, value_name = "XEN_SYMS")]
     target: Option<PathBuf>,
     /// Read commands from this file, one per line (`-` for standard input).
@@ -55,8 +67,9 @@ struct Cli {
     #[arg(long)]
     echo: bool,
     /// The simulated CPU's features, as Xen's feature numbers
-    /// (`X86_FEATURE_*`: word * 32 + bit), comma-separated, e.g. `100,137`;
-    /// payloads' alternatives are applied against them at upload.
+    /// (`X86_FEATURE_*`: word * 32 + bit; on arm64 the capability numbers),
+    /// comma-separated, e.g. `100,137`; payloads' alternatives are applied
+    /// against them at upload. X86_FEATURE_ALWAYS (93) is always present.
     // Xen 4.17 has 21 feature words: numbers below 672.
     #[arg(long, value_name = "N,...", value_delimiter = ',',
           value_parser = clap::value_parser!(u16).range(0..672))]
