@@ -495,8 +495,22 @@ impl Checker<'_, '_> {
             }
             let relocs = self.relocs_of(i);
             let ptr = self.ptr();
+            let count = sec.size / ptr;
+            // The entries the file holds bytes for, then those past them (a
+            // NOBITS array) that a relocation fills; the rest are zero and
+            // are counted, not walked: a declared size is not a bound.
+            let held = (sec.data(self.data).len() as u64 / ptr).min(count);
+            let mut entries: Vec<u64> = (0..held).collect();
+            let mut relocated: Vec<u64> = relocs
+                .keys()
+                .filter(|&&off| off % ptr == 0 && off / ptr >= held && off / ptr < count)
+                .map(|off| off / ptr)
+                .collect();
+            relocated.sort_unstable();
+            let unfilled = count - held - relocated.len() as u64;
+            entries.extend(relocated);
             let mut pointers = Vec::new();
-            for n in 0..sec.size / ptr {
+            for n in entries {
                 let v = self.pointer(i, n * ptr, &relocs);
                 if v.is_zero() && hook.kind() == HookKind::Multi {
                     self.error(
@@ -508,6 +522,15 @@ impl Checker<'_, '_> {
                     );
                 }
                 pointers.push(v);
+            }
+            if unfilled > 0 && hook.kind() == HookKind::Multi {
+                self.error(
+                    C::C99,
+                    Location::in_section(name, held * ptr),
+                    format!(
+                        "{unfilled} null entries in the {hook} hook array have no bytes in the file and no relocation: the hypervisor calls every entry"
+                    ),
+                );
             }
             hooks.push(HookSection {
                 section: name.to_string(),
