@@ -51,6 +51,15 @@ pub struct RealXen {
     pub debian: Option<DebianXen>,
 }
 
+impl RealXen {
+    /// The source tree the build ran in: the directory that holds `tree`.
+    pub fn source(&self) -> &Path {
+        self.tree
+            .parent()
+            .expect("the tree is the xen/ of a source tree")
+    }
+}
+
 /// Debian's binary Xen, unpacked.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DebianXen {

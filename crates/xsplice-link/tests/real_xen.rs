@@ -21,7 +21,8 @@ use std::process::Command;
 
 use common::must;
 use xsplice_testkit::{
-    RealXen, dir_entries, real_xen, remove_files, require_tool, run, tool_binary,
+    RealXen, copy_real_source, dir_entries, make_in, real_xen, remove_files, require_tool, run,
+    tool_binary,
 };
 
 /// The `$(LD)` command line kbuild recorded for each payload, by file name.
@@ -178,23 +179,12 @@ fn make_target(xen: &RealXen) -> (&'static str, &'static str) {
 /// Runs `make tests` in the copy's `xen/`, with `LD=ld` when `ld` is given.
 fn make_tests(xen: &RealXen, xen_dir: &Path, ld: Option<&Path>) -> String {
     let (target, prefix) = make_target(xen);
-    let mut cmd = Command::new("make");
-    cmd.current_dir(xen_dir)
-        .arg("tests")
+    let mut cmd = make_in(xen_dir);
+    cmd.arg("tests")
         .env("XEN_TARGET_ARCH", target)
         .env("CROSS_COMPILE", prefix);
     if let Some(ld) = ld {
         cmd.arg(format!("LD={}", ld.display()));
-    }
-    // The outer make of a `cargo test` run, if any, is not ours to join.
-    for var in [
-        "MAKEFLAGS",
-        "MFLAGS",
-        "MAKELEVEL",
-        "MAKE_TERMOUT",
-        "MAKE_TERMERR",
-    ] {
-        cmd.env_remove(var);
     }
     let line = format!("cd {} && {cmd:?}", xen_dir.display());
     must(&mut cmd);
@@ -210,14 +200,8 @@ fn make_with_each_linker(xen: &RealXen) {
             return;
         }
     }
-    let source = xen
-        .tree
-        .parent()
-        .expect("the tree is the xen/ of a source tree");
     let tmp = tempfile::tempdir().expect("temp dir");
-    let copy = tmp.path().join("source");
-    must(Command::new("cp").arg("-a").arg(source).arg(&copy));
-    let xen_dir = copy.join(xen.tree.file_name().expect("xen"));
+    let xen_dir = copy_real_source(xen, tmp.path());
     let payload_dir = xen_dir.join(
         xen.test_payloads
             .strip_prefix(&xen.tree)
@@ -269,7 +253,7 @@ fn make_with_each_linker(xen: &RealXen) {
         failures.is_empty(),
         "make tests LD=xsplice-link differs from make tests with GNU ld:\n{}\nreproduce: cp -a {} DIR; remove the outputs in xen/test/livepatch; {gnu_line}; again; {our_line}",
         failures.join("\n"),
-        source.display()
+        xen.source().display()
     );
 }
 

@@ -19,9 +19,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{compare, run_ok};
+use common::{compare, nm_and_ours};
 use xsplice_testkit::{real_xen, require_tool};
 
 /// The images `make` links (and the maps it writes) from nm's output.
@@ -40,17 +39,10 @@ fn xen_links_the_same_images_with_xsplice_nm_as_nm() {
             return;
         }
     }
-    let gnu_nm = require_tool("nm", "GNU nm is the reference").expect("checked above");
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_xsplice-nm"));
+    let (gnu_nm, ours) = nm_and_ours().expect("checked above");
     let started = std::time::Instant::now();
-    let source = xen
-        .tree
-        .parent()
-        .expect("the tree is the xen/ of a source tree");
     let tmp = tempfile::tempdir().expect("temp dir");
-    let copy = tmp.path().join("source");
-    run_ok(Command::new("cp").arg("-a").arg(source).arg(&copy));
-    let xen_dir = copy.join(xen.tree.file_name().expect("xen"));
+    let xen_dir = xsplice_testkit::copy_real_source(&xen, tmp.path());
     let copied = started.elapsed();
 
     // GNU nm, through the recorder.
@@ -136,7 +128,7 @@ fn xen_links_the_same_images_with_xsplice_nm_as_nm() {
         failures.is_empty(),
         "make NM=xsplice-nm differs from make with GNU nm:\n{}\nreproduce: cp -a {} DIR; in DIR/xen remove {} and .xen-syms.* .xen.efi.*; {gnu_line}; again; {our_line}",
         failures.join("\n"),
-        source.display(),
+        xen.source().display(),
         OUTPUTS.join(" ")
     );
 }
@@ -166,22 +158,12 @@ fn remove_images(xen_dir: &Path) {
 /// `make NM=nm` in the tree, with the tree's build environment; the output
 /// goes to `log`. Returns the command line, for messages.
 fn make(xen_dir: &Path, nm: &Path, log: &Path) -> String {
-    let mut cmd = Command::new("make");
-    cmd.current_dir(xen_dir).arg(format!("NM={}", nm.display()));
+    let mut cmd = xsplice_testkit::make_in(xen_dir);
+    cmd.arg(format!("NM={}", nm.display()));
     for (k, v) in xsplice_build::REPRODUCIBLE_ENV {
         cmd.env(k, v);
     }
     cmd.env("SOURCE_DATE_EPOCH", SOURCE_DATE_EPOCH);
-    // The outer make of a `cargo test` run, if any, is not ours to join.
-    for var in [
-        "MAKEFLAGS",
-        "MFLAGS",
-        "MAKELEVEL",
-        "MAKE_TERMOUT",
-        "MAKE_TERMERR",
-    ] {
-        cmd.env_remove(var);
-    }
     // Debug output of a Command starts with its `cd`.
     let line = format!("{cmd:?}");
     let (code, out, err) = xsplice_testkit::run(&mut cmd);

@@ -133,6 +133,24 @@ pub fn remove_files(dir: &Path, remove: impl Fn(&str) -> bool) {
     }
 }
 
+/// `make` run in `dir` on its own: the variables through which an outer
+/// make (of a `cargo test` run started by make) hands down its jobserver
+/// and flags are removed, since that make is not ours to join.
+pub fn make_in(dir: &Path) -> Command {
+    let mut cmd = Command::new("make");
+    cmd.current_dir(dir);
+    for var in [
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKELEVEL",
+        "MAKE_TERMOUT",
+        "MAKE_TERMERR",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 /// The stand-in hypervisor `xen-syms` for `arch` (`x86_64`, `aarch64`, `arm32`),
 /// built on demand into `target/xsplice/xen/<arch>/` (see `test-payloads/xen/README.md`).
 ///
@@ -227,6 +245,19 @@ pub fn real_xen(arch: &str) -> Option<RealXen> {
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+/// Copies the source tree `xen` was built in (`cp -a`, its build outputs
+/// with it) into `dir`, for a test that runs `make` there, and returns the
+/// copy's counterpart of `xen.tree`: the cached tree itself is never
+/// written.
+pub fn copy_real_source(xen: &RealXen, dir: &Path) -> PathBuf {
+    let copy = dir.join("source");
+    let mut cmd = Command::new("cp");
+    cmd.arg("-a").arg(xen.source()).arg(&copy);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 0, "{cmd:?} failed: {}", String::from_utf8_lossy(&err));
+    copy.join(xen.tree.file_name().expect("the tree has a name"))
 }
 
 /// The GNU toolchain of one architecture: the native tools on x86_64,
