@@ -27,15 +27,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_compared, compare, small_object};
+use common::{assert_compared, compare, compare_all, nm_and_ours, small_object};
 use xsplice_testkit::require_tool;
 
-const OPTION_SETS: &[&[&str]] = &[
-    &["--defined"],
-    &["--defined", "-S"],
-    &["-pa", "--format=sysv"],
-    &["-p", "--format=bsd"],
-    &[],
+/// Run besides the common option sets.
+const MORE_OPTION_SETS: &[&[&str]] = &[
     &["-a", "-S"],
     &["-g"],
     &["-u"],
@@ -55,10 +51,9 @@ const MIN_FILES: usize = 300;
 
 #[test]
 fn coff_and_pe_against_gnu_nm() {
-    let Some(nm) = require_tool("nm", "GNU nm is the reference") else {
+    let Some((nm, ours)) = nm_and_ours() else {
         return;
     };
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_xsplice-nm"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let (mut files, fatal) = handmade(dir);
@@ -66,11 +61,7 @@ fn coff_and_pe_against_gnu_nm() {
     files.extend(converted(dir));
 
     let mut failures = Vec::new();
-    for args in OPTION_SETS {
-        for batch in files.chunks(BATCH) {
-            compare(&nm, &ours, args, batch, &mut failures);
-        }
-    }
+    compare_all(&nm, &ours, MORE_OPTION_SETS, &files, BATCH, &mut failures);
     for args in FATAL_OPTION_SETS {
         for file in &fatal {
             compare(&nm, &ours, args, std::slice::from_ref(file), &mut failures);

@@ -23,23 +23,15 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_compared, compare, run_ok};
+use common::{assert_compared, compare_all, nm_and_ours, run_ok};
 use object::write::{Object, Symbol as WSymbol, SymbolSection as WSection};
 use object::{
     Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
 };
 use xsplice_testkit::require_tool;
 
-/// The option sets of the issue: the seed's two, plain nm, and Xen's two.
-const OPTION_SETS: &[&[&str]] = &[
-    &["--defined"],
-    &["--defined", "-S"],
-    &[],
-    &["-pa", "--format=sysv"],
-    &["-p", "--format=bsd"],
-];
-
-/// More option sets, run on the small hand-made files only.
+/// More option sets than the common ones, run on the small hand-made
+/// files only.
 const EDGE_OPTION_SETS: &[&[&str]] = &[
     &["-a", "-S"],
     &["-g"],
@@ -65,10 +57,9 @@ struct Group {
 
 #[test]
 fn differential_against_gnu_nm() {
-    let Some(nm) = require_tool("nm", "GNU nm is the reference") else {
+    let Some((nm, ours)) = nm_and_ours() else {
         return;
     };
-    let ours = PathBuf::from(env!("CARGO_BIN_EXE_xsplice-nm"));
     let tmp = tempfile::tempdir().unwrap();
     let mut groups = Vec::new();
 
@@ -142,16 +133,8 @@ fn differential_against_gnu_nm() {
     for group in &groups {
         compared += group.files.len();
         let started = std::time::Instant::now();
-        let sets: Vec<&[&str]> = OPTION_SETS
-            .iter()
-            .chain(if group.edge { EDGE_OPTION_SETS } else { &[] })
-            .copied()
-            .collect();
-        for args in sets {
-            for batch in group.files.chunks(BATCH) {
-                compare(&group.nm, &ours, args, batch, &mut failures);
-            }
-        }
+        let more = if group.edge { EDGE_OPTION_SETS } else { &[] };
+        compare_all(&group.nm, &ours, more, &group.files, BATCH, &mut failures);
         eprintln!(
             "{}: {} files against {} in {:.1?}",
             group.what,

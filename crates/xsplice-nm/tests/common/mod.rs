@@ -97,9 +97,16 @@ pub fn xsplice_nm(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// GNU nm and our binary, the two sides of every comparison; `None` once
+/// the skip is reported when GNU nm is missing (a failure under CI).
+pub fn nm_and_ours() -> Option<(PathBuf, PathBuf)> {
+    let nm = xsplice_testkit::require_tool("nm", "GNU nm is the reference")?;
+    Some((nm, PathBuf::from(env!("CARGO_BIN_EXE_xsplice-nm"))))
+}
+
 /// Runs GNU nm the same way, if it is installed.
 pub fn gnu_nm(dir: &Path, args: &[&str]) -> Option<(i32, String, String)> {
-    let nm = xsplice_testkit::require_tool("nm", "GNU nm is the reference")?;
+    let (nm, _) = nm_and_ours()?;
     // argv[0] `nm`, so that messages start with `nm:` as ours do.
     let (code, out, err) = xsplice_testkit::run(
         Command::new(nm)
@@ -151,6 +158,34 @@ fn without_plugin_lines(text: &[u8]) -> Vec<u8> {
         .flatten()
         .copied()
         .collect()
+}
+
+/// The option sets of the issue, which every differential test runs: the
+/// seed's two (`--defined`, `--defined -S`), Xen's two (`-pa
+/// --format=sysv`, `-p --format=bsd`) and plain nm.
+pub const OPTION_SETS: [&[&str]; 5] = [
+    &["--defined"],
+    &["--defined", "-S"],
+    &["-pa", "--format=sysv"],
+    &["-p", "--format=bsd"],
+    &[],
+];
+
+/// Compares GNU nm and ours on `files`, `batch` files a run, with each of
+/// [`OPTION_SETS`] and then each of `more`.
+pub fn compare_all(
+    nm: &Path,
+    ours: &Path,
+    more: &[&[&str]],
+    files: &[PathBuf],
+    batch: usize,
+    failures: &mut Vec<String>,
+) {
+    for args in OPTION_SETS.iter().chain(more) {
+        for run in files.chunks(batch) {
+            compare(nm, ours, args, run, failures);
+        }
+    }
 }
 
 /// Compares GNU nm (`nm`) and ours on `files` in one run each; when the
