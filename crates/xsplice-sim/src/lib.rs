@@ -14,9 +14,10 @@
 //! the seed's session replays as written and prints the seed's lines.
 //!
 //! A fault at an instruction with an exception-table entry (the image's or
-//! a loaded payload's) resumes at its fixup, and a `WARN` frame prints
-//! Xen's line and goes on, as in Xen 4.17 on x86; a payload's alternatives
-//! and alternative calls are applied at upload. Any other fault kills only
+//! a loaded payload's) resumes at its fixup, a `WARN` frame prints Xen's
+//! line and goes on, and a `run_fn` frame runs its function, as in Xen 4.17
+//! on x86; a payload's alternatives and alternative calls are applied at
+//! upload. Any other fault kills only
 //! the child process; the session reports the signal and the faulting
 //! address by symbol, and a `BUG` or failed `ASSERT` as Xen's panic. A
 //! hypervisor panic (an inconsistent action hook, a page fault on read-only
@@ -24,10 +25,16 @@
 //! running, until `restart` boots a fresh image.
 //!
 //! Only x86-64 Linux hosts run x86-64 images natively; elsewhere
-//! [`Hypervisor::boot`] fails with [`SimError::UnsupportedHost`].
+//! [`Hypervisor::boot`] fails with [`SimError::UnsupportedHost`]. UPLOAD's
+//! checks and placement need no process: [`place`] runs them against any
+//! image, arm64 and arm32 included, and a session on an ARM image checks,
+//! places and patches a copy of it without running code.
 //!
 //! Map: `host` (the child process and its protocol), `image` (segments and
-//! symbols of `xen-syms`), `loader` (placement and relocation), `traps`
+//! symbols of `xen-syms`), `place` (UPLOAD without a process, shared with
+//! the hypervisor's), `loader` (placement and relocation), `arm` (what
+//! Xen's ARM loader does to the bytes), `unexecuted` (sessions on ARM
+//! images), `traps`
 //! (exception tables and bug frames), `alternatives` (alternatives and
 //! alternative calls), `hv` (the hypervisor's operations and state),
 //! `session` (commands and the tools' output), `errno` (Xen errno values
