@@ -149,10 +149,13 @@ fn has_rel(data: &[u8]) -> bool {
         .any(|s| s.sh_type(e) == object::elf::SHT_REL)
 }
 
+/// A relocation as (type, symbol name, implicit addend).
+type RelocSummary = (u32, String, i64);
+
 /// The section names and (type, symbol name, implicit addend) of every
 /// relocation of `data`, read with `xsplice-link`'s decoder, which is not
 /// the one the diff writes with.
-fn rel_sections(data: &[u8]) -> Vec<(String, Vec<(u32, String, i64)>)> {
+fn rel_sections(data: &[u8]) -> Vec<(String, Vec<RelocSummary>)> {
     use object::read::elf::{Rel, Sym};
     let h = object::elf::FileHeader32::<object::Endianness>::parse(data).unwrap();
     let e = h.endian().unwrap();

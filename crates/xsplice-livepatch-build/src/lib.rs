@@ -30,6 +30,7 @@ use std::process::Command;
 
 use thiserror::Error;
 use xsplice_abi::Abi;
+use xsplice_abi::note::hex;
 use xsplice_build::shell_quote;
 use xsplice_diff::{Input, Verdict};
 
@@ -356,7 +357,7 @@ pub fn build(opts: &Options, log: &mut dyn Write) -> Result<PathBuf, Error> {
                                 abi: opts.abi,
                                 // The tree's release decides the layouts of
                                 // its tables (and whether `.funcs` is written).
-                                xen: xen_version.clone(),
+                                xen: xen_version,
                             },
                         )?;
                         Ok((orig, diff_dir.join(&r.object), outcome))
@@ -584,8 +585,4 @@ mod tests {
         assert_eq!(payload_name(Path::new("xsa-123 v2.diff")), "xsa-123-v2");
         assert_eq!(payload_name(Path::new("fix")), "fix");
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    xsplice_abi::note::hex(bytes)
 }
