@@ -8,36 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use object::write::{Object, StandardSection, Symbol, SymbolSection};
-use object::{
-    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
-};
+use object::SymbolKind::{File, Text};
+use object::write::{Object, StandardSection, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, SymbolScope};
+use xsplice_testkit::fixture::{add_build_id_note, add_symbols};
 use xsplice_testkit::{run, tool_binary};
-
-/// A defined symbol at `value` in `section` of `size` bytes.
-fn sym(
-    obj: &mut Object<'_>,
-    name: &str,
-    section: object::write::SectionId,
-    value: u64,
-    size: u64,
-    local: bool,
-) {
-    obj.add_symbol(Symbol {
-        name: name.as_bytes().to_vec(),
-        value,
-        size,
-        kind: SymbolKind::Text,
-        scope: if local {
-            SymbolScope::Compilation
-        } else {
-            SymbolScope::Linkage
-        },
-        weak: false,
-        section: SymbolSection::Section(section),
-        flags: SymbolFlags::None,
-    });
-}
 
 /// The synthetic "hypervisor": the symbols the presets read, and one of
 /// each kind of trouble.
@@ -48,39 +23,38 @@ fn xen_image(arch: Architecture) -> Vec<u8> {
         .map(|i| i.wrapping_mul(7).wrapping_add(0x40))
         .collect();
     obj.set_section_data(text, code, 16);
-    sym(&mut obj, "xen_minor_version", text, 0x10, 14, false);
-    sym(&mut obj, "xen_extra_version", text, 0x20, 15, false);
-    sym(&mut obj, "tiny", text, 0x30, 3, false);
-    sym(&mut obj, "zero_sized", text, 0x34, 0, false);
-    obj.add_file_symbol(b"console.c".to_vec());
-    sym(&mut obj, "emit", text, 0x40, 8, true);
-    obj.add_file_symbol(b"hooklog.c".to_vec());
-    sym(&mut obj, "emit", text, 0x48, 8, true);
-    obj.add_symbol(Symbol {
-        name: b"printk".to_vec(),
-        value: 0,
-        size: 0,
-        kind: SymbolKind::Text,
-        scope: SymbolScope::Linkage,
-        weak: false,
-        section: SymbolSection::Undefined,
-        flags: SymbolFlags::None,
-    });
     let rodata = obj.section_id(StandardSection::ReadOnlyData);
     obj.set_section_data(rodata, vec![0xaa; 16], 8);
-    // Claims 64 bytes but its section ends 4 bytes after it.
-    sym(&mut obj, "overhanging", rodata, 12, 64, false);
     let bss = obj.section_id(StandardSection::UninitializedData);
     obj.append_section_bss(bss, 16, 8);
-    sym(&mut obj, "counter", bss, 0, 4, false);
-    let note = obj.add_section(
-        Vec::new(),
-        b".note.gnu.build-id".to_vec(),
-        SectionKind::Note,
+    let [t, r, b] = [text, rodata, bss].map(SymbolSection::Section);
+    let (local, global) = (SymbolScope::Compilation, SymbolScope::Linkage);
+    add_symbols(
+        &mut obj,
+        &[
+            ("xen_minor_version", 0x10, 14, Text, global, false, t),
+            ("xen_extra_version", 0x20, 15, Text, global, false, t),
+            ("tiny", 0x30, 3, Text, global, false, t),
+            ("zero_sized", 0x34, 0, Text, global, false, t),
+            ("console.c", 0, 0, File, local, false, SymbolSection::None),
+            ("emit", 0x40, 8, Text, local, false, t),
+            ("hooklog.c", 0, 0, File, local, false, SymbolSection::None),
+            ("emit", 0x48, 8, Text, local, false, t),
+            (
+                "printk",
+                0,
+                0,
+                Text,
+                global,
+                false,
+                SymbolSection::Undefined,
+            ),
+            // Claims 64 bytes but its section ends 4 bytes after it.
+            ("overhanging", 12, 64, Text, global, false, r),
+            ("counter", 0, 4, Text, global, false, b),
+        ],
     );
-    let mut id = vec![4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0, b'G', b'N', b'U', 0];
-    id.extend(1..=20u8);
-    obj.set_section_data(note, id, 4);
+    add_build_id_note(&mut obj, &(1..=20u8).collect::<Vec<u8>>());
     obj.write().unwrap()
 }
 
@@ -89,7 +63,19 @@ fn new_object() -> Vec<u8> {
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
     let text = obj.section_id(StandardSection::Text);
     obj.set_section_data(text, vec![0xc3; 0x20], 16);
-    sym(&mut obj, "xen_hello_world", text, 0, 0x13, false);
+    let t = SymbolSection::Section(text);
+    add_symbols(
+        &mut obj,
+        &[(
+            "xen_hello_world",
+            0,
+            0x13,
+            Text,
+            SymbolScope::Linkage,
+            false,
+            t,
+        )],
+    );
     obj.write().unwrap()
 }
 

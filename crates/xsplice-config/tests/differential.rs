@@ -9,9 +9,9 @@
 //!   `xen/test/livepatch/Makefile` writes them (`tests/real_xen.rs` compares
 //!   the presets with the headers that Makefile wrote in a real Xen tree).
 //!
-//! Inputs: the stand-in hypervisor for each architecture, the payloads'
-//! replacement-function objects (`test-payloads/*/*_func.c`, compiled here
-//! with the payload flags), and an object written for this test; every
+//! Inputs: the stand-in hypervisor for each architecture, the
+//! replacement-function objects of the payloads built for it
+//! (`test-payloads/*/*_func.c`, compiled here with the payload flags), and an object written for this test; every
 //! symbol of these that the grep recipe finds unambiguously (up to 40 per
 //! file, spread over the symbol table) is compared. Accepted differences, not compared: symbols whose
 //! name the recipe's substring grep matches more than once (the recipe
@@ -127,17 +127,21 @@ fn assert_same(dir: &Path, ours: &str, theirs: &str, what: &str) {
     );
 }
 
-/// The payloads' replacement-function sources.
-fn payload_func_sources() -> Vec<PathBuf> {
-    let root = workspace_root().join("test-payloads");
-    let mut out: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap()
-        .flat_map(|dir| std::fs::read_dir(dir.unwrap().path()).into_iter().flatten())
+/// The replacement-function sources (`*_func.c`) of the suite's payloads
+/// built for `arch`.
+fn payload_func_sources(arch: &str) -> Vec<PathBuf> {
+    let arch = xsplice_build::Arch::parse(arch).unwrap();
+    let suite = xsplice_build::suite(&workspace_root()).unwrap();
+    // Each payload directory's own sources: some payloads reuse another's.
+    let mut out: Vec<PathBuf> = suite
+        .iter()
+        .filter(|p| p.arches.contains(&arch))
+        .flat_map(|p| std::fs::read_dir(&p.dir).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.to_string_lossy().ends_with("_func.c"))
         .collect();
     out.sort();
-    assert!(!out.is_empty(), "no test-payloads/*/*_func.c");
+    assert!(!out.is_empty(), "no test-payloads/*/*_func.c for {arch}");
     out
 }
 
@@ -164,10 +168,10 @@ fn compile(t: &Target, tools: &Tools, dir: &Path, source: &Path, object: &str) {
     assert_eq!(code, 0, "{cmd:?}: {}", String::from_utf8_lossy(&err));
 }
 
-/// The objects compiled by [`setup`], besides `xen-syms`.
-fn objects() -> Vec<String> {
+/// The objects compiled by [`setup`] for `t`, besides `xen-syms`.
+fn objects(t: &Target) -> Vec<String> {
     let mut out = vec!["hello.o".to_string()];
-    for src in payload_func_sources() {
+    for src in payload_func_sources(t.arch) {
         out.push(
             src.with_extension("o")
                 .file_name()
@@ -194,7 +198,7 @@ fn setup(t: &Target, tools: &Tools) -> tempfile::TempDir {
     )
     .unwrap();
     compile(t, tools, dir.path(), Path::new("hello.c"), "hello.o");
-    for src in payload_func_sources() {
+    for src in payload_func_sources(t.arch) {
         let object = src.with_extension("o");
         compile(
             t,
@@ -227,6 +231,11 @@ fn fixture(index: usize) -> Option<&'static Fixture> {
         .as_ref()
 }
 
+/// The targets whose tools are installed, each with its fixture.
+fn fixtures() -> impl Iterator<Item = (&'static Target, &'static Fixture)> {
+    (0..TARGETS.len()).filter_map(|index| Some((&TARGETS[index], fixture(index)?)))
+}
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
@@ -234,10 +243,7 @@ fn args(list: &[&str]) -> Vec<String> {
 #[test]
 fn presets_match_the_makefile_recipes() {
     let mut compared = 0;
-    for (index, t) in TARGETS.iter().enumerate() {
-        let Some(Fixture { tools, dir }) = fixture(index) else {
-            continue;
-        };
+    for (t, Fixture { tools, dir }) in fixtures() {
         let d = dir.path();
 
         sh(
@@ -334,15 +340,12 @@ const MAX_PER_FILE: usize = 40;
 #[test]
 fn unambiguous_symbols_match_the_recipe() {
     let mut compared = 0;
-    for (index, t) in TARGETS.iter().enumerate() {
-        let Some(Fixture { tools, dir }) = fixture(index) else {
-            continue;
-        };
+    for (t, Fixture { tools, dir }) in fixtures() {
         let d = dir.path();
         let mut script = String::from("(set -e;\n");
         let mut ours = args(&["-o", "all.h"]);
         let mut files = vec!["xen-syms".to_string()];
-        files.extend(objects());
+        files.extend(objects(t));
         for file in &files {
             let mut cmd = Command::new(&tools.nm);
             cmd.current_dir(d).args(["--defined", "-S", file.as_str()]);
@@ -418,10 +421,7 @@ fn expect_bytes_match_objdump_on_x86_64() {
 /// `build-id` against `readelf -n`, which prints the descriptor as hex.
 #[test]
 fn build_ids_match_readelf() {
-    for (index, t) in TARGETS.iter().enumerate() {
-        let Some(Fixture { dir, .. }) = fixture(index) else {
-            continue;
-        };
+    for (t, Fixture { dir, .. }) in fixtures() {
         let Some(readelf) = require_tool(&format!("{}readelf", t.prefix), "reads build-ids") else {
             continue;
         };
