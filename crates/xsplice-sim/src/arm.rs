@@ -345,13 +345,13 @@ pub fn apply_alternatives_arm64(
             return AltOutcome::Bug(format!("alternative {n} outside the payload"));
         }
         for i in 0..orig_len / 4 {
-            let insn_ptr = orig + 4 * i as u64;
-            let alt_ptr = repl + 4 * i as u64;
+            let insn_ptr = orig.wrapping_add(4 * i as u64);
+            let alt_ptr = repl.wrapping_add(4 * i as u64);
             let mut insn = word(block, r + 4 * i);
             if is_branch_imm(insn) {
                 let target = alt_ptr.wrapping_add_signed(branch_offset(insn));
                 let active = (core_text.0..core_text.1).contains(&target);
-                let inside = (repl..=repl + repl_len as u64).contains(&target);
+                let inside = (repl..=repl.saturating_add(repl_len as u64)).contains(&target);
                 if active || !inside {
                     if !active {
                         return AltOutcome::Bug(format!(

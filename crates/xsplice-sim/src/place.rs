@@ -192,14 +192,15 @@ impl Placement {
                 check: Some(if f.new_addr == 0 { "C-96" } else { "C-97" }.into()),
                 message: e.to_string(),
             })?;
-            let addr = f.old_addr + site.offset as u64;
-            let old = target
-                .bytes(addr, site.bytes.len())
-                .ok_or_else(|| Refusal {
+            let at = f.old_addr.checked_add(site.offset as u64);
+            let old = at.and_then(|a| target.bytes(a, site.bytes.len()));
+            let (Some(addr), Some(old)) = (at, old) else {
+                return Err(Refusal {
                     errno: Errno::Efault,
                     check: Some("C-98".into()),
-                    message: format!("old_addr {addr:#x} is not in the hypervisor image"),
-                })?;
+                    message: format!("old_addr {:#x} is not in the hypervisor image", f.old_addr),
+                });
+            };
             sites.push(PatchSite {
                 addr,
                 old,
@@ -574,7 +575,7 @@ fn payload_tables(
     let sec = |name: &str| {
         let (off, size) = section(payload, name)?;
         let bytes = placed.bytes.get(off..off.checked_add(size)?)?;
-        Some((base + off as u64, bytes))
+        Some((base.wrapping_add(off as u64), bytes))
     };
     let string = |addr: u64| {
         let inside = addr
@@ -589,7 +590,7 @@ fn payload_tables(
         }
     };
     let mut tables = Tables {
-        text: vec![(base, base + placed.text)],
+        text: vec![(base, base.wrapping_add(placed.text))],
         ..Tables::default()
     };
     if payload.arch == Arch::X86_64

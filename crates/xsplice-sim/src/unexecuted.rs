@@ -126,7 +126,10 @@ impl<'x> Session<'x> {
         // that starts at the image's payload base.
         let base = self.payloads.last().map_or_else(
             || self.image.payload_base(),
-            |p| p.placement.base + (p.placement.bytes.len() as u64).div_ceil(4096) * 4096,
+            |p| {
+                let size = (p.placement.bytes.len() as u64).div_ceil(4096) * 4096;
+                p.placement.base.saturating_add(size)
+            },
         );
         let opts = PlaceOptions {
             xen: self.opts.xen,
@@ -140,7 +143,7 @@ impl<'x> Session<'x> {
         };
         let window_end = self.image.payload_base() + (2 << 20);
         let placement = place(file, &self.image, &opts).map_err(|e| Refused(e.errno, e.message))?;
-        if base + placement.bytes.len() as u64 > window_end {
+        if base.saturating_add(placement.bytes.len() as u64) > window_end {
             return refused(
                 Errno::Enomem,
                 "the 2 MiB payload window is full [C-41]".to_string(),
@@ -275,7 +278,7 @@ impl<'x> Session<'x> {
         }
         for s in &sites {
             for (k, &b) in s.new.iter().enumerate() {
-                self.written.insert(s.addr + k as u64, b);
+                self.written.insert(s.addr.wrapping_add(k as u64), b);
             }
         }
         let p = &mut self.payloads[i];
@@ -313,7 +316,7 @@ impl<'x> Session<'x> {
         for (addr, old) in std::mem::take(&mut self.payloads[i].saved) {
             out.push(format!("{name}: restored {} at {addr:#x}", hex(&old)));
             for (k, b) in old.into_iter().enumerate() {
-                self.written.insert(addr + k as u64, b);
+                self.written.insert(addr.wrapping_add(k as u64), b);
             }
         }
         self.payloads[i].applied = false;
