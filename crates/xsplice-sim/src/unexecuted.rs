@@ -329,12 +329,38 @@ impl<'x> Session<'x> {
         if self.payloads[i].applied {
             return refused(Errno::Einval, format!("`{name}` is already applied"));
         }
+        // Xen replaces atomically: if the new payload cannot be applied,
+        // the reverted ones are applied again, as they were.
         let mut out = Vec::new();
+        let mut reverted = Vec::new();
         while let Some(top) = self.applied.last().cloned() {
-            out.extend(self.revert(&top)?);
+            match self.revert(&top) {
+                Ok(lines) => out.extend(lines),
+                Err(e) => {
+                    self.reapply(&reverted);
+                    return Err(e);
+                }
+            }
+            reverted.push(top);
         }
-        out.extend(self.apply(name, false)?);
-        Ok(out)
+        match self.apply(name, false) {
+            Ok(lines) => {
+                out.extend(lines);
+                Ok(out)
+            }
+            Err(e) => {
+                self.reapply(&reverted);
+                Err(e)
+            }
+        }
+    }
+
+    /// Applies again, oldest first, payloads `replace` reverted (newest
+    /// first) before it failed.
+    fn reapply(&mut self, reverted: &[String]) {
+        for n in reverted.iter().rev() {
+            let _ = self.apply(n, true);
+        }
     }
 
     fn unload(&mut self, name: &str) -> Done {
