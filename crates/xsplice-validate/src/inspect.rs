@@ -221,15 +221,9 @@ pub fn inspect(
     payload: &[u8],
     env: &Environment<'_>,
 ) -> Result<(), InspectError> {
-    let report = validate(payload, &Options::default(), env);
-    let Some(p) = &report.payload else {
-        return Err(unreadable(file, &report));
-    };
-    out.write_all(render(p, &report, env).as_bytes())
-        .map_err(|source| InspectError::Write {
-            file: file.to_string(),
-            source,
-        })
+    with_model(file, payload, env, |p, report| {
+        out.write_all(render(p, report, env).as_bytes())
+    })
 }
 
 /// Writes the payload model and validation summary as JSON.
@@ -239,18 +233,30 @@ pub fn inspect_json(
     payload: &[u8],
     env: &Environment<'_>,
 ) -> Result<(), InspectError> {
+    with_model(file, payload, env, |p, report| {
+        let value = serde_json::json!({ "payload": p, "summary": report.summary });
+        serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::from)?;
+        writeln!(out)
+    })
+}
+
+/// Validates `payload` and hands the decoded model and the report to
+/// `write`: a payload too broken to decode is `Unreadable`, and a failed
+/// write names `file`.
+fn with_model(
+    file: &str,
+    payload: &[u8],
+    env: &Environment<'_>,
+    write: impl FnOnce(&Payload, &Report) -> io::Result<()>,
+) -> Result<(), InspectError> {
     let report = validate(payload, &Options::default(), env);
     let Some(p) = &report.payload else {
         return Err(unreadable(file, &report));
     };
-    let value = serde_json::json!({ "payload": p, "summary": report.summary });
-    serde_json::to_writer_pretty(&mut *out, &value)
-        .map_err(io::Error::from)
-        .and_then(|()| writeln!(out))
-        .map_err(|source| InspectError::Write {
-            file: file.to_string(),
-            source,
-        })
+    write(p, &report).map_err(|source| InspectError::Write {
+        file: file.to_string(),
+        source,
+    })
 }
 
 fn unreadable(file: &str, report: &Report) -> InspectError {
