@@ -37,6 +37,9 @@ fn checkout() -> tempfile::TempDir {
     tree
 }
 
+/// hello_world's manifest, relative to a checkout.
+const HELLO_MANIFEST: &str = "test-payloads/hello_world/payload.json";
+
 /// Replaces `from` by `to` in the checkout's file `rel` (which must hold
 /// it) and returns the text as it was.
 fn edit(tree: &Path, rel: &str, from: &str, to: &str) -> String {
@@ -190,7 +193,7 @@ fn missing_symbol_fails_step_2() {
     let tree = checkout();
     edit(
         tree.path(),
-        "test-payloads/hello_world/payload.json",
+        HELLO_MANIFEST,
         "{xen}:xen_extra_version",
         "{xen}:xen_no_such",
     );
@@ -214,7 +217,7 @@ fn dependency_cycle_and_unsupported_abi_are_errors() {
     let out = tree.path().join("target");
     edit(
         tree.path(),
-        "test-payloads/hello_world/payload.json",
+        HELLO_MANIFEST,
         r#""depends": "xen""#,
         r#""depends": "bye_world""#,
     );
