@@ -75,14 +75,5 @@ fn replay(data: &[u8]) {
 
 #[test]
 fn fuzz_regressions() {
-    let dir = xsplice_testkit::workspace_root().join("crates/xsplice-link/tests/regressions");
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).expect("tests/regressions") {
-        let path = entry.unwrap().path();
-        let bytes = std::fs::read(&path).unwrap();
-        let result = std::panic::catch_unwind(|| replay(&bytes));
-        assert!(result.is_ok(), "{} panicked", path.display());
-        count += 1;
-    }
-    assert!(count > 0, "no regression inputs in {}", dir.display());
+    xsplice_testkit::replay_fuzz_regressions("xsplice-link", replay);
 }

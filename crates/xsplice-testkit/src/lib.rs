@@ -122,6 +122,30 @@ pub fn dir_entries(dir: &Path) -> Vec<(PathBuf, String)> {
     entries
 }
 
+/// Replays the inputs of `crates/<krate>/tests/regressions/`, on which a
+/// fuzz target once panicked the crate, through `replay` (the calls the
+/// target makes), in name order; fails naming the first input that panics
+/// it, and when there is none.
+pub fn replay_fuzz_regressions(krate: &str, replay: impl Fn(&[u8])) {
+    let dir = workspace_root()
+        .join("crates")
+        .join(krate)
+        .join("tests")
+        .join("regressions");
+    let inputs = dir_entries(&dir);
+    assert!(
+        !inputs.is_empty(),
+        "no regression inputs in {}",
+        dir.display()
+    );
+    for (path, _) in inputs {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("cannot read `{}`: {e}", path.display()));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay(&bytes)));
+        assert!(result.is_ok(), "{} panicked", path.display());
+    }
+}
+
 /// Removes the files of `dir` whose name `remove` picks (subdirectories
 /// are left alone); fails the test naming a file it cannot remove.
 pub fn remove_files(dir: &Path, remove: impl Fn(&str) -> bool) {
