@@ -4,6 +4,7 @@
 //! are the stand-in hypervisor's (every object against itself is "no
 //! change") and small files whose pairs differ in an implicit addend only;
 //! the target image of those is their original object linked by GNU ld.
+//! Xen arm's bug frames are written with its `asm/bug.h` layout.
 //! Each written object is linked by `xsplice-link` and accepted by
 //! `xsplice-validate` against that image, and its addends are read back.
 
@@ -404,5 +405,76 @@ fn two_changed_functions_get_their_names_through_written_addends() {
             .all(|(_, s, a)| s == "statics.c#y" && *a == 0),
         "{rels:?}"
     );
+    link_and_validate(dir.path(), &object, &image_path);
+}
+
+/// Xen arm's bug frame (`asm/bug.h`): a trapping instruction, and a
+/// 16-byte element in `.bug_frames.N` of three displacements (to it, to the
+/// file name, to the message) and the line.
+const BUG: &str = r#"#define WARN_AT(line) asm volatile (                  \
+    "1: .inst 0xe7f000f0\n"                                           \
+    ".pushsection .rodata.str, \"aMS\", %progbits, 1\n"               \
+    "2: .asciz \"bug.c\"\n"                                           \
+    "3:\n"                                                            \
+    ".popsection\n"                                                   \
+    ".pushsection .bug_frames.1, \"a\", %progbits\n"                  \
+    "4:\n"                                                            \
+    ".p2align 2\n"                                                    \
+    ".long (1b - 4b)\n"                                               \
+    ".long (2b - 4b)\n"                                               \
+    ".long (3b - 4b)\n"                                               \
+    ".hword " #line ", 0\n"                                           \
+    ".popsection")
+int f(int x) { if (x > 10) WARN_AT(10); return x + 1; }
+int g(int x) { if (x < 0) WARN_AT(20); return x * 3; }
+"#;
+
+#[test]
+fn bug_frames_keep_the_changed_function_s_element_and_ignore_a_moved_line() {
+    let Some(_) = compiler() else { return };
+    if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let orig = compile(dir.path(), "bug.c", BUG, Mode::Arm);
+    let image_path = image(dir.path(), &orig);
+    let target = std::fs::read(&image_path).unwrap();
+
+    // Only the line of `g`'s frame: no change to the code.
+    let moved = compile(
+        dir.path(),
+        "bug.c",
+        &BUG.replace("WARN_AT(20)", "WARN_AT(25)"),
+        Mode::Arm,
+    );
+    assert_ne!(moved, orig);
+    let o = run_diff(&orig, &moved, &target);
+    assert_eq!(o.verdict, Verdict::NoChange, "{}", text(&o));
+
+    let patched = compile(
+        dir.path(),
+        "bug.c",
+        &BUG.replace("x * 3", "x * 5"),
+        Mode::Arm,
+    );
+    let o = run_diff(&orig, &patched, &target);
+    let report = text(&o);
+    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    assert!(
+        report.contains("patch `g`") && !report.contains("patch `f`"),
+        "{report}"
+    );
+    let object = o.object.unwrap();
+    let rels = rel_sections(&object);
+    let frames = rels
+        .iter()
+        .find(|(n, _)| n == ".rel.bug_frames.1")
+        .unwrap_or_else(|| panic!("{rels:?}"));
+    // One 16-byte element, `g`'s: its first field points at `g`.
+    assert_eq!(frames.1.len(), 3, "{rels:?}");
+    assert_eq!(frames.1[0].1, "g", "{rels:?}");
+    let file = object::File::parse(&*object).unwrap();
+    use object::{Object, ObjectSection};
+    assert_eq!(file.section_by_name(".bug_frames.1").unwrap().size(), 16);
     link_and_validate(dir.path(), &object, &image_path);
 }
