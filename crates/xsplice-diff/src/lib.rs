@@ -13,7 +13,10 @@
 //! kpatch) uses, described in the object-diff specification; this crate
 //! adds the traps that tool falls into on today's compilers (per-function
 //! string sections, renumbered statics, split `.cold` parts, line numbers in
-//! bug frames) and explains every decision in its [`Report`].
+//! bug frames) and explains every decision in its [`Report`]. It reads
+//! x86_64 and arm64 objects (RELA) and arm32 ones (REL: addends in the
+//! instructions), and cuts `.fixup` and `.altinstr_replacement` to the
+//! pieces the kept table elements jump to.
 //!
 //! Map: [`elf`] reads an object into the model ([`arm32`] decodes the
 //! addends arm32 keeps in the relocated fields); [`diff`] correlates,
@@ -41,8 +44,9 @@ pub struct Options {
     /// The payload ABI whose `.funcs` layout is written.
     pub abi: Abi,
     /// The Xen release the payload is for: decides whether `.funcs` must
-    /// be writable (releases that write into it, §1.7); `None` assumes the
-    /// oldest the ABI covers.
+    /// be writable (releases that write into it, §1.7; `None` assumes the
+    /// oldest the ABI covers) and the element sizes of Xen's tables (`None`:
+    /// every release the ABI covers must agree, else the table is refused).
     pub xen: Option<XenVersion>,
 }
 

@@ -33,7 +33,8 @@ struct Args {
     #[arg(long, default_value = "livepatch-v2")]
     abi: String,
     /// The Xen release the payload is for (e.g. `4.17.5`): whether
-    /// `.livepatch.funcs` must be writable.
+    /// `.livepatch.funcs` must be writable, and the element sizes of Xen's
+    /// tables (without it, every release of the ABI must agree on them).
     #[arg(long)]
     xen: Option<String>,
     /// Report format on standard output.
