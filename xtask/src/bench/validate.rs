@@ -7,14 +7,13 @@
 //! the sizes are exact; the payload is built to validate clean, so every
 //! check (including the target checks of every entry) runs to the end.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use super::common::{Cmd, measure, release_binary};
 use super::elf::{Sec, elf64, note, strtab_add, sym};
-use crate::workspace_root;
 
 /// Symbols in the generated target image.
 const TARGET_SYMBOLS: usize = 1_000_000;
@@ -28,27 +27,8 @@ const FN_SIZE: u64 = 16;
 const TARGET_RATIO: f64 = 2.0;
 
 pub fn run(runs: usize) -> anyhow::Result<()> {
-    let root = workspace_root();
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args([
-            "build",
-            "--release",
-            "--bin",
-            "xsplice-validate",
-            "--bin",
-            "xsplice-nm",
-        ])
-        .status()
-        .context("cannot run cargo build")?;
-    if !status.success() {
-        bail!("building xsplice-validate and xsplice-nm failed");
-    }
-    let bin_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from)
-        .join("release");
-    let validate = bin_dir.join("xsplice-validate");
-    let nm = bin_dir.join("xsplice-nm");
+    let validate = release_binary("xsplice-validate", "xsplice-validate")?;
+    let nm = release_binary("xsplice-nm", "xsplice-nm")?;
 
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let build_id: Vec<u8> = (0..20u8)
@@ -67,11 +47,6 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         size(&payload)
     );
 
-    let mut validate_cmd = Command::new(&validate);
-    validate_cmd.arg(&payload).arg("--target").arg(&target);
-    let mut nm_cmd = Command::new(&nm);
-    nm_cmd.arg(&target).arg(&payload);
-
     // The payload must validate clean, or the benchmark measures an early exit.
     let out = Command::new(&validate)
         .arg(&payload)
@@ -86,56 +61,32 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         );
     }
 
-    let runs = runs.max(1);
-    let mut times_validate = Vec::new();
-    let mut times_nm = Vec::new();
     // One warm-up each (page cache), then alternate.
-    time(&mut validate_cmd)?;
-    time(&mut nm_cmd)?;
-    for _ in 0..runs {
-        times_validate.push(time(&mut validate_cmd)?);
-        times_nm.push(time(&mut nm_cmd)?);
-    }
-    let v = median(&mut times_validate);
-    let n = median(&mut times_nm);
+    let runs = runs.max(1);
+    let stats = measure(
+        &[
+            Cmd::new("xsplice-validate --target", &validate)
+                .args([&payload])
+                .args(["--target".as_ref(), target.as_os_str()]),
+            Cmd::new("xsplice-nm reading both files", &nm).args([&target, &payload]),
+        ],
+        1,
+        runs,
+    )?;
+    let (v, n) = (stats[0].median, stats[1].median);
     let ratio = v.as_secs_f64() / n.as_secs_f64();
-    println!(
-        "xsplice-validate --target (median of {runs}): {:>8.1} ms",
-        ms(v)
-    );
-    println!(
-        "xsplice-nm reading both files (median of {runs}): {:>8.1} ms",
-        ms(n)
-    );
+    for s in &stats {
+        println!(
+            "{} (median of {runs}): {:>8.1} ms",
+            s.label,
+            s.median.as_secs_f64() * 1000.0
+        );
+    }
     println!("ratio: {ratio:.2} (target: at most {TARGET_RATIO})");
     if ratio > TARGET_RATIO {
         bail!("validation takes {ratio:.2}x the read time, over the {TARGET_RATIO}x target");
     }
     Ok(())
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn time(cmd: &mut Command) -> anyhow::Result<Duration> {
-    let start = Instant::now();
-    let status = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    let t = start.elapsed();
-    // xsplice-validate exits 0 here; nm exits 0 too.
-    if !status.success() {
-        bail!("{cmd:?} failed ({status})");
-    }
-    Ok(t)
 }
 
 fn target_name(i: usize) -> String {
