@@ -596,7 +596,9 @@ fn an_arm64_session_patches_a_copy_of_the_image_and_runs_nothing() {
          revert bye\n\
          revert hello\n\
          unload hello\n\
-         list\n"
+         list\n\
+         upload action {dir}/xen_action_hooks.livepatch\n\
+         apply action\n"
     );
     let lines = parse_script(&script).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -669,9 +671,13 @@ fn an_arm64_session_patches_a_copy_of_the_image_and_runs_nothing() {
         "{err}"
     );
     assert!(
-        out.trim_end()
-            .ends_with("bye                                     | CHECKED"),
+        out.contains("bye                                     | CHECKED"),
         "{out}"
+    );
+    // A payload whose apply is its own hook cannot be applied here.
+    assert!(
+        err.contains("`action` applies through its own hook, not executed on aarch64 (EOPNOTSUPP)"),
+        "{err}"
     );
 }
 
