@@ -100,6 +100,17 @@ pub fn diff(
     target: Option<Input<'_>>,
     options: &Options,
 ) -> Result<Outcome, DiffError> {
+    if let Some(xen) = &options.xen
+        && !options.abi.accepts_xen(xen)
+    {
+        return Err(DiffError::unsupported(
+            patched.path,
+            format!(
+                "Xen {xen} does not load payloads of ABI {}; pick the ABI of that release",
+                options.abi.name()
+            ),
+        ));
+    }
     let o = elf::parse(orig.path, orig.data)?;
     let p = elf::parse(patched.path, patched.data)?;
     if o.header_key != p.header_key {

@@ -181,10 +181,21 @@ pub(crate) fn filter(st: &mut State<'_>, options: &Options) {
                 continue;
             }
         };
+        // Leaving the patched code's elements out would lose its bug
+        // frames or alternatives: the layout is not the release's.
         if size == 0 || sec.data.len() % size != 0 {
-            st.warnings.push(format!(
-                "`{name}` is not a whole number of {size}-byte elements; left out"
-            ));
+            st.refusals.push(crate::report::Refusal {
+                object: st.patched.path.clone(),
+                what: name.clone(),
+                reason: format!(
+                    "the patched code has elements in this table, and its {} bytes are not a whole number of the target release's {size}-byte elements",
+                    sec.data.len()
+                ),
+                advice: Some(
+                    "build the object for the release the payload is for, or name that release (`--xen`)"
+                        .into(),
+                ),
+            });
             continue;
         }
         let mut data = Vec::new();

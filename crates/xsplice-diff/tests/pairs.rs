@@ -200,3 +200,114 @@ fn malformed_input_is_an_error() {
     .unwrap_err();
     assert_eq!(e.to_string(), "a.o: not an ELF file");
 }
+
+/// `xen_extra_version` with one x86 alternative (Xen 4.11+'s 14-byte
+/// `struct alt_instr`) whose replacement is one `nop`.
+const ALTERNATIVE: &str = "asm volatile(\"1: nop\\n\"\n\
+    \".pushsection .altinstructions, \\\"a\\\"\\n\"\n\
+    \".long 1b - .\\n.long 2f - .\\n.word 0\\n.byte 1, 1, 0, 0\\n\"\n\
+    \".popsection\\n\"\n\
+    \".pushsection .altinstr_replacement, \\\"ax\\\"\\n2: nop\\n.popsection\");\n    \
+    return \"Hello World\";";
+
+/// Diffs the stand-in's `version.c` against it with an alternative in
+/// `xen_extra_version`, for `options`.
+fn alternative_outcome(options: &Options) -> Option<Result<xsplice_diff::Outcome, String>> {
+    let xen = xsplice_testkit::stand_in_xen("x86_64")?;
+    xsplice_testkit::require_tool("cc", "compiles the object pairs")?;
+    let src = std::fs::read_to_string(
+        xsplice_testkit::workspace_root().join("test-payloads/xen/version.c"),
+    )
+    .unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let orig = compile(a.path(), &src);
+    let patched = compile(
+        b.path(),
+        &src.replace("return xen_extra_string;", ALTERNATIVE),
+    );
+    let target = std::fs::read(&xen).unwrap();
+    Some(
+        diff(
+            Input {
+                path: "orig/version.o",
+                data: &orig,
+            },
+            Input {
+                path: "patched/version.o",
+                data: &patched,
+            },
+            Some(Input {
+                path: "xen-syms",
+                data: &target,
+            }),
+            options,
+        )
+        .map_err(|e| e.to_string()),
+    )
+}
+
+fn report_text(o: &xsplice_diff::Outcome) -> String {
+    let mut t = Vec::new();
+    o.report.write_text(&mut t).unwrap();
+    String::from_utf8(t).unwrap()
+}
+
+#[test]
+fn table_element_sizes_are_the_target_release_s() {
+    use xsplice_abi::{Abi, XenVersion};
+    // Xen 4.17: 14-byte elements, kept with their one-byte replacement.
+    let Some(o) = alternative_outcome(&Options {
+        abi: Abi::LivepatchV2,
+        xen: Some(XenVersion::new(4, 17, 5)),
+    }) else {
+        return;
+    };
+    let o = o.unwrap();
+    assert_eq!(o.verdict, Verdict::Written, "{}", report_text(&o));
+    let object = o.object.unwrap();
+    let file = object::File::parse(&*object).unwrap();
+    use object::{Object, ObjectSection};
+    let size = |n: &str| file.section_by_name(n).map(|s| s.size());
+    assert_eq!(size(".altinstructions"), Some(14));
+    assert_eq!(size(".altinstr_replacement"), Some(1));
+
+    // livepatch-v1 covers Xen 4.7 to 4.13, whose alternatives are 12 bytes
+    // before 4.11 and 14 after: without a release, refused.
+    let o = alternative_outcome(&Options {
+        abi: Abi::LivepatchV1,
+        xen: None,
+    })
+    .unwrap()
+    .unwrap();
+    let text = report_text(&o);
+    assert_eq!(o.verdict, Verdict::Refused, "{text}");
+    assert!(
+        text.contains("`.altinstructions`")
+            && text.contains("12 bytes in Xen 4.7")
+            && text.contains("name the target release"),
+        "{text}"
+    );
+
+    // Xen 4.10's 12-byte layout does not fit a 4.11+ object.
+    let o = alternative_outcome(&Options {
+        abi: Abi::LivepatchV1,
+        xen: Some(XenVersion::new(4, 10, 0)),
+    })
+    .unwrap()
+    .unwrap();
+    let text = report_text(&o);
+    assert_eq!(o.verdict, Verdict::Refused, "{text}");
+    assert!(text.contains("12-byte elements"), "{text}");
+
+    // A release that does not load the ABI at all.
+    let e = alternative_outcome(&Options {
+        abi: Abi::LivepatchV2,
+        xen: Some(XenVersion::new(4, 10, 0)),
+    })
+    .unwrap()
+    .unwrap_err();
+    assert!(
+        e.contains("Xen 4.10.0 does not load payloads of ABI livepatch-v2"),
+        "{e}"
+    );
+}
