@@ -66,18 +66,12 @@ pub fn get(b: &[u8], off: u64, width: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// The (offset, width) of a field in `b`'s class, from the pair of each.
-fn per_class(b: &[u8], elf64: (u64, usize), elf32: (u64, usize)) -> (u64, usize) {
-    if class(b) == Class::Elf64 {
-        elf64
-    } else {
-        elf32
-    }
-}
-
-/// ELF header fields: (offset, width) per class.
-pub fn ehdr_field(b: &[u8], field: &str) -> (u64, usize) {
-    let (elf64, elf32) = match field {
+/// (offset, width) of a field of the ELF header (`e_*`), of a section
+/// header (`sh_*`) or of a symbol (`st_*`) within its structure, in `b`'s
+/// class.
+pub fn field(b: &[u8], name: &str) -> (u64, usize) {
+    // (ELF64, ELF32)
+    let (elf64, elf32) = match name {
         "e_type" => ((16, 2), (16, 2)),
         "e_machine" => ((18, 2), (18, 2)),
         "e_version" => ((20, 4), (20, 4)),
@@ -87,18 +81,37 @@ pub fn ehdr_field(b: &[u8], field: &str) -> (u64, usize) {
         "e_shentsize" => ((58, 2), (46, 2)),
         "e_shnum" => ((60, 2), (48, 2)),
         "e_shstrndx" => ((62, 2), (50, 2)),
-        _ => panic!("no header field {field}"),
+        "sh_name" => ((0, 4), (0, 4)),
+        "sh_type" => ((4, 4), (4, 4)),
+        "sh_flags" => ((8, 8), (8, 4)),
+        "sh_addr" => ((16, 8), (12, 4)),
+        "sh_offset" => ((24, 8), (16, 4)),
+        "sh_size" => ((32, 8), (20, 4)),
+        "sh_link" => ((40, 4), (24, 4)),
+        "sh_info" => ((44, 4), (28, 4)),
+        "sh_addralign" => ((48, 8), (32, 4)),
+        "sh_entsize" => ((56, 8), (36, 4)),
+        "st_name" => ((0, 4), (0, 4)),
+        "st_value" => ((8, 8), (4, 4)),
+        "st_size" => ((16, 8), (8, 4)),
+        "st_info" => ((4, 1), (12, 1)),
+        "st_shndx" => ((6, 2), (14, 2)),
+        _ => panic!("no ELF field {name}"),
     };
-    per_class(b, elf64, elf32)
+    if class(b) == Class::Elf64 {
+        elf64
+    } else {
+        elf32
+    }
 }
 
-pub fn get_ehdr(b: &[u8], field: &str) -> u64 {
-    let (off, w) = ehdr_field(b, field);
+pub fn get_ehdr(b: &[u8], name: &str) -> u64 {
+    let (off, w) = field(b, name);
     get(b, off, w)
 }
 
-pub fn set_ehdr(b: &mut [u8], field: &str, v: u64) {
-    let (off, w) = ehdr_field(b, field);
+pub fn set_ehdr(b: &mut [u8], name: &str, v: u64) {
+    let (off, w) = field(b, name);
     put(b, off, w, v);
 }
 
@@ -144,32 +157,15 @@ pub fn shdr(b: &[u8], i: usize) -> Shdr {
     }
 }
 
-fn shdr_field(b: &[u8], field: &str) -> (u64, usize) {
-    let (elf64, elf32) = match field {
-        "sh_name" => ((0, 4), (0, 4)),
-        "sh_type" => ((4, 4), (4, 4)),
-        "sh_flags" => ((8, 8), (8, 4)),
-        "sh_addr" => ((16, 8), (12, 4)),
-        "sh_offset" => ((24, 8), (16, 4)),
-        "sh_size" => ((32, 8), (20, 4)),
-        "sh_link" => ((40, 4), (24, 4)),
-        "sh_info" => ((44, 4), (28, 4)),
-        "sh_addralign" => ((48, 8), (32, 4)),
-        "sh_entsize" => ((56, 8), (36, 4)),
-        _ => panic!("no section field {field}"),
-    };
-    per_class(b, elf64, elf32)
-}
-
-pub fn set_sh(b: &mut [u8], i: usize, field: &str, v: u64) {
+pub fn set_sh(b: &mut [u8], i: usize, name: &str, v: u64) {
     let h = hdr(b);
-    let (off, w) = shdr_field(b, field);
+    let (off, w) = field(b, name);
     put(b, h.shoff + i as u64 * u64::from(h.shentsize) + off, w, v);
 }
 
-pub fn get_sh(b: &[u8], i: usize, field: &str) -> u64 {
+pub fn get_sh(b: &[u8], i: usize, name: &str) -> u64 {
     let h = hdr(b);
-    let (off, w) = shdr_field(b, field);
+    let (off, w) = field(b, name);
     get(b, h.shoff + i as u64 * u64::from(h.shentsize) + off, w)
 }
 
@@ -192,27 +188,14 @@ pub fn symbol(b: &[u8], name: &str) -> (usize, u64) {
         .unwrap_or_else(|| panic!("no symbol {name}"))
 }
 
-/// Symbol fields: (offset in the entry, width).
-pub fn sym_field(b: &[u8], field: &str) -> (u64, usize) {
-    let (elf64, elf32) = match field {
-        "st_name" => ((0, 4), (0, 4)),
-        "st_value" => ((8, 8), (4, 4)),
-        "st_size" => ((16, 8), (8, 4)),
-        "st_info" => ((4, 1), (12, 1)),
-        "st_shndx" => ((6, 2), (14, 2)),
-        _ => panic!("no symbol field {field}"),
-    };
-    per_class(b, elf64, elf32)
-}
-
 /// `st_name` of the symbol entry at file offset `off`.
 fn sym_name(b: &[u8], off: u64) -> u64 {
     get(b, off, 4)
 }
 
-pub fn set_sym(b: &mut [u8], name: &str, field: &str, v: u64) {
-    let (_, off) = symbol(b, name);
-    let (o, w) = sym_field(b, field);
+pub fn set_sym(b: &mut [u8], symbol_name: &str, name: &str, v: u64) {
+    let (_, off) = symbol(b, symbol_name);
+    let (o, w) = field(b, name);
     put(b, off + o, w, v);
 }
 
