@@ -1,5 +1,6 @@
 //! arm32 objects, compiled at test time with `arm-linux-gnueabihf-gcc` in
-//! ARM and Thumb state: SHT_REL relocations whose addends live in the
+//! ARM and Thumb state (and ARM with unwind tables, which are ignored):
+//! SHT_REL relocations whose addends live in the
 //! instructions and data words. No real arm32 Xen is built, so the sources
 //! are the stand-in hypervisor's (every object against itself is "no
 //! change") and small files whose pairs differ in an implicit addend only;
@@ -40,6 +41,8 @@ const CFLAGS: &[&str] = &[
 enum Mode {
     Arm,
     Thumb,
+    /// ARM state with unwind tables (`.ARM.exidx.*`), which the diff ignores.
+    ArmUnwind,
 }
 
 fn compiler() -> Option<PathBuf> {
@@ -54,10 +57,10 @@ fn compile(dir: &Path, name: &str, source: &str, mode: Mode) -> Vec<u8> {
     let mut cmd = Command::new(GNU_ARM32.gcc);
     cmd.current_dir(dir)
         .args(CFLAGS)
-        .arg(if mode == Mode::Arm {
-            "-marm"
-        } else {
-            "-mthumb"
+        .args(match mode {
+            Mode::Arm => &["-marm"][..],
+            Mode::Thumb => &["-mthumb"],
+            Mode::ArmUnwind => &["-marm", "-funwind-tables"],
         })
         .args(["-c", name, "-o"])
         .arg(&obj);
@@ -110,6 +113,7 @@ fn every_stand_in_object_against_itself_is_no_change_in_arm_and_thumb() {
     headers(dir.path());
     let mut checked = 0;
     let mut with_rel = 0;
+    let mut with_exidx = 0;
     let mut failures = Vec::new();
     for name in [
         "version.c",
@@ -123,9 +127,12 @@ fn every_stand_in_object_against_itself_is_no_change_in_arm_and_thumb() {
         "probes2.c",
     ] {
         let source = std::fs::read_to_string(src.join(name)).unwrap();
-        for mode in [Mode::Arm, Mode::Thumb] {
+        for mode in [Mode::Arm, Mode::Thumb, Mode::ArmUnwind] {
             let obj = compile(dir.path(), name, &source, mode);
             with_rel += usize::from(has_rel(&obj));
+            if mode == Mode::ArmUnwind {
+                with_exidx += usize::from(has_section_prefix(&obj, ".ARM.exidx"));
+            }
             let o = run_diff(&obj, &obj, &target);
             if o.verdict != Verdict::NoChange {
                 failures.push(format!("{name} ({mode:?}): {:?}\n{}", o.verdict, text(&o)));
@@ -133,12 +140,24 @@ fn every_stand_in_object_against_itself_is_no_change_in_arm_and_thumb() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 27);
+    assert!(
+        with_exidx >= 5,
+        "only {with_exidx} objects have unwind tables"
+    );
     assert!(
         with_rel >= 14,
         "only {with_rel} objects have SHT_REL relocations"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn has_section_prefix(data: &[u8], prefix: &str) -> bool {
+    use object::{Object, ObjectSection};
+    object::File::parse(data)
+        .unwrap()
+        .sections()
+        .any(|s| s.name().is_ok_and(|n| n.starts_with(prefix)))
 }
 
 fn has_rel(data: &[u8]) -> bool {
@@ -238,7 +257,11 @@ fn image(dir: &Path, orig: &[u8]) -> PathBuf {
     std::fs::write(&o, orig).unwrap();
     let image = dir.join("xen-syms");
     let mut ld = Command::new(GNU_ARM32.ld);
-    ld.args(["-e", "0", "--build-id=sha1", "-Ttext=0x200000", "-o"])
+    // The unwind tables name the EABI personality routine, which only
+    // libgcc has; the image is a symbol table, never run.
+    ld.args(["-e", "0", "--build-id=sha1", "-Ttext=0x200000"])
+        .arg("--defsym=__aeabi_unwind_cpp_pr0=0")
+        .arg("-o")
         .arg(&image)
         .arg(&o);
     let (code, _, err) = run(&mut ld);
@@ -256,7 +279,7 @@ fn a_pair_that_differs_only_in_an_implicit_addend() {
     if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
         return;
     }
-    for mode in [Mode::Arm, Mode::Thumb] {
+    for mode in [Mode::Arm, Mode::Thumb, Mode::ArmUnwind] {
         let dir = tempfile::tempdir().unwrap();
         let orig = compile(dir.path(), "addend.c", ADDEND, mode);
         let patched = compile(
@@ -284,10 +307,15 @@ fn a_pair_that_differs_only_in_an_implicit_addend() {
                     "{report}"
                 );
             }
-            Mode::Arm => {
+            Mode::Arm | Mode::ArmUnwind => {
                 assert_eq!(o.verdict, Verdict::Written, "{report}");
                 let object = o.object.unwrap();
                 assert!(has_rel(&object));
+                assert_eq!(
+                    has_section_prefix(&patched, ".ARM.exidx"),
+                    mode == Mode::ArmUnwind
+                );
+                assert!(!has_section_prefix(&object, ".ARM.exidx"));
                 let rels = rel_sections(&object);
                 let slot = rels
                     .iter()
