@@ -34,6 +34,13 @@ fn section_header(b: &[u8], sh_type: usize) -> usize {
         .expect("section type present")
 }
 
+/// Points the `sh_offset` of the section header at `header` past the end
+/// of the file.
+fn move_past_end(elf: &mut [u8], header: usize) {
+    let past = (elf.len() + 1000) as u64;
+    elf[header + 24..header + 32].copy_from_slice(&past.to_le_bytes());
+}
+
 /// Writes `bytes` as `bad.o`, runs both tools on it, and checks they agree;
 /// returns our (status, stdout, stderr).
 fn check_against_gnu(bytes: Option<&[u8]>, args: &[&str]) -> (i32, String, String) {
@@ -126,9 +133,8 @@ fn section_headers_past_end() {
 #[test]
 fn symbol_table_past_end() {
     let mut elf = small_object();
-    let h = section_header(&elf, 2);
-    let past = (elf.len() + 1000) as u64;
-    elf[h + 24..h + 32].copy_from_slice(&past.to_le_bytes());
+    let symtab = section_header(&elf, 2);
+    move_past_end(&mut elf, symtab);
     let (code, out, err) = check_against_gnu(Some(&elf), &["--defined", "-S", "bad.o"]);
     assert_eq!(code, 1);
     assert_eq!(out, "");
@@ -143,9 +149,8 @@ fn string_table_past_end() {
     let mut elf = small_object();
     let symtab = section_header(&elf, 2);
     let link = u32_at(&elf, symtab + 40);
-    let h = u64_at(&elf, 40) + link * 64;
-    let past = (elf.len() + 1000) as u64;
-    elf[h + 24..h + 32].copy_from_slice(&past.to_le_bytes());
+    let strtab = u64_at(&elf, 40) + link * 64;
+    move_past_end(&mut elf, strtab);
     let (code, out, err) = check_against_gnu(Some(&elf), &["--defined", "bad.o"]);
     // Names become `(null)`, like GNU's.
     assert_eq!(code, 0);
