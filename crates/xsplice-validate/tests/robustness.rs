@@ -129,7 +129,9 @@ fn a_nobits_hook_array_is_counted_not_walked() {
         .collect();
     assert_eq!(
         unfilled,
-        ["146800671 null entries in the unload hook array have no bytes in the file and no relocation: the hypervisor calls every entry"]
+        [
+            "146800671 null entries in the unload hook array have no bytes in the file and no relocation: the hypervisor calls every entry"
+        ]
     );
     assert!(report.findings.len() < 100, "{}", report.findings.len());
     let mut sink = Vec::new();
