@@ -60,9 +60,9 @@ fn max_block(arch: Arch) -> u64 {
     }
 }
 
-const SHN_ABS: u16 = 0xfff1;
-const SHN_COMMON: u16 = 0xfff2;
-const SHN_LORESERVE: u16 = 0xff00;
+const SHN_ABS: u16 = object::elf::SHN_ABS.0;
+const SHN_COMMON: u16 = object::elf::SHN_COMMON.0;
+const SHN_LORESERVE: u16 = object::elf::SHN_LORESERVE;
 
 /// Places `payload` (decoded from `file`) at `base` and relocates it,
 /// resolving undefined symbols through `env` (the image, then the loaded
