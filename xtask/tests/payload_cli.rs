@@ -9,6 +9,11 @@ use std::process::{Command, Output};
 fn xtask(args: &[&str]) -> (Output, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.args(args);
+    run(&mut cmd)
+}
+
+/// Runs `cmd` and shows it with its status and output, for failures.
+fn run(cmd: &mut Command) -> (Output, String) {
     let out = cmd.output().expect("run xtask");
     let shown = format!(
         "{cmd:?}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
@@ -245,13 +250,7 @@ fn a_relative_out_is_taken_from_the_current_directory() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.current_dir(tmp.path())
         .args(["payload", "hello_world", "--out", "rel/out"]);
-    let out = cmd.output().expect("run xtask");
-    let shown = format!(
-        "{cmd:?}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, shown) = run(&mut cmd);
     assert!(out.status.success(), "{shown}");
     let expected = tmp
         .path()
