@@ -11,16 +11,7 @@ unsigned int altcall_minor(void);
 unsigned int altcall_other(void);
 extern unsigned int (*altcall_slot)(void);
 
-static const char altcall_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS altcall_patch = {
-    .name = altcall_patch_name,
-    .new_addr = PAYLOAD_ADDR(altcall_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(altcall, "xen_minor_version", altcall_minor);
 
 static void altcall_load(void)
 {

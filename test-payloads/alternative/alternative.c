@@ -8,13 +8,4 @@
 
 unsigned int alternative_minor(void);
 
-static const char alternative_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS alternative_patch = {
-    .name = alternative_patch_name,
-    .new_addr = PAYLOAD_ADDR(alternative_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(alternative, "xen_minor_version", alternative_minor);

@@ -11,16 +11,7 @@ unsigned int alternative_call_minor(void);
 unsigned int alternative_call_other(void);
 extern unsigned int (*alternative_call_slot)(void);
 
-static const char alternative_call_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS alternative_call_patch = {
-    .name = alternative_call_patch_name,
-    .new_addr = PAYLOAD_ADDR(alternative_call_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(alternative_call, "xen_minor_version", alternative_call_minor);
 
 static void alternative_call_load(void)
 {

@@ -8,13 +8,4 @@
 
 unsigned int bug_minor(void);
 
-static const char bug_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS bug_patch = {
-    .name = bug_patch_name,
-    .new_addr = PAYLOAD_ADDR(bug_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(bug, "xen_minor_version", bug_minor);

@@ -9,13 +9,4 @@
 
 const char *xen_bye_world(void);
 
-static const char bye_world_patch_name[] = "xen_extra_version";
-
-static xsplice_func_t XSPLICE_FUNCS bye_world_patch = {
-    .name = bye_world_patch_name,
-    .new_addr = PAYLOAD_ADDR(xen_bye_world),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(bye_world, "xen_extra_version", xen_bye_world);

@@ -9,18 +9,9 @@
 
 const char *xen_expectations_world(void);
 
-static const char expectations_patch_name[] = "xen_extra_version";
-
-static xsplice_func_t XSPLICE_FUNCS expectations_patch = {
-    .name = expectations_patch_name,
-    .new_addr = PAYLOAD_ADDR(xen_expectations_world),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
+STAND_IN_FUNCS_ENTRY(expectations, "xen_extra_version", xen_expectations_world,
     .expect = {
         .enabled = 1,
         .len = sizeof((unsigned char[])EXPECT_BYTES),
         .data = EXPECT_BYTES,
-    },
-};
+    });

@@ -8,13 +8,4 @@
 
 unsigned int extable_minor(void);
 
-static const char extable_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS extable_patch = {
-    .name = extable_patch_name,
-    .new_addr = PAYLOAD_ADDR(extable_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(extable, "xen_minor_version", extable_minor);

@@ -13,16 +13,7 @@
 
 const char *xen_hooks_world(void);
 
-static const char hooks_patch_name[] = "xen_extra_version";
-
-static xsplice_func_t XSPLICE_FUNCS hooks_patch = {
-    .name = hooks_patch_name,
-    .new_addr = PAYLOAD_ADDR(xen_hooks_world),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(hooks, "xen_extra_version", xen_hooks_world);
 
 static void hooks_load(void)
 {

@@ -31,4 +31,23 @@ const char *xen_extra_version(void);
 #define PAYLOAD_ADDR(x) ((void *)(x))
 #endif
 
+/*
+ * STAND_IN_FUNCS_ENTRY(prefix, old_name, new_fn, ...): the .funcs entry
+ * `prefix_patch` (name in `prefix_patch_name`) that redirects the function
+ * called old_name to new_fn, at the address and with the sizes xsplice-config
+ * wrote to config.h (OLD_CODE, NEW_CODE_SZ, OLD_CODE_SZ). Further designated
+ * initialisers (an expectation) may follow new_fn.
+ */
+#define STAND_IN_FUNCS_ENTRY(prefix, old_name, new_fn, ...)              \
+    static const char prefix##_patch_name[] = old_name;                  \
+    static xsplice_func_t XSPLICE_FUNCS prefix##_patch = {               \
+        .name = prefix##_patch_name,                                     \
+        .new_addr = PAYLOAD_ADDR(new_fn),                                \
+        .old_addr = PAYLOAD_ADDR(OLD_CODE),                              \
+        .new_size = NEW_CODE_SZ,                                         \
+        .old_size = OLD_CODE_SZ,                                         \
+        XSPLICE_VERSION_INIT                                             \
+        __VA_ARGS__                                                      \
+    }
+
 #endif

@@ -8,13 +8,4 @@
 
 unsigned int run_fn_minor(void);
 
-static const char run_fn_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS run_fn_patch = {
-    .name = run_fn_patch_name,
-    .new_addr = PAYLOAD_ADDR(run_fn_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(run_fn, "xen_minor_version", run_fn_minor);

@@ -8,13 +8,4 @@
 
 unsigned int warn_minor(void);
 
-static const char warn_patch_name[] = "xen_minor_version";
-
-static xsplice_func_t XSPLICE_FUNCS warn_patch = {
-    .name = warn_patch_name,
-    .new_addr = PAYLOAD_ADDR(warn_minor),
-    .old_addr = PAYLOAD_ADDR(OLD_CODE),
-    .new_size = NEW_CODE_SZ,
-    .old_size = OLD_CODE_SZ,
-    XSPLICE_VERSION_INIT
-};
+STAND_IN_FUNCS_ENTRY(warn, "xen_minor_version", warn_minor);
