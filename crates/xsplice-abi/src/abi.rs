@@ -13,7 +13,6 @@
 //!   `.livepatch.xen_depends`, the six single hooks and `.modinfo`.
 
 use std::fmt;
-use std::str::FromStr;
 
 use crate::AbiError;
 use crate::arch::{Arch, WordSize};
@@ -483,24 +482,9 @@ impl Abi {
     }
 }
 
-impl fmt::Display for Abi {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Abi {
-    type Err = AbiError;
-
-    fn from_str(s: &str) -> Result<Self, AbiError> {
-        Abi::ALL
-            .into_iter()
-            .find(|abi| abi.name() == s)
-            .ok_or_else(|| AbiError::UnknownAbi {
-                name: s.to_string(),
-            })
-    }
-}
+crate::named_enum!(Abi, AbiError, |name: &str| AbiError::UnknownAbi {
+    name: name.to_owned(),
+});
 
 #[cfg(test)]
 mod tests {

@@ -80,12 +80,11 @@ pub const ARM32_NOP: u32 = 0xe1a0_0000;
 /// Longest NOP run a `.funcs` entry can ask for (`new_size` ≤ 31, C-95/C-96).
 pub const MAX_NOP_LEN: usize = 31;
 
-/// The x86 NOPs this crate emits, indexed by length - 1: the multi-byte NOP
-/// forms recommended in the Intel SDM (`0f 1f /0` with growing ModRM/SIB
-/// displacement). Xen itself picks a CPU-dependent table at boot (P6 or K8
-/// NOPs, `add_nops`), so the exact bytes in a running hypervisor may differ;
-/// only the length and "does nothing" are part of the contract (§4).
-const X86_NOPS: [&[u8]; 8] = [
+/// The multi-byte x86 NOP forms recommended in the Intel SDM (`0f 1f /0`
+/// with growing ModRM/SIB displacement, then an operand-size and a segment
+/// prefix), indexed by length - 1. Xen's P6 table (`P6_NOP1` to `P6_NOP8`)
+/// is the first [`X86_XEN_NOP_MAX`]; GNU ld's x86-64 code fill uses all ten.
+pub const X86_NOPS: [&[u8]; 10] = [
     &[0x90],
     &[0x66, 0x90],
     &[0x0f, 0x1f, 0x00],
@@ -94,7 +93,28 @@ const X86_NOPS: [&[u8]; 8] = [
     &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
     &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
     &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
+    &[0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
 ];
+
+/// The longest single NOP Xen pads with on x86 (`ASM_NOP_MAX`).
+pub const X86_XEN_NOP_MAX: usize = 8;
+
+/// `len` bytes of x86 NOPs from [`X86_NOPS`] as Xen's `add_nops` lays them
+/// out: the longest form up to [`X86_XEN_NOP_MAX`] bytes, then the rest.
+/// Xen itself picks a CPU-dependent table at boot (P6 or K8 NOPs), so the
+/// bytes in a running hypervisor may differ; only the length and "does
+/// nothing" are part of the contract (§4).
+pub fn x86_nops(len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(X86_XEN_NOP_MAX);
+        out.extend_from_slice(X86_NOPS[n - 1]);
+        left -= n;
+    }
+    out
+}
 
 impl Arch {
     pub const ALL: [Arch; 3] = [Arch::X86_64, Arch::Aarch64, Arch::Arm32];
@@ -286,23 +306,13 @@ impl Arch {
     /// (`new_addr` = 0) (§4).
     ///
     /// At most 31 bytes; on ARM a multiple of 4 (C-95, C-96). x86 bytes come
-    /// from this crate's table (see `X86_NOPS`): Xen's own bytes depend on
-    /// the CPU it boots on.
+    /// from [`x86_nops`]: Xen's own bytes depend on the CPU it boots on.
     pub fn nops(self, len: usize) -> Result<Vec<u8>, AbiError> {
         if len > MAX_NOP_LEN {
             return Err(AbiError::NopTooLong { arch: self, len });
         }
         match self {
-            Arch::X86_64 => {
-                let mut out = Vec::with_capacity(len);
-                let mut left = len;
-                while left > 0 {
-                    let n = left.min(X86_NOPS.len());
-                    out.extend_from_slice(X86_NOPS[n - 1]);
-                    left -= n;
-                }
-                Ok(out)
-            }
+            Arch::X86_64 => Ok(x86_nops(len)),
             Arch::Aarch64 | Arch::Arm32 => {
                 if len % 4 != 0 {
                     return Err(AbiError::NopNotMultipleOf4 { arch: self, len });
@@ -484,11 +494,7 @@ pub fn starts_with_endbr(code: &[u8]) -> bool {
     code.starts_with(&ENDBR64) || code.starts_with(&ENDBR64_POISON)
 }
 
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+crate::named_enum!(Arch);
 
 impl FromStr for Arch {
     type Err = AbiError;

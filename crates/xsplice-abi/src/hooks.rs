@@ -5,8 +5,6 @@
 //! sections are arrays of `void fn(void)`; the six action hooks added in 4.14
 //! hold exactly one pointer each.
 
-use std::fmt;
-
 use crate::AbiError;
 use crate::arch::WordSize;
 
@@ -115,11 +113,7 @@ impl Hook {
     }
 }
 
-impl fmt::Display for Hook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+crate::named_enum!(Hook);
 
 /// Xen's `.modinfo` rule (C-109): the last byte is NUL. Xen does not reject
 /// an empty section but then reads out of bounds, so it is refused here too.

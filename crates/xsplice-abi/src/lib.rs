@@ -55,3 +55,31 @@ pub use hooks::{Hook, HookKind};
 pub use layout::{Field, Layout};
 pub use note::BuildIdNote;
 pub use xen::{XenRange, XenVersion};
+
+/// Implements `Display` for an enum of named values as its `name()`; given
+/// an error type and a function from the unknown name to that error, also
+/// `FromStr` as the value of `ALL` with that name.
+#[macro_export]
+macro_rules! named_enum {
+    ($ty:ty) => {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+    ($ty:ty, $err:ty, $unknown:expr) => {
+        $crate::named_enum!($ty);
+
+        impl ::std::str::FromStr for $ty {
+            type Err = $err;
+
+            fn from_str(name: &str) -> ::std::result::Result<$ty, $err> {
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|value| value.name() == name)
+                    .ok_or_else(|| $unknown(name))
+            }
+        }
+    };
+}

@@ -1,7 +1,6 @@
 //! The architectures we build for, and what differs between them: compiler
 //! names, flags, and where the stand-in hypervisor is linked.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::BuildError;
@@ -121,8 +120,4 @@ impl From<xsplice_abi::Arch> for Arch {
     }
 }
 
-impl fmt::Display for Arch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+xsplice_abi::named_enum!(Arch);

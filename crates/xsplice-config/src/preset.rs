@@ -9,9 +9,7 @@
 //!   `EXPECT_BYTES`, the first 8 bytes of `xen_extra_version`, and
 //!   `EXPECT_BYTES_COUNT` 8.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use crate::{ConfigError, Define, Item, Kind};
 
@@ -103,21 +101,8 @@ impl Preset {
     }
 }
 
-impl fmt::Display for Preset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+xsplice_abi::named_enum!(Preset, ConfigError, |name: &str| {
+    ConfigError::UnknownPreset {
+        name: name.to_owned(),
     }
-}
-
-impl FromStr for Preset {
-    type Err = ConfigError;
-
-    fn from_str(s: &str) -> Result<Preset, ConfigError> {
-        Preset::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| ConfigError::UnknownPreset {
-                name: s.to_string(),
-            })
-    }
-}
+});

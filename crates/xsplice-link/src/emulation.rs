@@ -9,9 +9,6 @@
 //! `aarch64-linux-gnu-ld`, `arm-linux-gnueabihf-ld`) whose `-r` output the
 //! differential tests compare with ours are accepted.
 
-use std::fmt;
-use std::str::FromStr;
-
 use object::elf;
 
 use crate::LinkError;
@@ -63,25 +60,12 @@ impl Emulation {
     }
 }
 
-impl fmt::Display for Emulation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+xsplice_abi::named_enum!(Emulation, LinkError, |name: &str| {
+    LinkError::UnknownEmulation {
+        name: name.to_owned(),
+        supported: Emulation::ALL.map(Emulation::name).join(", "),
     }
-}
-
-impl FromStr for Emulation {
-    type Err = LinkError;
-
-    fn from_str(name: &str) -> Result<Emulation, LinkError> {
-        Emulation::ALL
-            .into_iter()
-            .find(|e| e.name() == name)
-            .ok_or_else(|| LinkError::UnknownEmulation {
-                name: name.to_owned(),
-                supported: Emulation::ALL.map(Emulation::name).join(", "),
-            })
-    }
-}
+});
 
 #[cfg(test)]
 mod tests {

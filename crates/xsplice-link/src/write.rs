@@ -15,6 +15,7 @@ use object::Endianness;
 use object::elf;
 use object::read::elf::{FileHeader, SectionHeader};
 use sha1::{Digest, Sha1};
+use xsplice_abi::arch::X86_NOPS;
 
 use crate::link::{Linked, PartData, SymSection};
 use crate::read::Object;
@@ -621,18 +622,6 @@ fn output_buffer(len: usize) -> std::io::Result<memmap2::MmapMut> {
 /// pattern `=0x1f2003d5` that the relocatable script gives `.init`, `.text`
 /// and `.fini` only; zeros elsewhere.
 fn fill_code(machine: u16, name: &[u8], gap: &mut [u8]) {
-    const X86_NOPS: [&[u8]; 10] = [
-        &[0x90],
-        &[0x66, 0x90],
-        &[0x0f, 0x1f, 0x00],
-        &[0x0f, 0x1f, 0x40, 0x00],
-        &[0x0f, 0x1f, 0x44, 0x00, 0x00],
-        &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
-        &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
-        &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-        &[0x66, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-        &[0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-    ];
     if machine == elf::EM_X86_64.0 {
         for chunk in gap.chunks_mut(10) {
             chunk.copy_from_slice(X86_NOPS[chunk.len() - 1]);

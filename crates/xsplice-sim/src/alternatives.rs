@@ -19,6 +19,8 @@
 //! Alternative calls (`.alt_call_sites`, Xen 4.21 on) are rewritten at
 //! upload too, see [`apply_alt_calls`].
 
+use xsplice_abi::arch::x86_nops;
+
 /// Entry size on x86 from Xen 4.11.
 const ALT_INSTR_SIZE: usize = 14;
 /// Bit of `cpuid` that inverts the condition (`ALT_FLAG_NOT`).
@@ -31,28 +33,6 @@ pub const NCAPINTS: u16 = 21;
 /// A failed alternative: what the hypervisor would report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AltError(pub String);
-
-/// The long NOPs Xen pads with (`P6_NOP1` to `P6_NOP8`), by length.
-const NOPS: [&[u8]; 8] = [
-    &[0x90],
-    &[0x66, 0x90],
-    &[0x0f, 0x1f, 0x00],
-    &[0x0f, 0x1f, 0x40, 0x00],
-    &[0x0f, 0x1f, 0x44, 0x00, 0x00],
-    &[0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00],
-    &[0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00],
-    &[0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
-];
-
-fn nops(mut len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    while len > 0 {
-        let n = len.min(NOPS.len());
-        out.extend_from_slice(NOPS[n - 1]);
-        len -= n;
-    }
-    out
-}
 
 /// `X86_FEATURE_ALWAYS`: Xen 4.17 spells it `X86_FEATURE_LM` (word 2, bit
 /// 29), which every x86-64 CPU has.
@@ -150,7 +130,7 @@ pub fn apply(
             if block[first + 13] == 0 {
                 block[priv_at] = 1;
                 if pad_len > 1 {
-                    block[orig + orig_len..orig + total].copy_from_slice(&nops(pad_len));
+                    block[orig + orig_len..orig + total].copy_from_slice(&x86_nops(pad_len));
                 }
             }
             at += ALT_INSTR_SIZE;
@@ -208,7 +188,7 @@ pub fn apply(
             }
         }
         block[priv_at] = 1;
-        buf.extend(nops(total - repl_len));
+        buf.extend(x86_nops(total - repl_len));
         block[orig..orig + total].copy_from_slice(&buf);
         replaced += 1;
         at += ALT_INSTR_SIZE;
