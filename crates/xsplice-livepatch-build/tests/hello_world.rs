@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use xsplice_testkit::source_patch::{stand_in_tree, xsplice_build};
 use xsplice_testkit::{run, tool_binary, workspace_root};
 
 fn patch(rel: &str) -> PathBuf {
@@ -13,40 +14,21 @@ fn patch(rel: &str) -> PathBuf {
 }
 
 /// Runs `xsplice-build`, prints everything on failure, returns stdout.
-fn xsplice_build(srcdir: &Path, patch: &Path, out: &Path) -> String {
-    for t in ["xsplice-link", "xsplice-validate"] {
-        tool_binary(t);
-    }
-    let mut cmd = Command::new(tool_binary("xsplice-build"));
-    cmd.arg("-s")
-        .arg(srcdir)
-        .arg("-p")
-        .arg(patch)
-        .arg("-o")
-        .arg(out);
-    let (code, stdout, stderr) = run(&mut cmd);
-    let stdout = String::from_utf8_lossy(&stdout).into_owned();
-    assert_eq!(
-        code,
-        0,
-        "{cmd:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&stderr)
-    );
-    stdout
+fn build_ok(srcdir: &Path, patch: &Path, out: &Path) -> String {
+    let build = xsplice_build(srcdir, patch, out, &[]);
+    assert_eq!(build.code, 0, "{build}");
+    build.stdout
 }
 
 #[test]
 fn hello_world_on_the_stand_in_applies_and_reverts_in_the_simulator() {
-    if xsplice_testkit::stand_in_xen("x86_64").is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    xsplice_build::build_stand_in_tree(&workspace_root(), &tree, xsplice_build::Arch::X86_64)
-        .unwrap();
+    let Some(tree) = stand_in_tree(dir.path()) else {
+        return;
+    };
     let before = std::fs::read(tree.join("version.o")).unwrap();
     let out = dir.path().join("out");
-    let stdout = xsplice_build(&tree, &patch("stand-in/hello_world.patch"), &out);
+    let stdout = build_ok(&tree, &patch("stand-in/hello_world.patch"), &out);
     let payload = PathBuf::from(stdout.lines().last().unwrap());
     assert_eq!(payload, out.join("hello_world.livepatch"));
     assert!(
@@ -64,17 +46,9 @@ fn hello_world_on_the_stand_in_applies_and_reverts_in_the_simulator() {
     let (code, stdout, stderr) = run(&mut sim);
     let text = String::from_utf8_lossy(&stdout);
     assert_eq!(code, 0, "{text}\n{}", String::from_utf8_lossy(&stderr));
-    let extra: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("xen_extra"))
-        .collect();
     assert_eq!(
-        extra,
-        [
-            "xen_extra              : -unstable",
-            "xen_extra              : Hello World",
-            "xen_extra              : -unstable"
-        ],
+        xsplice_testkit::lines_starting(&text, "xen_extra"),
+        xsplice_testkit::SEED_XEN_EXTRA,
         "{text}"
     );
 }
@@ -86,7 +60,7 @@ fn hello_world_on_real_xen_validates() {
     };
     let top = real.tree.parent().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let stdout = xsplice_build(top, &patch("xen-4.17/hello_world.patch"), dir.path());
+    let stdout = build_ok(top, &patch("xen-4.17/hello_world.patch"), dir.path());
     let payload = PathBuf::from(stdout.lines().last().unwrap());
     assert!(payload.is_file(), "{stdout}");
     assert!(

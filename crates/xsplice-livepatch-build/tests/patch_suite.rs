@@ -11,13 +11,16 @@
 //! Manifest fields are described in `test-payloads/patches/README.md`.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 use xsplice_sim::Hypervisor;
-use xsplice_testkit::{run, tool_binary, workspace_root};
+use xsplice_testkit::source_patch::{
+    funcs_names, manifest_text, patch_files, stand_in_tree, xsplice_build,
+};
+use xsplice_testkit::workspace_root;
 
 /// What `NAME.json` says must happen.
 struct Manifest {
@@ -50,19 +53,11 @@ fn suite_dir() -> PathBuf {
 }
 
 fn load_manifests(dir: &Path) -> Vec<Manifest> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-        .collect();
-    names.sort();
-    names
+    patch_files(dir)
         .into_iter()
         .map(|patch| {
             let name = patch.file_stem().unwrap().to_string_lossy().into_owned();
-            let json = patch.with_extension("json");
-            let text = std::fs::read_to_string(&json)
-                .unwrap_or_else(|e| panic!("`{}` has no manifest: {e}", patch.display()));
+            let (json, text) = manifest_text(&patch);
             let v: Value =
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("`{}`: {e}", json.display()));
             let strings = |key: &str| -> Vec<String> {
@@ -112,54 +107,15 @@ fn load_manifests(dir: &Path) -> Vec<Manifest> {
         .collect()
 }
 
-/// Runs `xsplice-build`; returns (exit code, stdout, stderr).
-fn xsplice_build(
-    tree: &Path,
-    patch: &Path,
-    out: &Path,
-    depends: Option<&Path>,
-) -> (i32, String, String) {
-    for t in ["xsplice-link", "xsplice-validate"] {
-        tool_binary(t);
-    }
-    let mut cmd = Command::new(tool_binary("xsplice-build"));
-    cmd.arg("-s")
-        .arg(tree)
-        .arg("-p")
-        .arg(patch)
-        .arg("-o")
-        .arg(out);
-    if let Some(d) = depends {
-        cmd.arg("--depends").arg(d);
-    }
-    let (code, stdout, stderr) = run(&mut cmd);
-    (
-        code,
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
-/// The `.livepatch.funcs` names of a payload, from `xsplice-inspect`.
-fn funcs_names(payload: &Path) -> Vec<String> {
-    let mut cmd = Command::new(tool_binary("xsplice-inspect"));
-    cmd.arg(payload);
-    let (code, stdout, stderr) = run(&mut cmd);
-    let text = String::from_utf8_lossy(&stdout);
-    assert_eq!(
-        code,
-        0,
-        "{cmd:?}\n{text}{}",
-        String::from_utf8_lossy(&stderr)
-    );
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim_start();
-            let rest = l.strip_prefix('[')?;
-            let (_, name) = rest.split_once("] \"")?;
-            Some(name.strip_suffix('"')?.to_owned())
-        })
-        .collect()
+/// Runs `xsplice-build`, on top of the payload `depends` if given;
+/// returns (exit code, stdout, stderr).
+fn build(tree: &Path, patch: &Path, out: &Path, depends: Option<&Path>) -> (i32, String, String) {
+    let more: Vec<&OsStr> = match depends {
+        Some(d) => vec!["--depends".as_ref(), d.as_os_str()],
+        None => Vec::new(),
+    };
+    let run = xsplice_build(tree, patch, out, &more);
+    (run.code, run.stdout, run.stderr)
 }
 
 /// Calls a probe; a string expectation reads the returned pointer.
@@ -224,13 +180,10 @@ fn check_in_simulator(
 
 #[test]
 fn every_stand_in_patch_does_what_its_manifest_says() {
-    if xsplice_testkit::stand_in_xen("x86_64").is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    xsplice_build::build_stand_in_tree(&workspace_root(), &tree, xsplice_build::Arch::X86_64)
-        .unwrap();
+    let Some(tree) = stand_in_tree(dir.path()) else {
+        return;
+    };
     let manifests = load_manifests(&suite_dir());
     // The kinds of change the suite must cover, each with its own patch.
     assert!(manifests.len() >= 13, "{} patches", manifests.len());
@@ -248,7 +201,7 @@ fn every_stand_in_patch_does_what_its_manifest_says() {
                 .unwrap_or_else(|| panic!("{}: `{d}` is not a patch that applies", m.name))
                 .clone()
         });
-        let (code, stdout, stderr) = xsplice_build(&tree, &m.patch, &out, below.as_deref());
+        let (code, stdout, stderr) = build(&tree, &m.patch, &out, below.as_deref());
         let context = format!(
             "{} (exit {code})\nstdout:\n{stdout}\nstderr:\n{stderr}",
             m.patch.display()
@@ -346,19 +299,16 @@ fn build_id_hex(path: &Path) -> String {
 
 #[test]
 fn depends_takes_a_build_id_in_hex_as_livepatch_build_does() {
-    if xsplice_testkit::stand_in_xen("x86_64").is_none() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    xsplice_build::build_stand_in_tree(&workspace_root(), &tree, xsplice_build::Arch::X86_64)
-        .unwrap();
+    let Some(tree) = stand_in_tree(dir.path()) else {
+        return;
+    };
     let manifests = load_manifests(&suite_dir());
     let pick = |name: &str| manifests.iter().find(|m| m.name == name).unwrap();
     let (base, top) = (pick("body_change"), pick("stack_body"));
     assert_eq!(top.depends.as_deref(), Some("body_change"));
 
-    let (code, stdout, stderr) = xsplice_build(&tree, &base.patch, &dir.path().join("base"), None);
+    let (code, stdout, stderr) = build(&tree, &base.patch, &dir.path().join("base"), None);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let below = PathBuf::from(stdout.lines().last().unwrap());
     let id = build_id_hex(&below);
@@ -366,27 +316,20 @@ fn depends_takes_a_build_id_in_hex_as_livepatch_build_does() {
     // The payload below, by its build-id: the depends note is that id, and
     // the validator is told why it runs without the hypervisor.
     let out = dir.path().join("top");
-    let mut cmd = Command::new(tool_binary("xsplice-build"));
-    cmd.arg("-s")
-        .arg(&tree)
-        .arg("-p")
-        .arg(&top.patch)
-        .arg("-o")
-        .arg(&out)
-        .arg("--depends")
-        .arg(&id);
-    let (code, stdout, stderr) = run(&mut cmd);
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&stdout),
-        String::from_utf8_lossy(&stderr),
+    let run = xsplice_build(
+        &tree,
+        &top.patch,
+        &out,
+        &["--depends".as_ref(), id.as_ref()],
     );
-    assert_eq!(code, 0, "{cmd:?}\n{stdout}{stderr}");
+    assert_eq!(run.code, 0, "{run}");
+    let stdout = &run.stdout;
     assert!(
         stdout.contains(&format!("# --depends {id}: written as a build-id note"))
             && stdout.contains("validated on its own, without --target"),
         "{stdout}"
     );
-    let payload = PathBuf::from(stdout.lines().last().unwrap());
+    let payload = run.payload();
     assert_eq!(
         section(&payload, ".livepatch.depends"),
         section(&below, ".note.gnu.build-id")
@@ -398,28 +341,20 @@ fn depends_takes_a_build_id_in_hex_as_livepatch_build_does() {
     // The hypervisor's own build-id: validated against it as usual.
     let hello = pick("hello_world");
     let xen_id = build_id_hex(&tree.join("xen-syms"));
-    let mut cmd = Command::new(tool_binary("xsplice-build"));
-    cmd.arg("-s")
-        .arg(&tree)
-        .arg("-p")
-        .arg(&hello.patch)
-        .arg("-o")
-        .arg(dir.path().join("hello"))
-        .arg("--depends")
-        .arg(format!("0x{xen_id}"));
-    let (code, stdout, stderr) = run(&mut cmd);
-    let stdout = String::from_utf8_lossy(&stdout);
-    assert_eq!(
-        code,
-        0,
-        "{cmd:?}\n{stdout}{}",
-        String::from_utf8_lossy(&stderr)
+    let xen_id = format!("0x{xen_id}");
+    let run = xsplice_build(
+        &tree,
+        &hello.patch,
+        &dir.path().join("hello"),
+        &["--depends".as_ref(), xen_id.as_ref()],
     );
+    assert_eq!(run.code, 0, "{run}");
+    let stdout = &run.stdout;
     assert!(!stdout.contains("validated on its own"), "{stdout}");
     assert!(stdout.contains("--target"), "{stdout}");
 
     // Neither a file nor hex: a usage error.
-    let (code, _, stderr) = xsplice_build(
+    let (code, _, stderr) = build(
         &tree,
         &hello.patch,
         &dir.path().join("bad"),

@@ -11,10 +11,11 @@
 //! since the compilers inline differently. The tree is only read: the tool
 //! works in a shadow under the test's temporary directory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
+use xsplice_testkit::source_patch::{funcs_names, manifest_text, patch_files, xsplice_build};
 use xsplice_testkit::{run, tool_binary, workspace_root};
 
 /// Field `key` of manifest `v` on `arch`: the architecture's override,
@@ -32,27 +33,6 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("manifest without `{key}`"))
         .iter()
         .map(|s| s.as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The `.livepatch.funcs` names of a payload, from `xsplice-inspect`.
-fn funcs_names(payload: &Path) -> Vec<String> {
-    let mut cmd = Command::new(tool_binary("xsplice-inspect"));
-    cmd.arg(payload);
-    let (code, stdout, stderr) = run(&mut cmd);
-    let text = String::from_utf8_lossy(&stdout);
-    assert_eq!(
-        code,
-        0,
-        "{cmd:?}\n{text}{}",
-        String::from_utf8_lossy(&stderr)
-    );
-    text.lines()
-        .filter_map(|l| {
-            let rest = l.trim_start().strip_prefix('[')?;
-            let (_, name) = rest.split_once("] \"")?;
-            Some(name.strip_suffix('"')?.to_owned())
-        })
         .collect()
 }
 
@@ -84,51 +64,30 @@ fn check_arch(arch: &str, least: usize) {
     };
     let top = real.tree.parent().unwrap();
     let suite = workspace_root().join("test-payloads/patches/xen-4.17");
-    let mut patches: Vec<PathBuf> = std::fs::read_dir(&suite)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "patch"))
-        .collect();
-    patches.sort();
-    for t in ["xsplice-link", "xsplice-validate"] {
-        tool_binary(t);
-    }
+    let patches = patch_files(&suite);
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     let mut built = 0;
     for patch in &patches {
         let name = patch.file_stem().unwrap().to_string_lossy().into_owned();
-        let json = patch.with_extension("json");
-        let manifest: Value = serde_json::from_str(
-            &std::fs::read_to_string(&json)
-                .unwrap_or_else(|e| panic!("`{}` has no manifest: {e}", patch.display())),
-        )
-        .unwrap_or_else(|e| panic!("`{}`: {e}", json.display()));
+        let (json, text) = manifest_text(patch);
+        let manifest: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("`{}`: {e}", json.display()));
         assert_eq!(manifest["expect"], "applies", "{name}");
         if !strings(&manifest, "arches").iter().any(|a| a == arch) {
             continue;
         }
         built += 1;
         let out = dir.path().join(&name);
-        let mut cmd = Command::new(tool_binary("xsplice-build"));
-        cmd.arg("-s")
-            .arg(top)
-            .arg("-p")
-            .arg(patch)
-            .arg("-o")
-            .arg(&out);
-        let (code, stdout, stderr) = run(&mut cmd);
-        let stdout = String::from_utf8_lossy(&stdout).into_owned();
-        let context = format!(
-            "{cmd:?} (exit {code})\nstdout:\n{stdout}\nstderr:\n{}",
-            String::from_utf8_lossy(&stderr)
-        );
+        let build = xsplice_build(top, patch, &out, &[]);
+        let stdout = &build.stdout;
+        let context = build.to_string();
         let mut problems = Vec::new();
-        if code != 0 {
+        if build.code != 0 {
             failures.push(format!("{name}: xsplice-build failed\n{context}"));
             continue;
         }
-        let objects = rebuilt_objects(&stdout);
+        let objects = rebuilt_objects(stdout);
         let want = strings_on(&manifest, arch, "objects");
         if objects != want {
             problems.push(format!("rebuilt {objects:?}, not {want:?}"));

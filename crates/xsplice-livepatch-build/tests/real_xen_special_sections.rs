@@ -14,11 +14,11 @@
 //! (Xen 4.17 has no `.alt_call_sites`; later releases add it.)
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 use serde_json::Value;
-use xsplice_testkit::{run, tool_binary, workspace_root};
+use xsplice_testkit::source_patch::xsplice_build;
+use xsplice_testkit::workspace_root;
 
 /// Element size of a table in Xen 4.17 on `arch` (`asm/bug.h`,
 /// `asm/uaccess.h`, `asm/alternative.h`).
@@ -207,30 +207,15 @@ fn check_arch(arch: &str, must: &[&str]) {
         );
     }
     assert!(all_tables.iter().any(|t| t.starts_with(".bug_frames.")));
-    for t in ["xsplice-link", "xsplice-validate"] {
-        tool_binary(t);
-    }
 
     let dir = tempfile::tempdir().unwrap();
     for (patch, manifest) in &cases {
         let name = patch.file_stem().unwrap().to_string_lossy().into_owned();
         let out = dir.path().join(&name);
-        let mut cmd = Command::new(tool_binary("xsplice-build"));
-        cmd.arg("-s")
-            .arg(top)
-            .arg("-p")
-            .arg(patch)
-            .arg("-o")
-            .arg(&out);
-        let (code, stdout, stderr) = run(&mut cmd);
-        let stdout = String::from_utf8_lossy(&stdout);
+        let build = xsplice_build(top, patch, &out, &[]);
+        let stdout = &build.stdout;
         // xsplice-build validates the payload against xen-syms last.
-        assert_eq!(
-            code,
-            0,
-            "{cmd:?}\n{stdout}\n{}",
-            String::from_utf8_lossy(&stderr)
-        );
+        assert_eq!(build.code, 0, "{build}");
         assert!(stdout.contains(" 0 errors"), "{stdout}");
         let objects = manifest["objects"].as_array().unwrap();
         assert_eq!(objects.len(), 1, "{name}: one object per table case");

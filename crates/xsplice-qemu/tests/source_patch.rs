@@ -6,11 +6,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use xsplice_sim::Status;
-use xsplice_testkit::{run, tool_binary, workspace_root};
+use xsplice_testkit::source_patch::xsplice_build;
+use xsplice_testkit::workspace_root;
 
 #[test]
 fn hello_world_from_a_source_patch_on_the_trees_own_xen() {
@@ -18,26 +16,9 @@ fn hello_world_from_a_source_patch_on_the_trees_own_xen() {
     let source = real.xen.tree.parent().expect("the tree's top");
     let patch = workspace_root().join("test-payloads/patches/xen-4.17/hello_world.patch");
     let out = tempfile::tempdir().unwrap();
-    for t in ["xsplice-link", "xsplice-validate"] {
-        tool_binary(t);
-    }
-    let mut build = Command::new(tool_binary("xsplice-build"));
-    build
-        .arg("-s")
-        .arg(source)
-        .arg("-p")
-        .arg(&patch)
-        .arg("-o")
-        .arg(out.path());
-    let (code, stdout, stderr) = run(&mut build);
-    let stdout = String::from_utf8_lossy(&stdout);
-    assert_eq!(
-        code,
-        0,
-        "{build:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        String::from_utf8_lossy(&stderr)
-    );
-    let payload = PathBuf::from(stdout.lines().last().expect("the payload's path"));
+    let build = xsplice_build(source, &patch, out.path(), &[]);
+    assert_eq!(build.code, 0, "{build}");
+    let payload = build.payload();
 
     let script = "\
 $xl info | grep extra

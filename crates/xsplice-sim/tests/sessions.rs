@@ -218,17 +218,9 @@ fn seed_session_for_every_abi() {
         let Some(text) = session(abi, SEED, Status::Ok) else {
             return;
         };
-        let extra: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("xen_extra"))
-            .collect();
         assert_eq!(
-            extra,
-            [
-                "xen_extra              : -unstable",
-                "xen_extra              : Hello World",
-                "xen_extra              : -unstable"
-            ],
+            xsplice_testkit::lines_starting(&text, "xen_extra"),
+            xsplice_testkit::SEED_XEN_EXTRA,
             "{abi}:\n{text}"
         );
         assert_contains(&text, "", &[&applied_row(abi, "xen_hello_world")]);
@@ -488,10 +480,7 @@ fn nop_mode_silences_the_function_until_reverted() {
         let Some(text) = session(abi, script, Status::Ok) else {
             return;
         };
-        let minor: Vec<&str> = text
-            .lines()
-            .filter(|l| l.starts_with("xen_minor"))
-            .collect();
+        let minor = xsplice_testkit::lines_starting(&text, "xen_minor");
         // NOPs leave the return register to whatever the caller had in it.
         assert_eq!(minor.len(), 3, "{text}");
         assert_eq!(minor[0], "xen_minor              : 22");

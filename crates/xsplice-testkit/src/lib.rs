@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub mod fixture;
+pub mod source_patch;
 
 /// True when running under continuous integration.
 pub fn in_ci() -> bool {
@@ -416,6 +417,20 @@ pub fn redact(text: &str, what: Redact) -> String {
     }
     flush(&mut word, &mut out);
     out
+}
+
+/// The `xen_extra` lines of the seed's use case (`info`, load hello_world,
+/// `info`, revert and unload, `info`): as built, patched, and restored.
+pub const SEED_XEN_EXTRA: [&str; 3] = [
+    "xen_extra              : -unstable",
+    "xen_extra              : Hello World",
+    "xen_extra              : -unstable",
+];
+
+/// The lines of `text` that start with `prefix`, such as the `xen_extra`
+/// lines of a transcript of `xl info`.
+pub fn lines_starting<'t>(text: &'t str, prefix: &str) -> Vec<&'t str> {
+    text.lines().filter(|l| l.starts_with(prefix)).collect()
 }
 
 #[cfg(test)]
