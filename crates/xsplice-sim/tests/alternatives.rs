@@ -9,125 +9,79 @@
 //! replacement is `call .`) becomes a direct call at upload.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
-use std::time::Duration;
+mod common;
 
-use xsplice_sim::{Errno, Fail, Hypervisor};
+use common::{assert_refused, load, minor_line, stand_in, stand_in_image, v2_payload};
 
-fn minor_with(image: &[u8], payload: &[u8], features: &[u16]) -> String {
-    let mut hv = Hypervisor::boot("xen-syms", image, None, Duration::from_secs(5)).unwrap();
+/// The `xen_minor` line once `payload` is applied as `name` on the
+/// stand-in booted as Xen `release`, with the simulated CPU's `features`.
+fn minor_with(name: &str, payload: &[u8], release: Option<&str>, features: &[u16]) -> String {
+    let mut hv = stand_in(release).expect("the stand-in");
     hv.set_cpu_features(features).unwrap();
-    hv.upload("alternative", payload).unwrap();
-    hv.apply("alternative", false).unwrap();
-    let info = hv.info().unwrap();
-    let line = info.lines().find(|l| l.starts_with("xen_minor")).unwrap();
-    line.to_string()
+    load(&mut hv, name, payload);
+    minor_line(&mut hv)
 }
 
 #[test]
 fn the_alternative_follows_the_cpu_features() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    if stand_in_image().is_none() {
         return;
-    };
-    let payload = xsplice_testkit::test_payload("alternative", "livepatch-v2", "x86_64").unwrap();
-    let (image, payload) = (
-        std::fs::read(&xen).unwrap(),
-        std::fs::read(&payload).unwrap(),
-    );
-    assert_eq!(
-        minor_with(&image, &payload, &[]),
-        "xen_minor              : 25"
-    );
-    assert_eq!(
-        minor_with(&image, &payload, &[3]),
-        "xen_minor              : 25"
-    );
-    assert_eq!(
-        minor_with(&image, &payload, &[3, 100]),
-        "xen_minor              : 26"
-    );
+    }
+    let payload = v2_payload("alternative");
+    for (features, minor) in [
+        (&[][..], "xen_minor              : 25"),
+        (&[3], "xen_minor              : 25"),
+        (&[3, 100], "xen_minor              : 26"),
+    ] {
+        let got = minor_with("alternative", &payload, None, features);
+        assert_eq!(got, minor, "{features:?}");
+    }
 }
 
 #[test]
 fn features_beyond_xen_4_17s_words_are_refused() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in(None) else {
         return;
     };
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
     assert!(hv.set_cpu_features(&[671]).is_ok());
     assert!(hv.set_cpu_features(&[672]).is_err());
 }
 
 #[test]
 fn an_entry_outside_payload_text_is_refused_at_upload() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in(None) else {
         return;
     };
-    let payload =
-        xsplice_testkit::test_payload("alternative_outside", "livepatch-v2", "x86_64").unwrap();
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
-    let got = hv.upload("bad", &std::fs::read(&payload).unwrap());
-    assert!(matches!(got, Err(Fail::Xen(Errno::Einval))), "{got:?}");
-    let console = hv.take_console().join("\n");
-    assert!(
-        console.contains(".altinstructions") && console.contains("[C-106]"),
-        "{console}"
-    );
+    let payload = v2_payload("alternative_outside");
+    assert_refused(&mut hv, "bad", &payload, ".altinstructions", "C-106");
     assert!(hv.list().is_empty());
 }
 
-/// The `altcall` payload's minor version on release `xen`: 4 when its
+/// The `altcall` payload's minor version on each release: 4 when its
 /// `.alt_call_sites` site became a direct call to the pointer's value at
 /// upload, 77 when the call still reads the pointer its load hook re-aimed.
-fn altcall_minor(image: &[u8], payload: &[u8], xen: &str) -> String {
-    let xen = Some(xen.parse().unwrap());
-    let mut hv = Hypervisor::boot("xen-syms", image, xen, Duration::from_secs(5)).unwrap();
-    hv.upload("altcall", payload).unwrap();
-    hv.apply("altcall", false).unwrap();
-    let info = hv.info().unwrap();
-    info.lines()
-        .find(|l| l.starts_with("xen_minor"))
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn alt_call_sites_are_direct_calls_from_4_21() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    if stand_in_image().is_none() {
         return;
-    };
-    let payload = xsplice_testkit::test_payload("altcall", "livepatch-v2", "x86_64").unwrap();
-    let (image, payload) = (
-        std::fs::read(&xen).unwrap(),
-        std::fs::read(&payload).unwrap(),
-    );
-    assert_eq!(
-        altcall_minor(&image, &payload, "4.21"),
-        "xen_minor              : 4"
-    );
-    assert_eq!(
-        altcall_minor(&image, &payload, "4.20"),
-        "xen_minor              : 77"
-    );
+    }
+    let payload = v2_payload("altcall");
+    for (release, minor) in [
+        ("4.21", "xen_minor              : 4"),
+        ("4.20", "xen_minor              : 77"),
+    ] {
+        let got = minor_with("altcall", &payload, Some(release), &[]);
+        assert_eq!(got, minor, "{release}");
+    }
 }
 
 #[test]
 fn an_alt_call_site_that_is_no_call_is_refused_at_upload() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in(None) else {
         return;
     };
-    let payload =
-        xsplice_testkit::test_payload("altcall_bad_site", "livepatch-v2", "x86_64").unwrap();
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
-    let got = hv.upload("bad", &std::fs::read(&payload).unwrap());
-    assert!(matches!(got, Err(Fail::Xen(Errno::Einval))), "{got:?}");
-    let console = hv.take_console().join("\n");
-    assert!(
-        console.contains(".alt_call_sites") && console.contains("[C-107]"),
-        "{console}"
-    );
+    let payload = v2_payload("altcall_bad_site");
+    assert_refused(&mut hv, "bad", &payload, ".alt_call_sites", "C-107");
 }
 
 #[test]
@@ -172,23 +126,11 @@ fn the_binary_takes_the_cpu_features() {
 #[test]
 fn an_alternative_call_becomes_a_direct_call_at_upload() {
     use object::{Object, ObjectSection};
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    if stand_in_image().is_none() {
         return;
-    };
-    let payload =
-        xsplice_testkit::test_payload("alternative_call", "livepatch-v2", "x86_64").unwrap();
-    let (image, payload) = (
-        std::fs::read(&xen).unwrap(),
-        std::fs::read(&payload).unwrap(),
-    );
-    let minor = |payload: &[u8]| {
-        let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(5)).unwrap();
-        hv.upload("alternative_call", payload).unwrap();
-        hv.apply("alternative_call", false).unwrap();
-        let info = hv.info().unwrap();
-        let line = info.lines().find(|l| l.starts_with("xen_minor")).unwrap();
-        line.to_string()
-    };
+    }
+    let payload = v2_payload("alternative_call");
+    let minor = |payload: &[u8]| minor_with("alternative_call", payload, None, &[]);
     assert_eq!(minor(&payload), "xen_minor              : 4");
 
     // The same entry on a feature the simulated CPU lacks (100): the site

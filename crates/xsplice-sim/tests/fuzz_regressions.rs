@@ -10,6 +10,8 @@
 //! past the build-id check to the loader.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
+mod common;
+
 use std::time::Duration;
 
 use xsplice_sim::{Fail, Hypervisor, PlaceOptions, place};
@@ -25,12 +27,11 @@ const CASES: &[(&str, &str)] = &[
 
 #[test]
 fn fuzz_regressions() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(image) = common::stand_in_image() else {
         return;
     };
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = Hypervisor::boot("xen-syms", &image, None, Duration::from_secs(10)).unwrap();
-    let target = XenImage::parse("xen-syms", &image).unwrap();
+    let mut hv = Hypervisor::boot("xen-syms", image, None, Duration::from_secs(10)).unwrap();
+    let target = XenImage::parse("xen-syms", image).unwrap();
     let dir = xsplice_testkit::workspace_root().join("crates/xsplice-sim/tests/regressions");
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {

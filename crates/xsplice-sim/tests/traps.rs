@@ -6,9 +6,10 @@
 //! the validator's check id.
 #![cfg(all(target_arch = "x86_64", target_os = "linux"))]
 
-use std::time::Duration;
+mod common;
 
-use xsplice_sim::{Errno, Fail, Hypervisor, SimError};
+use common::{assert_refused, load, minor_line, stand_in, stand_in_with, v2_payload};
+use xsplice_sim::SimError;
 
 /// The 1-based line of the first line of `file` (under `test-payloads/`)
 /// that contains `needle`: the line a frame must report.
@@ -34,17 +35,11 @@ fn panic_of(result: Result<u64, SimError>) -> String {
     }
 }
 
-fn boot(image: &[u8]) -> Hypervisor<'_> {
-    Hypervisor::boot("xen-syms", image, None, Duration::from_secs(5)).expect("boot")
-}
-
 #[test]
 fn the_stand_in_handles_its_own_faults_and_frames() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in(None) else {
         return;
     };
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = boot(&image);
 
     // A read of the unmapped first page resumes at the fixup: -EFAULT.
     let rc = hv.call_function("xen_guarded_probe").unwrap();
@@ -77,16 +72,11 @@ fn the_stand_in_handles_its_own_faults_and_frames() {
 
 #[test]
 fn a_payloads_exception_table_fixes_up_its_fault() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in(None) else {
         return;
     };
-    let payload = xsplice_testkit::test_payload("extable", "livepatch-v2", "x86_64").unwrap();
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = boot(&image);
     assert!(hv.info().unwrap().contains("xen_minor              : 22\n"));
-    hv.upload("extable", &std::fs::read(&payload).unwrap())
-        .unwrap();
-    hv.apply("extable", false).unwrap();
+    load(&mut hv, "extable", &v2_payload("extable"));
     // The payload's read faults; its own fixup makes it return 33.
     let info = hv.info().unwrap();
     assert!(info.contains("xen_minor              : 33\n"), "{info}");
@@ -97,15 +87,9 @@ fn a_payloads_exception_table_fixes_up_its_fault() {
 
 #[test]
 fn a_payloads_warning_frame_prints_its_file_and_line() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in_with("warn") else {
         return;
     };
-    let payload = xsplice_testkit::test_payload("warn", "livepatch-v2", "x86_64").unwrap();
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = boot(&image);
-    hv.upload("warn", &std::fs::read(&payload).unwrap())
-        .unwrap();
-    hv.apply("warn", false).unwrap();
     hv.take_console();
     let info = hv.info().unwrap();
     assert!(info.contains("xen_minor              : 24\n"), "{info}");
@@ -118,26 +102,14 @@ fn a_payloads_warning_frame_prints_its_file_and_line() {
 
 #[test]
 fn tables_that_are_not_whole_elements_are_refused_at_upload() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in(None) else {
         return;
     };
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = boot(&image);
     for (name, check, section) in [
         ("extable_misaligned", "C-108", ".ex_table"),
         ("warn_misaligned", "C-105", ".bug_frames.1"),
     ] {
-        let payload = xsplice_testkit::test_payload(name, "livepatch-v2", "x86_64").unwrap();
-        let got = hv.upload(name, &std::fs::read(&payload).unwrap());
-        assert!(
-            matches!(got, Err(Fail::Xen(Errno::Einval))),
-            "{name}: {got:?}"
-        );
-        let console = hv.take_console().join("\n");
-        assert!(
-            console.contains(section) && console.contains(&format!("[{check}]")),
-            "{name}: {console}"
-        );
+        assert_refused(&mut hv, name, &v2_payload(name), section, check);
         assert!(hv.list().is_empty());
     }
 }
@@ -172,20 +144,12 @@ fn a_payloads_bug_frame_is_the_hypervisors_panic_not_the_simulators() {
 /// after the `ud2`: minor 31, and nothing on the console.
 #[test]
 fn a_run_fn_frame_runs_its_function_and_goes_on() {
-    let Some(xen) = xsplice_testkit::stand_in_xen("x86_64") else {
+    let Some(mut hv) = stand_in_with("run_fn") else {
         return;
     };
-    let payload = xsplice_testkit::test_payload("run_fn", "livepatch-v2", "x86_64").unwrap();
-    let image = std::fs::read(&xen).unwrap();
-    let mut hv = boot(&image);
-    hv.upload("run_fn", &std::fs::read(&payload).unwrap())
-        .unwrap();
-    hv.apply("run_fn", false).unwrap();
     hv.take_console();
     for _ in 0..2 {
-        let info = hv.info().unwrap();
-        let minor = info.lines().find(|l| l.starts_with("xen_minor")).unwrap();
-        assert_eq!(minor, "xen_minor              : 31");
+        assert_eq!(minor_line(&mut hv), "xen_minor              : 31");
     }
     assert!(hv.death().is_none());
     assert_eq!(hv.take_console(), Vec::<String>::new());
