@@ -16,26 +16,9 @@ use object::read::elf::{FileHeader, SectionHeader};
 use xsplice_diff::{Input, Options, Outcome, Verdict, diff};
 use xsplice_testkit::{GNU_ARM32, run, tool_binary, workspace_root};
 
-/// Xen's arm32 code generation as far as it matters here: split sections,
-/// no PIC, no unwind tables, ARM state unless `-mthumb` follows.
-const CFLAGS: &[&str] = &[
-    "-std=gnu11",
-    "-O2",
-    "-ffreestanding",
-    "-fno-builtin",
-    "-nostdinc",
-    "-fno-common",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-fno-strict-aliasing",
-    "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
-    "-fno-tree-loop-distribute-patterns",
-    "-fno-pie",
-    "-march=armv7-a",
-    "-msoft-float",
-];
+/// Xen's arm32 code generation as far as it matters here, beyond the
+/// shared `XEN_CFLAGS`: no PIC, ARM state unless `-mthumb` follows.
+const CFLAGS: &[&str] = &["-fno-pie", "-march=armv7-a", "-msoft-float"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
@@ -56,6 +39,7 @@ fn compile(dir: &Path, name: &str, source: &str, mode: Mode) -> Vec<u8> {
     let obj = dir.join(format!("{name}.{mode:?}.o"));
     let mut cmd = Command::new(GNU_ARM32.gcc);
     cmd.current_dir(dir)
+        .args(xsplice_testkit::XEN_CFLAGS)
         .args(CFLAGS)
         .args(match mode {
             Mode::Arm => &["-marm"][..],

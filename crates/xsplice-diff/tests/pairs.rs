@@ -7,26 +7,9 @@ use std::process::Command;
 
 use xsplice_diff::{Input, Options, Verdict, diff};
 
-/// The stand-in's compile flags (crates/xsplice-build/src/standin.rs), x86_64.
-const CFLAGS: &[&str] = &[
-    "-std=gnu11",
-    "-O2",
-    "-ffreestanding",
-    "-fno-builtin",
-    "-nostdinc",
-    "-fno-common",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-fno-strict-aliasing",
-    "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
-    "-fno-tree-loop-distribute-patterns",
-    "-fpie",
-    "-m64",
-    "-mno-red-zone",
-    "-fcf-protection=none",
-];
+/// The stand-in's x86_64 compile flags beyond the shared `XEN_CFLAGS`
+/// (crates/xsplice-build/src/standin.rs).
+const CFLAGS: &[&str] = &["-fpie", "-m64", "-mno-red-zone", "-fcf-protection=none"];
 
 fn compile(dir: &Path, source: &str) -> Vec<u8> {
     let src = xsplice_testkit::workspace_root().join("test-payloads/xen");
@@ -34,6 +17,7 @@ fn compile(dir: &Path, source: &str) -> Vec<u8> {
     std::fs::write(dir.join("version.c"), source).unwrap();
     let out = Command::new("cc")
         .current_dir(dir)
+        .args(xsplice_testkit::XEN_CFLAGS)
         .args(CFLAGS)
         .args(["-c", "version.c", "-o", "version.o"])
         .output()
@@ -46,9 +30,13 @@ fn compile(dir: &Path, source: &str) -> Vec<u8> {
     std::fs::read(dir.join("version.o")).unwrap()
 }
 
-/// Diffs the stand-in's `version.c` against it with `edit` applied and
-/// checks the verdict and that the text report contains every `expect`.
-fn check(edit: impl Fn(&str) -> String, verdict: Verdict, expect: &[&str]) -> Option<Vec<u8>> {
+/// Diffs the stand-in's `version.c` against it with `edit` applied, for
+/// `options`, against the stand-in `xen-syms`; `None` after a skip when the
+/// stand-in or `cc` is missing.
+fn diff_edit(
+    edit: impl Fn(&str) -> String,
+    options: &Options,
+) -> Option<Result<xsplice_diff::Outcome, String>> {
     let xen = xsplice_testkit::stand_in_xen("x86_64")?;
     xsplice_testkit::require_tool("cc", "compiles the object pairs")?;
     let orig_src = std::fs::read_to_string(
@@ -56,27 +44,34 @@ fn check(edit: impl Fn(&str) -> String, verdict: Verdict, expect: &[&str]) -> Op
     )
     .unwrap();
     let patched_src = edit(&orig_src);
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let orig = compile(a.path(), &orig_src);
     let patched = compile(b.path(), &patched_src);
     let target = std::fs::read(&xen).unwrap();
-    let outcome = diff(
-        Input {
-            path: "orig/version.o",
-            data: &orig,
-        },
-        Input {
-            path: "patched/version.o",
-            data: &patched,
-        },
-        Some(Input {
-            path: "xen-syms",
-            data: &target,
-        }),
-        &Options::default(),
+    Some(
+        diff(
+            Input {
+                path: "orig/version.o",
+                data: &orig,
+            },
+            Input {
+                path: "patched/version.o",
+                data: &patched,
+            },
+            Some(Input {
+                path: "xen-syms",
+                data: &target,
+            }),
+            options,
+        )
+        .map_err(|e| e.to_string()),
     )
-    .unwrap();
+}
+
+/// Diffs the stand-in's `version.c` against it with `edit` applied and
+/// checks the verdict and that the text report contains every `expect`.
+fn check(edit: impl Fn(&str) -> String, verdict: Verdict, expect: &[&str]) -> Option<Vec<u8>> {
+    let outcome = diff_edit(edit, &Options::default())?.unwrap();
     let mut text = Vec::new();
     outcome.report.write_text(&mut text).unwrap();
     let text = String::from_utf8(text).unwrap();
@@ -213,36 +208,9 @@ const ALTERNATIVE: &str = "asm volatile(\"1: nop\\n\"\n\
 /// Diffs the stand-in's `version.c` against it with an alternative in
 /// `xen_extra_version`, for `options`.
 fn alternative_outcome(options: &Options) -> Option<Result<xsplice_diff::Outcome, String>> {
-    let xen = xsplice_testkit::stand_in_xen("x86_64")?;
-    xsplice_testkit::require_tool("cc", "compiles the object pairs")?;
-    let src = std::fs::read_to_string(
-        xsplice_testkit::workspace_root().join("test-payloads/xen/version.c"),
-    )
-    .unwrap();
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let orig = compile(a.path(), &src);
-    let patched = compile(
-        b.path(),
-        &src.replace("return xen_extra_string;", ALTERNATIVE),
-    );
-    let target = std::fs::read(&xen).unwrap();
-    Some(
-        diff(
-            Input {
-                path: "orig/version.o",
-                data: &orig,
-            },
-            Input {
-                path: "patched/version.o",
-                data: &patched,
-            },
-            Some(Input {
-                path: "xen-syms",
-                data: &target,
-            }),
-            options,
-        )
-        .map_err(|e| e.to_string()),
+    diff_edit(
+        |s| s.replace("return xen_extra_string;", ALTERNATIVE),
+        options,
     )
 }
 
