@@ -6,7 +6,7 @@
 //! hypervisor crashed or hung, 2 for usage, I/O and setup errors.
 #![forbid(unsafe_code)]
 
-use std::io::{self, Read};
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use xsplice_qemu::{Options, Setup, Timeouts, cache_root, prepare, run_session};
-use xsplice_sim::{Output, Status, parse_script};
+use xsplice_sim::{Output, Status, parse_script, read_script};
 
 /// Apply Xen live-patch payloads to a real Xen, booted under QEMU.
 ///
@@ -75,20 +75,7 @@ fn main() -> ExitCode {
 
 fn run() -> Result<Status> {
     let cli = Cli::parse();
-    let text = match &cli.script {
-        Some(p) if p.as_os_str() == "-" => {
-            let mut s = String::new();
-            io::stdin()
-                .read_to_string(&mut s)
-                .context("reading standard input")?;
-            s
-        }
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading `{}`", p.display()))?
-        }
-        None if cli.command.is_empty() => anyhow::bail!("no command given (try --help)"),
-        None => cli.command.join(" ").replace(';', "\n"),
-    };
+    let text = read_script(cli.script.as_deref(), &cli.command)?;
     let lines = parse_script(&text)?;
     let env = |k: &str| std::env::var_os(k).map(PathBuf::from);
     let cache = cache_root(env("XDG_CACHE_HOME").as_deref(), env("HOME").as_deref())

@@ -368,15 +368,7 @@ fn render(line: &Line, o: &Outcome, tool: Tool, output: &mut Output<'_>) -> io::
     }
     match o {
         Outcome::Ran { ran, console } => {
-            let mut text = String::from_utf8_lossy(&ran.stdout).into_owned();
-            if let Some(g) = &line.grep {
-                text = text
-                    .lines()
-                    .filter(|l| l.contains(g.as_str()))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-            }
-            output.out.write_all(text.as_bytes())?;
+            output.out.write_all(line.shown(&ran.stdout).as_bytes())?;
             for l in console {
                 writeln!(output.err, "{l}")?;
             }

@@ -37,6 +37,12 @@ pub enum SimError {
     /// A script line is not a command.
     #[error("line {line}: {message}")]
     Usage { line: usize, message: String },
+    /// The script file or standard input cannot be read.
+    #[error("reading {what}: {error}")]
+    ReadScript { what: String, error: std::io::Error },
+    /// Neither a script nor a command was given.
+    #[error("no command given (try --help)")]
+    NoCommand,
 }
 
 /// How the hypervisor process ended, in a few words.

@@ -58,7 +58,7 @@ impl Prot {
 }
 
 /// How the child ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Death {
     /// The signal that killed it, if any.
     pub signal: Option<i32>,
@@ -362,28 +362,14 @@ mod imp {
                 let d = self.reap();
                 self.dead = Some(d);
             }
-            SimError::Crashed(self.dead.clone().unwrap_or(Death {
-                signal: None,
-                exit_code: None,
-                pc: None,
-                addr: None,
-                hung: false,
-                panic: None,
-            }))
+            SimError::Crashed(self.dead.clone().unwrap_or_default())
         }
 
         fn reap(&mut self) -> Death {
             let mut status = 0;
             // SAFETY: waits for our own child; `status` is a valid out pointer.
             let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-            let mut d = Death {
-                signal: None,
-                exit_code: None,
-                pc: None,
-                addr: None,
-                hung: false,
-                panic: None,
-            };
+            let mut d = Death::default();
             if r == self.pid {
                 if libc::WIFSIGNALED(status) {
                     d.signal = Some(libc::WTERMSIG(status));

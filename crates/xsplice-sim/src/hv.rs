@@ -361,24 +361,9 @@ impl<'x> Hypervisor<'x> {
         self.read(addr, len).ok()
     }
 
-    /// The NUL-terminated string at `addr` (at most 4095 bytes).
+    /// The NUL-terminated string at `addr` (at most 4 KiB).
     pub fn read_c_string(&self, addr: u64) -> Option<String> {
-        let mut bytes = Vec::new();
-        for chunk in 0..64u64 {
-            let part = self.read_memory(addr + chunk * 64, 64).or_else(|| {
-                // The string may end right before an unmapped page.
-                let room = PAGE - (addr + chunk * 64) % PAGE;
-                self.read_memory(addr + chunk * 64, room.min(64) as usize)
-            })?;
-            match part.iter().position(|&b| b == 0) {
-                Some(end) => {
-                    bytes.extend_from_slice(&part[..end]);
-                    return Some(String::from_utf8_lossy(&bytes).into_owned());
-                }
-                None => bytes.extend_from_slice(&part),
-            }
-        }
-        None
+        crate::place::read_c_string(&|at, len| self.read_memory(at, len), addr)
     }
 
     /// The hook log of the running image.
@@ -473,14 +458,7 @@ impl<'x> Hypervisor<'x> {
         let mut host = self.host.borrow_mut();
         host.panic(message);
         let death = host.death().cloned();
-        Fail::Crash(SimError::Crashed(death.unwrap_or(Death {
-            signal: None,
-            exit_code: None,
-            pc: None,
-            addr: None,
-            hung: false,
-            panic: None,
-        })))
+        Fail::Crash(SimError::Crashed(death.unwrap_or_default()))
     }
 
     /// The address of the `.funcs` entries of a loaded payload.

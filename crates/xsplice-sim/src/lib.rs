@@ -53,7 +53,8 @@ mod session;
 mod traps;
 mod unexecuted;
 
-use std::io;
+use std::io::{self, Read};
+use std::path::Path;
 use std::time::Duration;
 
 pub use errno::Errno;
@@ -91,6 +92,29 @@ impl Default for Options {
             timeout: Duration::from_secs(10),
             cpu_features: Vec::new(),
         }
+    }
+}
+
+/// The text of the script a command line gives: the file `script` (`-` for
+/// standard input), else the `command` words, `;` separating commands.
+pub fn read_script(script: Option<&Path>, command: &[String]) -> Result<String, SimError> {
+    match script {
+        Some(p) if p.as_os_str() == "-" => {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|error| SimError::ReadScript {
+                    what: "standard input".into(),
+                    error,
+                })?;
+            Ok(text)
+        }
+        Some(p) => std::fs::read_to_string(p).map_err(|error| SimError::ReadScript {
+            what: format!("`{}`", p.display()),
+            error,
+        }),
+        None if command.is_empty() => Err(SimError::NoCommand),
+        None => Ok(command.join(" ").replace(';', "\n")),
     }
 }
 

@@ -6,14 +6,14 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use xsplice_abi::XenVersion;
-use xsplice_sim::{Options, Output, Status, parse_script};
+use xsplice_sim::{Options, Output, Status, parse_script, read_script};
 
 /// Apply Xen live-patch payloads to a running stand-in hypervisor, in user space.
 ///
@@ -113,20 +113,7 @@ fn image_and_release(cli: &Cli) -> Result<(PathBuf, Option<XenVersion>)> {
 fn run() -> Result<Status> {
     let cli = Cli::parse();
     let (target, release) = image_and_release(&cli)?;
-    let text = match &cli.script {
-        Some(p) if p.as_os_str() == "-" => {
-            let mut s = String::new();
-            io::stdin()
-                .read_to_string(&mut s)
-                .context("reading standard input")?;
-            s
-        }
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading `{}`", p.display()))?
-        }
-        None if cli.command.is_empty() => anyhow::bail!("no command given (try --help)"),
-        None => cli.command.join(" ").replace(';', "\n"),
-    };
+    let text = read_script(cli.script.as_deref(), &cli.command)?;
     let lines = parse_script(&text)?;
     // Mapped: only the loaded segments and the symbol table are read.
     let xen = xsplice_symbols::map_file(&target)

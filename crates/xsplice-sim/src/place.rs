@@ -483,7 +483,10 @@ pub(crate) fn prepare(
 }
 
 /// The NUL-terminated string at `addr` read through `read` (at most 4 KiB).
-fn read_c_string(read: &dyn Fn(u64, usize) -> Option<Vec<u8>>, addr: u64) -> Option<String> {
+pub(crate) fn read_c_string(
+    read: &dyn Fn(u64, usize) -> Option<Vec<u8>>,
+    addr: u64,
+) -> Option<String> {
     let mut bytes = Vec::new();
     for chunk in 0..64u64 {
         let at = addr.checked_add(chunk * 64)?;

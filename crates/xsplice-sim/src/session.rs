@@ -53,6 +53,22 @@ pub struct Line {
     pub text: String,
 }
 
+impl Line {
+    /// What the line prints of a tool's standard output: all of it, or with
+    /// `| grep WORD` the lines that contain WORD.
+    pub fn shown(&self, stdout: &[u8]) -> String {
+        let text = String::from_utf8_lossy(stdout);
+        match &self.grep {
+            None => text.into_owned(),
+            Some(g) => text
+                .lines()
+                .filter(|l| l.contains(g.as_str()))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        }
+    }
+}
+
 /// Parses one script line; `None` for a blank line or a `#` comment.
 pub fn parse_line(line: &str) -> Result<Option<Line>, String> {
     let text = line.trim();
@@ -393,15 +409,7 @@ pub fn run_line(
             output.err.write_all(&bytes)?;
             continue;
         }
-        let mut text = String::from_utf8_lossy(&bytes).into_owned();
-        if let Some(g) = &line.grep {
-            text = text
-                .lines()
-                .filter(|l| l.contains(g.as_str()))
-                .map(|l| format!("{l}\n"))
-                .collect();
-        }
-        output.out.write_all(text.as_bytes())?;
+        output.out.write_all(line.shown(&bytes).as_bytes())?;
     }
     Ok(status)
 }
