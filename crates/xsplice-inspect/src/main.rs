@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xsplice_symbols::map_file;
-use xsplice_validate::{Environment, TargetImage, XenImage, inspect, inspect_json};
+use xsplice_validate::{Environment, TargetImage, XenImage, file_name, inspect, inspect_json};
 
 /// Dump a Xen live-patch payload canonically.
 ///
@@ -40,13 +40,6 @@ enum Format {
     Text,
     /// The decoded payload model as JSON.
     Json,
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
 }
 
 fn run(cli: &Cli) -> anyhow::Result<Result<(), xsplice_validate::InspectError>> {

@@ -82,6 +82,7 @@ mod target;
 mod target_checks;
 
 use std::io::{self, Write};
+use std::path::Path;
 
 pub use finding::{CheckId, Finding, Location, Needs, Response, Severity, Summary};
 pub use image::{ImageError, XenImage};
@@ -186,6 +187,15 @@ impl Environment<'_> {
         }
         report
     }
+}
+
+/// The name a report gives a file: its last path component, or the whole
+/// path when it has none.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// Runs every check on `payload` that `env` makes decidable.

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use xsplice_symbols::{MappedFile, map_file};
-use xsplice_validate::{Environment, Options, TargetImage, XenImage, validate};
+use xsplice_validate::{Environment, Options, TargetImage, XenImage, file_name, validate};
 
 /// Check a Xen live-patch payload against every rule the hypervisor applies.
 ///
@@ -52,13 +52,6 @@ enum Format {
 /// table and a few code bytes.
 fn read(path: &Path) -> anyhow::Result<MappedFile> {
     map_file(path).with_context(|| format!("cannot read `{}`", path.display()))
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
 }
 
 fn run(cli: &Cli) -> anyhow::Result<bool> {
