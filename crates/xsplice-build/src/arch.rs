@@ -5,6 +5,24 @@ use std::path::PathBuf;
 
 use crate::BuildError;
 
+/// The flags every object we compile shares, the stand-in's and the
+/// payloads', like Xen's own: C11 with GNU extensions at `-O2`,
+/// freestanding, no common symbols, split sections, no stack protector and
+/// no unwind tables.
+pub const BASE_CFLAGS: [&str; 11] = [
+    "-std=gnu11",
+    "-O2",
+    "-ffreestanding",
+    "-fno-builtin",
+    "-fno-common",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-strict-aliasing",
+    "-fno-stack-protector",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-unwind-tables",
+];
+
 /// A target architecture of the stand-in hypervisor and of payloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Arch {

@@ -18,7 +18,7 @@ mod pipeline;
 mod realxen;
 mod standin;
 
-pub use arch::Arch;
+pub use arch::{Arch, BASE_CFLAGS};
 pub use cmd::{CommandLine, shell_quote};
 pub use error::BuildError;
 pub use lock::OutLock;

@@ -22,7 +22,7 @@ use xsplice_abi::Abi;
 use crate::hash::{InputHash, write_atomic};
 use crate::manifest::Payload;
 use crate::standin::compiler_identity;
-use crate::{Arch, BuildError, CommandLine};
+use crate::{Arch, BASE_CFLAGS, BuildError, CommandLine};
 
 /// The tool binaries the pipeline runs.
 #[derive(Debug, Clone)]
@@ -74,25 +74,6 @@ pub struct Built {
     /// The payloads loaded before this one, in order (its stack).
     pub stack: Vec<PathBuf>,
 }
-
-/// Flags for payload objects, like Xen's for its test payloads: split
-/// sections, no common symbols, no unwind tables, no stack protector. We
-/// also drop the `.comment` compiler banner, so that a payload's bytes do
-/// not change with the compiler's patch release when its code does not.
-const PAYLOAD_CFLAGS: [&str; 12] = [
-    "-std=gnu11",
-    "-O2",
-    "-ffreestanding",
-    "-fno-builtin",
-    "-fno-common",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-fno-strict-aliasing",
-    "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
-    "-fno-ident",
-];
 
 /// x86 payloads are position-independent with hidden visibility, which
 /// leaves only R_X86_64_64, PC32 and PLT32; ARM payloads are not PIC (no GOT
@@ -235,7 +216,10 @@ pub fn compile_command(
         // bare file name, whatever the checkout's path.
         cmd.dir(dir);
     }
-    cmd.args(PAYLOAD_CFLAGS)
+    // The `.comment` compiler banner is dropped, so that a payload's bytes
+    // do not change with the compiler's patch release when its code does not.
+    cmd.args(BASE_CFLAGS)
+        .arg("-fno-ident")
         .args(arch.arch_cflags())
         .args(pic_flags(arch))
         .arg("-Wall")

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::hash::{InputHash, up_to_date, write_atomic};
-use crate::{Arch, BuildError, CommandLine, OutLock};
+use crate::{Arch, BASE_CFLAGS, BuildError, CommandLine, OutLock};
 
 /// Sources in link order. The version functions come first, as the functions
 /// payloads patch; `cet.c` is the one built with `-fcf-protection=branch`.
@@ -45,23 +45,12 @@ const TREE_FILES: [&str; 4] = ["probes.c", "probes2.c", "probes.h", "README.md"]
 /// Bumped when the recipe below changes in a way the hash would not see.
 const RECIPE: &str = "stand-in-1";
 
-/// Flags shared by every source, close to Xen's own: freestanding, no
-/// unwind tables, split sections, no stack protector. `-fpie` keeps code
-/// position-independent so that the high link address needs no large code
-/// model; the link itself is static and non-PIE, giving ET_EXEC.
-const CFLAGS: [&str; 15] = [
-    "-std=gnu11",
-    "-O2",
-    "-ffreestanding",
-    "-fno-builtin",
+/// The stand-in's flags beyond [`BASE_CFLAGS`]: no system headers, and
+/// `-fpie` keeps code position-independent so that the high link address
+/// needs no large code model; the link itself is static and non-PIE, giving
+/// ET_EXEC.
+const STAND_IN_CFLAGS: [&str; 4] = [
     "-nostdinc",
-    "-fno-common",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-fno-strict-aliasing",
-    "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
     // Keeps lib.c's loops from being turned into calls to memcpy/memset.
     "-fno-tree-loop-distribute-patterns",
     "-fpie",
@@ -116,7 +105,12 @@ pub fn build_stand_in(
     hash.str(RECIPE)
         .str(arch.name())
         .str(&compiler_identity(&cc)?);
-    for flag in CFLAGS.iter().chain(arch.arch_cflags()).chain(&LDFLAGS) {
+    for flag in BASE_CFLAGS
+        .iter()
+        .chain(&STAND_IN_CFLAGS)
+        .chain(arch.arch_cflags())
+        .chain(&LDFLAGS)
+    {
         hash.str(flag);
     }
     hash.str(&format!("{:#x}", arch.stand_in_base()));
@@ -144,7 +138,10 @@ pub fn build_stand_in(
     for source in SOURCES {
         let obj = objdir.join(source.replace(".c", ".o"));
         let mut cmd = CommandLine::new(&cc);
-        cmd.dir(&src).args(CFLAGS).args(arch.arch_cflags());
+        cmd.dir(&src)
+            .args(BASE_CFLAGS)
+            .args(STAND_IN_CFLAGS)
+            .args(arch.arch_cflags());
         if source == "cet.c" && arch == Arch::X86_64 {
             cmd.arg("-fcf-protection=branch");
         }
@@ -220,7 +217,10 @@ pub fn build_stand_in_tree(
         let obj = source.replace(".c", ".o");
         let depfile = format!(".{obj}.d");
         let mut cmd = CommandLine::new(&cc);
-        cmd.dir(tree).args(CFLAGS).args(arch.arch_cflags());
+        cmd.dir(tree)
+            .args(BASE_CFLAGS)
+            .args(STAND_IN_CFLAGS)
+            .args(arch.arch_cflags());
         if *source == "cet.c" && arch == Arch::X86_64 {
             cmd.arg("-fcf-protection=branch");
         }

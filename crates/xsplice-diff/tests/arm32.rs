@@ -16,8 +16,12 @@ use object::read::elf::{FileHeader, SectionHeader};
 use xsplice_diff::{Input, Options, Outcome, Verdict, diff};
 use xsplice_testkit::{GNU_ARM32, run, tool_binary, workspace_root};
 
-/// Xen's arm32 code generation as far as it matters here, beyond the
-/// shared `XEN_CFLAGS`: no PIC, ARM state unless `-mthumb` follows.
+/// The stand-in's own flags beyond `BASE_CFLAGS` that matter for its code
+/// (crates/xsplice-build/src/standin.rs).
+const STAND_IN_CFLAGS: &[&str] = &["-nostdinc", "-fno-tree-loop-distribute-patterns"];
+
+/// Xen's arm32 code generation as far as it matters here, beyond those: no
+/// PIC, ARM state unless `-mthumb` follows.
 const CFLAGS: &[&str] = &["-fno-pie", "-march=armv7-a", "-msoft-float"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +43,8 @@ fn compile(dir: &Path, name: &str, source: &str, mode: Mode) -> Vec<u8> {
     let obj = dir.join(format!("{name}.{mode:?}.o"));
     let mut cmd = Command::new(GNU_ARM32.gcc);
     cmd.current_dir(dir)
-        .args(xsplice_testkit::XEN_CFLAGS)
+        .args(xsplice_build::BASE_CFLAGS)
+        .args(STAND_IN_CFLAGS)
         .args(CFLAGS)
         .args(match mode {
             Mode::Arm => &["-marm"][..],

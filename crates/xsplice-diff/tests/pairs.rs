@@ -7,8 +7,11 @@ use std::process::Command;
 
 use xsplice_diff::{Input, Options, Verdict, diff};
 
-/// The stand-in's x86_64 compile flags beyond the shared `XEN_CFLAGS`
+/// The stand-in's own flags beyond `BASE_CFLAGS` that matter for its code
 /// (crates/xsplice-build/src/standin.rs).
+const STAND_IN_CFLAGS: &[&str] = &["-nostdinc", "-fno-tree-loop-distribute-patterns"];
+
+/// The stand-in's x86_64 compile flags beyond those.
 const CFLAGS: &[&str] = &["-fpie", "-m64", "-mno-red-zone", "-fcf-protection=none"];
 
 fn compile(dir: &Path, source: &str) -> Vec<u8> {
@@ -17,7 +20,8 @@ fn compile(dir: &Path, source: &str) -> Vec<u8> {
     std::fs::write(dir.join("version.c"), source).unwrap();
     let out = Command::new("cc")
         .current_dir(dir)
-        .args(xsplice_testkit::XEN_CFLAGS)
+        .args(xsplice_build::BASE_CFLAGS)
+        .args(STAND_IN_CFLAGS)
         .args(CFLAGS)
         .args(["-c", "version.c", "-o", "version.o"])
         .output()

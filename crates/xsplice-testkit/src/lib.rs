@@ -419,26 +419,6 @@ pub fn redact(text: &str, what: Redact) -> String {
     out
 }
 
-/// The compile flags of the stand-in's sources that every architecture
-/// shares, close to Xen's own (`crates/xsplice-build/src/standin.rs`):
-/// freestanding, split sections, no unwind tables, no stack protector.
-/// Tests that compile objects of their own add the architecture's flags.
-pub const XEN_CFLAGS: [&str; 13] = [
-    "-std=gnu11",
-    "-O2",
-    "-ffreestanding",
-    "-fno-builtin",
-    "-nostdinc",
-    "-fno-common",
-    "-ffunction-sections",
-    "-fdata-sections",
-    "-fno-strict-aliasing",
-    "-fno-stack-protector",
-    "-fno-asynchronous-unwind-tables",
-    "-fno-unwind-tables",
-    "-fno-tree-loop-distribute-patterns",
-];
-
 /// The `xen_extra` lines of the seed's use case (`info`, load hello_world,
 /// `info`, revert and unload, `info`): as built, patched, and restored.
 pub const SEED_XEN_EXTRA: [&str; 3] = [
