@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use xsplice_abi::limits::{MAX_PAYLOAD_SIZE, NAME_SIZE};
 use xsplice_abi::note::hex;
-use xsplice_abi::{Abi, Arch, Expectation, Hook, XenVersion};
+use xsplice_abi::{Abi, Arch, Hook, XenVersion};
 use xsplice_validate::{
     Environment, LoadedPayload, TargetImage, TargetSymbol, default_payload_base,
 };
@@ -26,7 +26,7 @@ use crate::error::SimError;
 use crate::host::{Death, Host, Prot};
 use crate::image::{Image, NamedRange, PAGE, page_up, symbolise};
 use crate::loader::{LoadError, Placed};
-use crate::place;
+use crate::place::{self, PlacedFunc};
 use crate::traps::{self, BugKind, Tables};
 
 /// How many function states fit in the hooks' page after its 8-byte header.
@@ -68,12 +68,8 @@ impl From<SimError> for Fail {
 /// (Xen's `struct livepatch_fstate`).
 #[derive(Clone, Debug)]
 struct LiveFunc {
-    name: Option<String>,
-    old_addr: u64,
-    new_addr: u64,
-    new_size: u32,
-    old_size: u32,
-    expect: Option<Expectation>,
+    /// The entry as UPLOAD placed it.
+    entry: PlacedFunc,
     /// Bytes overwritten by the trampoline or NOPs, restored at revert.
     saved: Vec<u8>,
     patch_offset: u64,
@@ -531,13 +527,8 @@ impl<'x> Hypervisor<'x> {
             funcs: p
                 .funcs
                 .into_iter()
-                .map(|f| LiveFunc {
-                    name: f.name,
-                    old_addr: f.old_addr,
-                    new_addr: f.new_addr,
-                    new_size: f.new_size,
-                    old_size: f.old_size,
-                    expect: f.expect,
+                .map(|entry| LiveFunc {
+                    entry,
                     saved: Vec::new(),
                     patch_offset: 0,
                     applied: false,
@@ -705,7 +696,7 @@ impl<'x> Hypervisor<'x> {
             None => "succeeded".to_string(),
             Some(e) => format!("failed with {}", e.name()),
         };
-        let (pname, fname) = (p.name.clone(), bad.name.clone().unwrap_or_default());
+        let (pname, fname) = (p.name.clone(), bad.entry.name.clone().unwrap_or_default());
         self.log(
             &pname,
             format!(
@@ -774,7 +765,7 @@ impl<'x> Hypervisor<'x> {
             }
             let f = self.payloads[i].funcs[j].clone();
             if f.applied {
-                let n = f.name.clone().unwrap_or_default();
+                let n = f.entry.name.clone().unwrap_or_default();
                 self.log(
                     &self.payloads[i].name.clone(),
                     format!("{n} is already applied"),
@@ -783,21 +774,21 @@ impl<'x> Hypervisor<'x> {
             }
             // Releases before the ENDBR64 rule patch at `old_addr` itself.
             let head = if endbr {
-                self.read(f.old_addr, 4).unwrap_or_default()
+                self.read(f.entry.old_addr, 4).unwrap_or_default()
             } else {
                 Vec::new()
             };
-            let site = if f.new_addr == 0 {
+            let site = if f.entry.new_addr == 0 {
                 Arch::X86_64
-                    .nop_patch(&xen, f.new_size, &head)
+                    .nop_patch(&xen, f.entry.new_size, &head)
                     .map_err(|_| Fail::Xen(Errno::Eopnotsupp))?
             } else {
                 Arch::X86_64
-                    .trampoline(&xen, f.old_addr, f.new_addr, &head)
+                    .trampoline(&xen, f.entry.old_addr, f.entry.new_addr, &head)
                     .map_err(|_| Fail::Xen(Errno::Eoverflow))?
             };
             let offset = site.offset as u64;
-            let at = f.old_addr + offset;
+            let at = f.entry.old_addr + offset;
             let insn = site.bytes;
             let saved = self.read(at, insn.len())?;
             self.write_code(at, &insn)?;
@@ -814,13 +805,16 @@ impl<'x> Hypervisor<'x> {
     fn native_revert(&mut self, i: usize) -> Result<(), Fail> {
         for j in 0..self.payloads[i].funcs.len() {
             let f = self.payloads[i].funcs[j].clone();
-            if !f.applied || f.old_addr == 0 {
+            if !f.applied || f.entry.old_addr == 0 {
                 // C-127: skipped with a warning.
-                let (p, n) = (self.payloads[i].name.clone(), f.name.unwrap_or_default());
+                let (p, n) = (
+                    self.payloads[i].name.clone(),
+                    f.entry.name.unwrap_or_default(),
+                );
                 self.log(&p, format!("{n} is not applied, skipped"));
                 continue;
             }
-            self.write_code(f.old_addr + f.patch_offset, &f.saved)?;
+            self.write_code(f.entry.old_addr + f.patch_offset, &f.saved)?;
             self.payloads[i].funcs[j].applied = false;
             self.store_func_state(i, j, false)?;
         }
@@ -834,36 +828,36 @@ impl<'x> Hypervisor<'x> {
     fn check_expectations(&mut self, i: usize) -> Result<(), Fail> {
         let name = self.payloads[i].name.clone();
         for f in self.payloads[i].funcs.clone() {
-            let Some(x) = f.expect.filter(|x| x.enabled) else {
+            let Some(x) = f.entry.expect.filter(|x| x.enabled) else {
                 continue;
             };
             let len = x.len as usize;
-            let fname = f.name.clone().unwrap_or_default();
-            if f.old_addr == 0 {
+            let fname = f.entry.name.clone().unwrap_or_default();
+            if f.entry.old_addr == 0 {
                 return Err(Fail::Xen(Errno::Efault));
             }
             if x.rsv != 0 {
                 self.log(&name, format!("{fname}: reserved expectation bits set"));
                 return Err(Fail::Xen(Errno::Einval));
             }
-            if f.old_size < u32::from(x.len) {
+            if f.entry.old_size < u32::from(x.len) {
                 self.log(
                     &name,
                     format!(
                         "{fname}: expectation of {len} bytes exceeds old_size {}",
-                        f.old_size
+                        f.entry.old_size
                     ),
                 );
                 return Err(Fail::Xen(Errno::Erange));
             }
-            let live = self.read(f.old_addr, len)?;
+            let live = self.read(f.entry.old_addr, len)?;
             if live != x.data[..len] {
                 self.log(
                     &name,
                     format!(
                         "{fname}: expectation failed: {} at {:#x}, expected {}",
                         hex(&live),
-                        f.old_addr,
+                        f.entry.old_addr,
                         hex(&x.data[..len])
                     ),
                 );
@@ -949,7 +943,7 @@ impl<'x> Hypervisor<'x> {
                 for j in 0..self.payloads[i].funcs.len() {
                     let f = self.payloads[i].funcs[j].clone();
                     if f.applied {
-                        self.write_code(f.old_addr + f.patch_offset, &f.saved)?;
+                        self.write_code(f.entry.old_addr + f.patch_offset, &f.saved)?;
                         self.payloads[i].funcs[j].applied = false;
                         self.store_func_state(i, j, false)?;
                     }

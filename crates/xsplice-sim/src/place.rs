@@ -79,7 +79,7 @@ impl From<LoadError> for Refusal {
     }
 }
 
-/// One `.funcs` entry once placed: `old_addr` resolved.
+/// One `.funcs` entry as UPLOAD leaves it: `old_addr` resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlacedFunc {
     pub name: Option<String>,
@@ -273,17 +273,7 @@ pub fn place(
         ro: placed.ro,
         sections,
         bytes: placed.bytes,
-        funcs: funcs
-            .into_iter()
-            .map(|f| PlacedFunc {
-                name: f.name,
-                old_addr: f.old_addr,
-                new_addr: f.new_addr,
-                new_size: f.new_size,
-                old_size: f.old_size,
-                expect: f.expect,
-            })
-            .collect(),
+        funcs,
         hooks: placed.hooks,
         alternatives,
         alt_calls,
@@ -315,23 +305,13 @@ fn kind_name(kind: BugKind) -> &'static str {
     }
 }
 
-/// One `.funcs` entry as UPLOAD leaves it.
-pub(crate) struct Func {
-    pub name: Option<String>,
-    pub old_addr: u64,
-    pub new_addr: u64,
-    pub new_size: u32,
-    pub old_size: u32,
-    pub expect: Option<Expectation>,
-}
-
 /// Everything UPLOAD decides before the payload touches the hypervisor.
 pub(crate) struct Prepared {
     pub arch: Arch,
     pub abi: Abi,
     pub release: XenVersion,
     pub placed: Placed,
-    pub funcs: Vec<Func>,
+    pub funcs: Vec<PlacedFunc>,
     pub info: LoadedPayload,
     pub build_id: Vec<u8>,
     pub depends: Vec<u8>,
@@ -447,7 +427,7 @@ pub(crate) fn prepare(
                 })?,
             a => a,
         };
-        funcs.push(Func {
+        funcs.push(PlacedFunc {
             name: fname.clone(),
             old_addr,
             new_addr: f.new_addr,
