@@ -31,4 +31,6 @@ pub use realxen::{
     DebianXen, REPRODUCIBLE_ENV, RealXen, RealXenRequest, build_real_xen, cache_root,
     load_real_xen, manifest_path,
 };
-pub use standin::{StandIn, build_stand_in, build_stand_in_tree, stand_in_path};
+pub use standin::{
+    StandIn, build_stand_in, build_stand_in_tree, stand_in_path, stand_in_tree_sources,
+};

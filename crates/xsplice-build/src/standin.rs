@@ -39,6 +39,12 @@ fn inputs() -> impl Iterator<Item = &'static str> {
 /// build-ids its snapshots record) stay as they are.
 const TREE_SOURCES: [&str; 2] = ["probes.c", "probes2.c"];
 
+/// The C sources of the Kbuild-style tree, in link order: the image's and
+/// the probes.
+pub fn stand_in_tree_sources() -> impl Iterator<Item = &'static str> {
+    SOURCES.into_iter().chain(TREE_SOURCES)
+}
+
 /// Files copied into that tree besides [`inputs`].
 const TREE_FILES: [&str; 4] = ["probes.c", "probes2.c", "probes.h", "README.md"];
 
@@ -213,7 +219,7 @@ pub fn build_stand_in_tree(
     }
     let mut commands = Vec::new();
     let mut objects = Vec::new();
-    for source in SOURCES.iter().chain(&TREE_SOURCES) {
+    for source in stand_in_tree_sources() {
         let obj = source.replace(".c", ".o");
         let depfile = format!(".{obj}.d");
         let mut cmd = CommandLine::new(&cc);
@@ -221,7 +227,7 @@ pub fn build_stand_in_tree(
             .args(BASE_CFLAGS)
             .args(STAND_IN_CFLAGS)
             .args(arch.arch_cflags());
-        if *source == "cet.c" && arch == Arch::X86_64 {
+        if source == "cet.c" && arch == Arch::X86_64 {
             cmd.arg("-fcf-protection=branch");
         }
         cmd.args(["-MMD", "-MP", "-MF"]).arg(&depfile);

@@ -104,17 +104,7 @@ fn every_stand_in_object_against_itself_is_no_change_in_arm_and_thumb() {
     let mut with_rel = 0;
     let mut with_exidx = 0;
     let mut failures = Vec::new();
-    for name in [
-        "version.c",
-        "cet.c",
-        "console.c",
-        "hooklog.c",
-        "info.c",
-        "traps.c",
-        "lib.c",
-        "probes.c",
-        "probes2.c",
-    ] {
+    for name in xsplice_build::stand_in_tree_sources() {
         let source = std::fs::read_to_string(src.join(name)).unwrap();
         for mode in [Mode::Arm, Mode::Thumb, Mode::ArmUnwind] {
             let obj = compile(dir.path(), name, &source, mode);
