@@ -112,29 +112,29 @@ fn xsplice_config(args: &[&str]) -> (i32, String, String) {
     xsplice_config_in(fixture_dir(), args)
 }
 
-/// A successful run's stdout, failing with the whole run otherwise.
-fn output(args: &[&str]) -> String {
+/// Runs the binary in the fixture directory and checks how it ended: a
+/// success (`success`) with nothing on stderr, or a failure with nothing
+/// on stdout; fails with the whole run otherwise.
+fn checked(args: &[&str], success: bool) -> (i32, String, String) {
     let (code, out, err) = xsplice_config(args);
-    assert_eq!(
-        code,
-        0,
-        "xsplice-config {}\nstdout:\n{out}\nstderr:\n{err}",
+    let shown = format!(
+        "xsplice-config {}\nexit {code}\nstdout:\n{out}\nstderr:\n{err}",
         args.join(" ")
     );
-    assert_eq!(err, "", "xsplice-config {}", args.join(" "));
-    out
+    assert_eq!(code == 0, success, "{shown}");
+    let quiet = if success { &err } else { &out };
+    assert_eq!(quiet, "", "{shown}");
+    (code, out, err)
 }
 
-/// A failed run as `exit N` plus stderr, checking nothing went to stdout.
+/// A successful run's stdout.
+fn output(args: &[&str]) -> String {
+    checked(args, true).1
+}
+
+/// A failed run as `exit N` plus stderr.
 fn failure(args: &[&str]) -> String {
-    let (code, out, err) = xsplice_config(args);
-    assert_ne!(
-        code,
-        0,
-        "xsplice-config {} succeeded:\n{out}",
-        args.join(" ")
-    );
-    assert_eq!(out, "", "xsplice-config {}", args.join(" "));
+    let (code, _, err) = checked(args, false);
     format!("$ xsplice-config {}\nexit {code}\n{err}", args.join(" "))
 }
 
@@ -250,57 +250,28 @@ fn json_format() {
     ]));
 }
 
-#[test]
-fn error_symbol_not_found() {
-    insta::assert_snapshot!(failure(&["--define", "X=addr:xen-syms:xen_extra"]));
+/// One test per bad `--define`, named after what is wrong with it, each
+/// with its own snapshot of the failure.
+macro_rules! define_errors {
+    ($($name:ident: $define:literal,)*) => {$(
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(failure(&["--define", $define]));
+        }
+    )*};
 }
 
-#[test]
-fn error_ambiguous_symbol_lists_candidates() {
-    insta::assert_snapshot!(failure(&["--define", "X=addr:xen-syms:emit"]));
-}
-
-#[test]
-fn error_zero_size() {
-    insta::assert_snapshot!(failure(&["--define", "X=size:xen-syms:zero_sized"]));
-}
-
-#[test]
-fn error_undefined_symbol() {
-    insta::assert_snapshot!(failure(&["--define", "X=addr:xen-syms:printk"]));
-}
-
-#[test]
-fn error_not_elf() {
-    insta::assert_snapshot!(failure(&["--define", "X=addr:not-elf.txt:main"]));
-}
-
-#[test]
-fn error_expect_beyond_symbol() {
-    insta::assert_snapshot!(failure(&["--define", "X=expect:4:xen-syms:tiny"]));
-}
-
-#[test]
-fn error_expect_beyond_section() {
-    insta::assert_snapshot!(failure(&["--define", "X=expect:8:xen-syms:overhanging"]));
-}
-
-#[test]
-fn error_expect_over_31() {
-    insta::assert_snapshot!(failure(&[
-        "--define",
-        "X=expect:32:xen-syms:xen_extra_version"
-    ]));
-}
-
-#[test]
-fn error_expect_without_file_bytes() {
-    insta::assert_snapshot!(failure(&["--define", "X=expect:4:xen-syms:counter"]));
-}
-
-#[test]
-fn error_no_build_id() {
-    insta::assert_snapshot!(failure(&["--define", "X=build-id:hello.o"]));
+define_errors! {
+    error_symbol_not_found: "X=addr:xen-syms:xen_extra",
+    error_ambiguous_symbol_lists_candidates: "X=addr:xen-syms:emit",
+    error_zero_size: "X=size:xen-syms:zero_sized",
+    error_undefined_symbol: "X=addr:xen-syms:printk",
+    error_not_elf: "X=addr:not-elf.txt:main",
+    error_expect_beyond_symbol: "X=expect:4:xen-syms:tiny",
+    error_expect_beyond_section: "X=expect:8:xen-syms:overhanging",
+    error_expect_over_31: "X=expect:32:xen-syms:xen_extra_version",
+    error_expect_without_file_bytes: "X=expect:4:xen-syms:counter",
+    error_no_build_id: "X=build-id:hello.o",
 }
 
 #[test]

@@ -240,6 +240,41 @@ fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// Values asked of both sides: each `#define` as the recipe's shell
+/// helpers print it, and as the `--define` that must print the same.
+struct Defines {
+    script: String,
+    out: String,
+    ours: Vec<String>,
+}
+
+impl Defines {
+    /// No values yet; ours are written to `out`.
+    fn new(out: &str) -> Self {
+        Defines {
+            script: String::from("(set -e;\n"),
+            out: out.to_string(),
+            ours: args(&["-o", out]),
+        }
+    }
+
+    /// `name`, which the recipe gets from `$(recipe)` and we from `define`.
+    fn add(&mut self, name: &str, recipe: &str, define: &str) {
+        self.script += &format!(" echo \"#define {name} $({recipe})\";\n");
+        self.ours.push("--define".into());
+        self.ours.push(format!("{name}={define}"));
+    }
+
+    /// Runs the recipe (as `script`, into `theirs`) and xsplice-config in
+    /// `d`, and checks that their files agree.
+    fn compare(mut self, d: &Path, tools: &Tools, script: &str, theirs: &str, what: &str) {
+        self.script += &format!(") > {theirs}\n");
+        sh(d, tools, script, &self.script);
+        xsplice_config(d, &self.ours);
+        assert_same(d, &self.out, theirs, what);
+    }
+}
+
 #[test]
 fn presets_match_the_makefile_recipes() {
     let mut compared = 0;
@@ -342,8 +377,7 @@ fn unambiguous_symbols_match_the_recipe() {
     let mut compared = 0;
     for (t, Fixture { tools, dir }) in fixtures() {
         let d = dir.path();
-        let mut script = String::from("(set -e;\n");
-        let mut ours = args(&["-o", "all.h"]);
+        let mut defines = Defines::new("all.h");
         let mut files = vec!["xen-syms".to_string()];
         files.extend(objects(t));
         for file in &files {
@@ -363,23 +397,25 @@ fn unambiguous_symbols_match_the_recipe() {
             );
             for (i, (name, sized)) in syms.iter().enumerate() {
                 let tag = format!("{}_{i}", file.replace(['-', '.'], "_").to_uppercase());
-                script += &format!(" echo \"#define A_{tag} $(CODE_ADDR {file} {name})\";\n");
-                ours.push("--define".into());
-                ours.push(format!("A_{tag}=addr:{file}:{name}"));
+                defines.add(
+                    &format!("A_{tag}"),
+                    &format!("CODE_ADDR {file} {name}"),
+                    &format!("addr:{file}:{name}"),
+                );
                 if *sized {
-                    script += &format!(" echo \"#define S_{tag} $(CODE_SZ {file} {name})\";\n");
-                    ours.push("--define".into());
-                    ours.push(format!("S_{tag}=size:{file}:{name}"));
+                    defines.add(
+                        &format!("S_{tag}"),
+                        &format!("CODE_SZ {file} {name}"),
+                        &format!("size:{file}:{name}"),
+                    );
                 }
                 compared += 1 + usize::from(*sized);
             }
         }
-        script += ") > all-recipe.h\n";
-        sh(d, tools, "symbols.sh", &script);
-        xsplice_config(d, &ours);
-        assert_same(
+        defines.compare(
             d,
-            "all.h",
+            tools,
+            "symbols.sh",
             "all-recipe.h",
             &format!("every symbol on {}", t.arch),
         );
@@ -400,19 +436,18 @@ fn expect_bytes_match_objdump_on_x86_64() {
         ("xen-syms", "xen_minor_version", 1),
         ("hello.o", "xen_hello_world", 8),
     ];
-    let mut script = String::from("(set -e;\n");
-    let mut ours = args(&["-o", "expect-n.h"]);
+    let mut defines = Defines::new("expect-n.h");
     for (i, (file, name, n)) in cases.iter().enumerate() {
-        script += &format!(" echo \"#define E{i} $(CODE_GET_EXPECT {file} {name} {n})\";\n");
-        ours.push("--define".into());
-        ours.push(format!("E{i}=expect:{n}:{file}:{name}"));
+        defines.add(
+            &format!("E{i}"),
+            &format!("CODE_GET_EXPECT {file} {name} {n}"),
+            &format!("expect:{n}:{file}:{name}"),
+        );
     }
-    script += ") > expect-n-recipe.h\n";
-    sh(d, tools, "expect.sh", &script);
-    xsplice_config(d, &ours);
-    assert_same(
+    defines.compare(
         d,
-        "expect-n.h",
+        tools,
+        "expect.sh",
         "expect-n-recipe.h",
         "expect bytes on x86_64",
     );
