@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Parser;
 use xsplice_qemu::{Options, Setup, Timeouts, cache_root, prepare, run_session};
-use xsplice_sim::{Output, Status, parse_script, read_script};
+use xsplice_sim::{Output, Status, exit_code, parse_script, read_script};
 
 /// Apply Xen live-patch payloads to a real Xen, booted under QEMU.
 ///
@@ -63,14 +63,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(Status::Ok) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("xsplice-qemu: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    exit_code("xsplice-qemu", run())
 }
 
 fn run() -> Result<Status> {

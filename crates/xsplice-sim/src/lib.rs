@@ -63,8 +63,8 @@ pub use host::Death;
 pub use hv::{Fail, Hypervisor, Listed, State};
 pub use place::{PatchSite, PlaceOptions, PlacedFrame, PlacedFunc, Placement, Refusal, place};
 pub use session::{
-    Command, FileReader, Line, Output, Status, Tool, command_words, echo_text, load_name,
-    parse_line, parse_words, payload_abi, run_line,
+    Command, FileReader, Line, Output, Status, Tool, command_words, echo_text, exit_code,
+    load_name, parse_line, parse_words, payload_abi, run_line,
 };
 
 use xsplice_abi::XenVersion;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use xsplice_abi::XenVersion;
-use xsplice_sim::{Options, Output, Status, parse_script, read_script};
+use xsplice_sim::{Options, Output, Status, exit_code, parse_script, read_script};
 
 /// Apply Xen live-patch payloads to a running stand-in hypervisor, in user space.
 ///
@@ -80,14 +80,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(Status::Ok) => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::from(1),
-        Err(e) => {
-            eprintln!("xsplice-sim: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    exit_code("xsplice-sim", run())
 }
 
 /// The image and the release of the command line. `--xen` named the image

@@ -245,6 +245,20 @@ pub enum Status {
     Crashed,
 }
 
+/// The exit code of a script-running tool (`xsplice-sim`, `xsplice-qemu`):
+/// 0 when the session ended well, 1 when a command failed, 2 after printing
+/// why the session could not run.
+pub fn exit_code(tool: &str, session: anyhow::Result<Status>) -> std::process::ExitCode {
+    match session {
+        Ok(Status::Ok) => std::process::ExitCode::SUCCESS,
+        Ok(_) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("{tool}: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 impl Status {
     fn of_errno(e: Errno) -> Status {
         match e {
