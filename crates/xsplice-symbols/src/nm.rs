@@ -549,19 +549,7 @@ impl Renderer<'_, '_> {
             let Some(sym) = elf.symbol(e.index as usize) else {
                 continue;
             };
-            buf.extend_from_slice(e.name);
-            if e.name.len() < 20 {
-                buf.extend_from_slice(&SPACES[..20 - e.name.len()]);
-            }
-            buf.push(b'|');
-            if is_undefined_letter(e.letter) {
-                buf.extend_from_slice(&SPACES[..width]);
-            } else {
-                push_hex(buf, e.value, width);
-            }
-            buf.extend_from_slice(b"|   ");
-            buf.push(e.letter);
-            buf.extend_from_slice(b"  |");
+            sysv_name_value_class(buf, e, width);
             // BFD gives section symbols no ELF details: blank type and
             // section columns.
             let elf_details = sym.kind != STT_SECTION.0;
@@ -658,19 +646,7 @@ impl Renderer<'_, '_> {
         let buf = &mut self.buf;
         for e in entries {
             let sym = &table.symbols[e.index as usize];
-            buf.extend_from_slice(e.name);
-            if e.name.len() < 20 {
-                buf.extend_from_slice(&SPACES[..20 - e.name.len()]);
-            }
-            buf.push(b'|');
-            if is_undefined_letter(e.letter) {
-                buf.extend_from_slice(&SPACES[..width]);
-            } else {
-                push_hex(buf, e.value, width);
-            }
-            buf.extend_from_slice(b"|   ");
-            buf.push(e.letter);
-            buf.extend_from_slice(b"  |");
+            sysv_name_value_class(buf, e, width);
             let kind = sym.type_name();
             if kind.len() < 18 {
                 buf.extend_from_slice(&SPACES[..18 - kind.len()]);
@@ -805,6 +781,25 @@ fn bsd_lines(buf: &mut Vec<u8>, entries: &[Entry<'_>], width: usize, print_size:
         buf.extend_from_slice(e.name);
         buf.push(b'\n');
     }
+}
+
+/// The columns a SysV line starts with: the name padded to 20, the value
+/// (blank for an undefined symbol) and the class letter.
+#[inline]
+fn sysv_name_value_class(buf: &mut Vec<u8>, e: &Entry<'_>, width: usize) {
+    buf.extend_from_slice(e.name);
+    if e.name.len() < 20 {
+        buf.extend_from_slice(&SPACES[..20 - e.name.len()]);
+    }
+    buf.push(b'|');
+    if is_undefined_letter(e.letter) {
+        buf.extend_from_slice(&SPACES[..width]);
+    } else {
+        push_hex(buf, e.value, width);
+    }
+    buf.extend_from_slice(b"|   ");
+    buf.push(e.letter);
+    buf.extend_from_slice(b"  |");
 }
 
 /// Lower-case hex, zero-padded to `width` digits (more if needed).
