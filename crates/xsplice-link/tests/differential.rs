@@ -31,8 +31,8 @@ use common::{
 };
 
 /// Links `inputs` with both linkers in `dir` and compares the dumps.
-fn check_same(arch: &Arch, dir: &Path, label: &str, inputs: &[PathBuf], opts: DumpOptions) {
-    check_same_with(arch, dir, label, inputs, opts, &[], &[]);
+fn check_same(arch: &Arch, dir: &Path, label: &str, inputs: &[PathBuf]) {
+    check_same_with(arch, dir, label, inputs, &[], &[]);
 }
 
 /// Like `check_same`, with extra arguments for GNU ld and for us.
@@ -41,7 +41,6 @@ fn check_same_with(
     dir: &Path,
     label: &str,
     inputs: &[PathBuf],
-    opts: DumpOptions,
     gnu_args: &[&str],
     our_args: &[&str],
 ) {
@@ -72,6 +71,7 @@ fn check_same_with(
             }
         }
     );
+    let opts = DumpOptions::default();
     let g = dump(&std::fs::read(&gnu).expect("read GNU output"), opts);
     let o = dump(&std::fs::read(&ours).expect("read our output"), opts);
     assert_same_dump(&g, &o, &context);
@@ -87,6 +87,23 @@ fn check_same_with(
         gb.len(),
         ob.len()
     );
+}
+
+/// A temporary directory for a test on `arch`, or `None` once the skip
+/// is reported because its GNU tools are missing.
+fn scratch(arch: &Arch) -> Option<tempfile::TempDir> {
+    arch.available()
+        .then(|| tempfile::tempdir().expect("temp dir"))
+}
+
+/// One `#[test]` per listed name, each running `check` on its architecture.
+macro_rules! per_arch {
+    ($check:ident: $($test:ident($arch:ident)),+ $(,)?) => {$(
+        #[test]
+        fn $test() {
+            $check($arch);
+        }
+    )+};
 }
 
 const A_C: &str = r#"
@@ -177,36 +194,21 @@ fn edge_case_objects(arch: &Arch, dir: &Path) -> Vec<PathBuf> {
 }
 
 fn edge_cases(arch: Arch) {
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let objs = edge_case_objects(&arch, dir.path());
-    check_same(&arch, dir.path(), "edge", &objs, DumpOptions::default());
+    check_same(&arch, dir.path(), "edge", &objs);
     // The same inputs in another order, and a single input.
     let reversed: Vec<PathBuf> = objs.iter().rev().cloned().collect();
-    check_same(
-        &arch,
-        dir.path(),
-        "edge-rev",
-        &reversed,
-        DumpOptions::default(),
-    );
-    check_same(
-        &arch,
-        dir.path(),
-        "single",
-        &objs[2..3],
-        DumpOptions::default(),
-    );
+    check_same(&arch, dir.path(), "edge-rev", &reversed);
+    check_same(&arch, dir.path(), "single", &objs[2..3]);
     // `ld -S` and `--strip-debug` drop the debugging sections alike.
-    let opts = DumpOptions::default();
     check_same_with(
         &arch,
         dir.path(),
         "strip",
         &objs,
-        opts,
         &["-S"],
         &["--strip-debug"],
     );
@@ -216,7 +218,6 @@ fn edge_cases(arch: Arch) {
         dir.path(),
         "build-id",
         &objs,
-        opts,
         &["--build-id=sha1"],
         &["--build-id"],
     );
@@ -241,23 +242,15 @@ fn edge_cases(arch: Arch) {
             gnu.push("--fix-cortex-a53-843419");
             ours.push("--fix-cortex-a53-843419");
         }
-        check_same_with(&arch, dir.path(), name, &objs, opts, &gnu, &ours);
+        check_same_with(&arch, dir.path(), name, &objs, &gnu, &ours);
     }
 }
 
-#[test]
-fn edge_cases_x86_64() {
-    edge_cases(X86_64);
-}
-
-#[test]
-fn edge_cases_aarch64() {
-    edge_cases(AARCH64);
-}
-
-#[test]
-fn edge_cases_arm32() {
-    edge_cases(ARM32);
+per_arch! {
+    edge_cases:
+        edge_cases_x86_64(X86_64),
+        edge_cases_aarch64(AARCH64),
+        edge_cases_arm32(ARM32),
 }
 
 /// A COMDAT function with unwind information and debug references to it, as
@@ -270,41 +263,29 @@ fn comdat_cfi_asm(caller: &str) -> String {
 }
 
 fn comdat_with_unwind(arch: Arch) {
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let objs = vec![
         compile(&arch, dir.path(), "u1.s", &comdat_cfi_asm("use1"), &[]),
         compile(&arch, dir.path(), "u2.s", &comdat_cfi_asm("use2"), &[]),
         compile(&arch, dir.path(), "u3.s", &comdat_cfi_asm("use3"), &[]),
     ];
-    check_same(
-        &arch,
-        dir.path(),
-        "comdat-cfi",
-        &objs,
-        DumpOptions::default(),
-    );
+    check_same(&arch, dir.path(), "comdat-cfi", &objs);
 }
 
-#[test]
-fn comdat_with_unwind_x86_64() {
-    comdat_with_unwind(X86_64);
-}
-
-#[test]
-fn comdat_with_unwind_aarch64() {
-    comdat_with_unwind(AARCH64);
+per_arch! {
+    comdat_with_unwind:
+        comdat_with_unwind_x86_64(X86_64),
+        comdat_with_unwind_aarch64(AARCH64),
 }
 
 /// `.note.gnu.property` merging: x86 CET feature bits (AND) and used-ISA
 /// sets (OR-AND), AArch64 BTI/PAC (AND), and inputs without a note.
 fn gnu_properties(arch: Arch, variants: &[&[&str]]) {
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let objs: Vec<PathBuf> = variants
         .iter()
         .enumerate()
@@ -314,22 +295,10 @@ fn gnu_properties(arch: Arch, variants: &[&[&str]]) {
         })
         .collect();
     for n in 1..=objs.len() {
-        check_same(
-            &arch,
-            dir.path(),
-            &format!("prop{n}"),
-            &objs[..n],
-            DumpOptions::default(),
-        );
+        check_same(&arch, dir.path(), &format!("prop{n}"), &objs[..n]);
     }
     let reversed: Vec<PathBuf> = objs.iter().rev().cloned().collect();
-    check_same(
-        &arch,
-        dir.path(),
-        "prop-rev",
-        &reversed,
-        DumpOptions::default(),
-    );
+    check_same(&arch, dir.path(), "prop-rev", &reversed);
 }
 
 #[test]
@@ -363,10 +332,9 @@ fn gnu_properties_aarch64() {
 #[test]
 fn arm_exidx_coverage() {
     let arch = ARM32;
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let d = dir.path();
     let unwind = ["-O2", "-funwind-tables"];
     let split = ["-O2", "-funwind-tables", "-ffunction-sections"];
@@ -376,37 +344,24 @@ fn arm_exidx_coverage() {
         );
         compile(&arch, d, name, &src, &[])
     };
-    let u1 = compile(
-        &arch,
-        d,
-        "u1.c",
-        "int u1a(int x) { return x + 1; }\nint u1b(int x) { return x * 3; }\n",
-        &unwind,
-    );
+    // C with unwind tables: `stem`a and `stem`b, or `stem` alone.
+    let pair = |stem: &str, flags: &[&str]| {
+        let src = format!(
+            "int {stem}a(int x) {{ return x + 1; }}\nint {stem}b(int x) {{ return x * 3; }}\n"
+        );
+        compile(&arch, d, &format!("{stem}.c"), &src, flags)
+    };
+    let single = |stem: &str, flags: &[&str]| {
+        let src = format!("int {stem}(int x) {{ return x - 1; }}\n");
+        compile(&arch, d, &format!("{stem}.c"), &src, flags)
+    };
+    let u1 = pair("u1", &unwind);
     let u2 = bare("u2.s", ".text", "u2");
     let u2b = bare("u2b.s", ".text", "u2b");
-    let u3 = compile(
-        &arch,
-        d,
-        "u3.c",
-        "int u3(int x) { return x - 1; }\n",
-        &unwind,
-    );
-    let v1 = compile(
-        &arch,
-        d,
-        "v1.c",
-        "int v1a(int x) { return x + 1; }\nint v1b(int x) { return x * 3; }\n",
-        &split,
-    );
+    let u3 = single("u3", &unwind);
+    let v1 = pair("v1", &split);
     let v2 = bare("v2.s", ".text.v2", "v2");
-    let v3 = compile(
-        &arch,
-        d,
-        "v3.c",
-        "int v3(int x) { return x - 1; }\n",
-        &split,
-    );
+    let v3 = single("v3", &split);
     let orders: [&[&PathBuf]; 8] = [
         &[&u2, &u1, &u3],
         &[&u1, &u2],
@@ -419,13 +374,7 @@ fn arm_exidx_coverage() {
     ];
     for (i, order) in orders.iter().enumerate() {
         let inputs: Vec<PathBuf> = order.iter().map(|p| (*p).clone()).collect();
-        check_same(
-            &arch,
-            d,
-            &format!("exidx{i}"),
-            &inputs,
-            DumpOptions::default(),
-        );
+        check_same(&arch, d, &format!("exidx{i}"), &inputs);
     }
 }
 
@@ -433,10 +382,9 @@ fn arm_exidx_coverage() {
 #[test]
 fn many_sections_x86_64() {
     let arch = X86_64;
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let mut objs = Vec::new();
     for (file, count) in [("x1.s", 40_000), ("x2.s", 30_000)] {
         let mut src = String::new();
@@ -451,7 +399,7 @@ fn many_sections_x86_64() {
         );
         objs.push(compile(&arch, dir.path(), file, &src, &[]));
     }
-    check_same(&arch, dir.path(), "xindex", &objs, DumpOptions::default());
+    check_same(&arch, dir.path(), "xindex", &objs);
     let ours = std::fs::read(dir.path().join("xindex.ours.o")).expect("output");
     assert_eq!(
         u16::from_le_bytes([ours[60], ours[61]]),
@@ -485,58 +433,40 @@ fn libc_members(arch: &Arch, dir: &Path) -> Option<Vec<PathBuf>> {
 }
 
 fn libc(arch: Arch) {
-    if !arch.available() || xsplice_testkit::require_tool("ar", "extracting libc.a").is_none() {
+    let Some(dir) = scratch(&arch) else {
+        return;
+    };
+    if xsplice_testkit::require_tool("ar", "extracting libc.a").is_none() {
         return;
     }
-    let dir = tempfile::tempdir().expect("temp dir");
     let Some(members) = libc_members(&arch, dir.path()) else {
         return;
     };
-    let opts = DumpOptions::default();
-    check_same(&arch, dir.path(), "libc-all", &members, opts);
+    check_same(&arch, dir.path(), "libc-all", &members);
     let every_seventh: Vec<PathBuf> = members.iter().step_by(7).cloned().collect();
-    check_same(&arch, dir.path(), "libc-7th", &every_seventh, opts);
+    check_same(&arch, dir.path(), "libc-7th", &every_seventh);
     let first: Vec<PathBuf> = members.iter().take(40).cloned().collect();
-    check_same(&arch, dir.path(), "libc-first", &first, opts);
+    check_same(&arch, dir.path(), "libc-first", &first);
 }
 
-#[test]
-fn libc_x86_64() {
-    libc(X86_64);
-}
-
-#[test]
-fn libc_aarch64() {
-    libc(AARCH64);
-}
-
-#[test]
-fn libc_arm32() {
-    libc(ARM32);
+per_arch! {
+    libc:
+        libc_x86_64(X86_64),
+        libc_aarch64(AARCH64),
+        libc_arm32(ARM32),
 }
 
 /// Two strong definitions: both linkers refuse, ours naming both files.
 #[test]
 fn multiple_definition() {
     let arch = X86_64;
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let a = compile(
-        &arch,
-        dir.path(),
-        "one.c",
-        "int clash(void) { return 1; }\n",
-        &["-O2"],
-    );
-    let b = compile(
-        &arch,
-        dir.path(),
-        "two.c",
-        "int clash(void) { return 2; }\n",
-        &["-O2"],
-    );
+    };
+    let [a, b] = [("one.c", 1), ("two.c", 2)].map(|(name, n)| {
+        let src = format!("int clash(void) {{ return {n}; }}\n");
+        compile(&arch, dir.path(), name, &src, &["-O2"])
+    });
     let out = dir.path().join("out.o");
     let gnu = gnu_link(&arch, dir.path(), &out, &[a.clone(), b.clone()], &[])
         .expect_err("GNU ld must refuse");
@@ -556,38 +486,28 @@ fn multiple_definition() {
 /// x86_64 and arm32, but not on aarch64, whose default is a
 /// non-executable stack. Found by linking Xen's arm64 test payloads.
 fn missing_stack_note(arch: Arch) {
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let d = dir.path();
     let code = compile(&arch, d, "a.c", A_C, &["-O2", "-ffunction-sections"]);
     std::fs::write(d.join("note.bin"), b"LIVEPATCH_RULEZ\0").expect("write");
     binary_object(&arch, d, "note.bin", ".modinfo", "note.o");
     let note = d.join("note.o");
-    let opts = DumpOptions::default();
     let both = [code.clone(), note.clone()];
-    check_same(&arch, d, "code-note", &both, opts);
+    check_same(&arch, d, "code-note", &both);
     // GNU ld refuses an EABI5 object after the objcopy object (EABI 0).
     if arch.name != "arm32" {
-        check_same(&arch, d, "note-code", &[note.clone(), code], opts);
+        check_same(&arch, d, "note-code", &[note.clone(), code]);
     }
-    check_same(&arch, d, "note", &[note], opts);
+    check_same(&arch, d, "note", &[note]);
 }
 
-#[test]
-fn missing_stack_note_x86_64() {
-    missing_stack_note(X86_64);
-}
-
-#[test]
-fn missing_stack_note_aarch64() {
-    missing_stack_note(AARCH64);
-}
-
-#[test]
-fn missing_stack_note_arm32() {
-    missing_stack_note(ARM32);
+per_arch! {
+    missing_stack_note:
+        missing_stack_note_x86_64(X86_64),
+        missing_stack_note_aarch64(AARCH64),
+        missing_stack_note_arm32(ARM32),
 }
 
 /// A payload-like object: a replacement function, a `.livepatch.funcs`
@@ -605,10 +525,9 @@ __attribute__((section(".livepatch.hooks.load"), used)) void (*const load_hook)(
 "#;
 
 fn payload_recipe(arch: Arch) {
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let d = dir.path();
     let flags = ["-O2", "-fno-pic", "-ffunction-sections", "-fdata-sections"];
     let payload = compile(&arch, d, "payload.c", PAYLOAD_C, &flags);
@@ -700,19 +619,11 @@ fn payload_recipe(arch: Arch) {
     );
 }
 
-#[test]
-fn payload_recipe_x86_64() {
-    payload_recipe(X86_64);
-}
-
-#[test]
-fn payload_recipe_aarch64() {
-    payload_recipe(AARCH64);
-}
-
-#[test]
-fn payload_recipe_arm32() {
-    payload_recipe(ARM32);
+per_arch! {
+    payload_recipe:
+        payload_recipe_x86_64(X86_64),
+        payload_recipe_aarch64(AARCH64),
+        payload_recipe_arm32(ARM32),
 }
 
 /// Links `inputs` with both linkers: where GNU succeeds the outputs must be
@@ -728,7 +639,7 @@ fn check_same_or_refused(
     let gnu = dir.join(format!("{label}.gnu.o"));
     match gnu_link(arch, dir, &gnu, inputs, &[]) {
         Ok(()) => {
-            check_same(arch, dir, label, inputs, DumpOptions::default());
+            check_same(arch, dir, label, inputs);
             None
         }
         Err(gnu_err) => {
@@ -754,6 +665,28 @@ fn check_same_or_refused(
     }
 }
 
+/// Links each ordered pair of distinct `objs` (labelled `{prefix}{i}-{j}`)
+/// through `check_same_or_refused`; returns how many both linkers refused.
+fn ordered_pairs(arch: &Arch, dir: &Path, prefix: &str, objs: &[PathBuf]) -> usize {
+    let mut refused = 0;
+    for (i, a) in objs.iter().enumerate() {
+        for (j, b) in objs.iter().enumerate() {
+            if i != j
+                && check_same_or_refused(
+                    arch,
+                    dir,
+                    &format!("{prefix}{i}-{j}"),
+                    &[a.clone(), b.clone()],
+                )
+                .is_some()
+            {
+                refused += 1;
+            }
+        }
+    }
+    refused
+}
+
 /// arm32 objects built with differing flags, as a payload mixing objects
 /// from different builds would have them: each ordered pair, some triples,
 /// and objects without `.ARM.attributes` among them. `.ARM.attributes` is
@@ -762,10 +695,9 @@ fn check_same_or_refused(
 #[test]
 fn arm_build_attributes_from_flags() {
     let arch = ARM32;
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let d = dir.path();
     let variants: [(&str, &[&str]); 17] = [
         ("default", &["-O2"]),
@@ -824,17 +756,7 @@ fn arm_build_attributes_from_flags() {
             .args(["--remove-section", ".ARM.attributes"])
             .arg(&bare_src),
     );
-    let mut refused = 0;
-    for (i, a) in objs.iter().enumerate() {
-        for (j, b) in objs.iter().enumerate() {
-            if i != j
-                && check_same_or_refused(&arch, d, &format!("pair{i}-{j}"), &[a.clone(), b.clone()])
-                    .is_some()
-            {
-                refused += 1;
-            }
-        }
-    }
+    let refused = ordered_pairs(&arch, d, "pair", &objs);
     // Hard-float against soft-float calls, v7-M against the A profile.
     assert!(refused > 0, "some pairs must be refused");
     let triples: [[&PathBuf; 3]; 8] = [
@@ -855,13 +777,7 @@ fn arm_build_attributes_from_flags() {
         );
     }
     // Only objects without attributes: no `.ARM.attributes` at all.
-    check_same(
-        &arch,
-        d,
-        "bare",
-        &[bare.clone(), bare_src.clone()],
-        DumpOptions::default(),
-    );
+    check_same(&arch, d, "bare", &[bare.clone(), bare_src.clone()]);
 }
 
 /// The error for hard-float calls mixed with soft-float ones names both
@@ -869,10 +785,9 @@ fn arm_build_attributes_from_flags() {
 #[test]
 fn arm_build_attributes_vfp_args_refused() {
     let arch = ARM32;
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let d = dir.path();
     let src = "double h(double x) { return x / 3; }\n";
     let hard = compile(&arch, d, "hard.c", src, &["-O2"]);
@@ -905,10 +820,9 @@ fn arm_build_attributes_vfp_args_refused() {
 #[test]
 fn arm_build_attributes_from_assembly() {
     let arch = ARM32;
-    if !arch.available() {
+    let Some(dir) = scratch(&arch) else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
+    };
     let d = dir.path();
     let cases: [(&str, &str); 18] = [
         ("cpu-a9", ".cpu cortex-a9\n.fpu neon\n"),
@@ -978,24 +892,10 @@ fn arm_build_attributes_from_assembly() {
             compile(&arch, d, &format!("{name}.s"), &src, &[])
         })
         .collect();
-    let mut refused = 0;
-    for (i, a) in objs.iter().enumerate() {
-        check_same(
-            &arch,
-            d,
-            &format!("one{i}"),
-            &objs[i..=i],
-            DumpOptions::default(),
-        );
-        for (j, b) in objs.iter().enumerate() {
-            if i != j
-                && check_same_or_refused(&arch, d, &format!("asm{i}-{j}"), &[a.clone(), b.clone()])
-                    .is_some()
-            {
-                refused += 1;
-            }
-        }
+    for i in 0..objs.len() {
+        check_same(&arch, d, &format!("one{i}"), &objs[i..=i]);
     }
+    let refused = ordered_pairs(&arch, d, "asm", &objs);
     assert!(refused > 0, "some pairs must be refused");
     for (t, window) in objs.windows(3).enumerate() {
         check_same_or_refused(&arch, d, &format!("asm-triple{t}"), window);
