@@ -63,6 +63,19 @@ pub struct Outcome {
     pub object: Option<Vec<u8>>,
 }
 
+/// What a diff that `st` refused returns: its refusals and warnings in
+/// `report`, and no object.
+fn refused(st: &mut State<'_>, mut report: Report) -> Outcome {
+    report.refusals = std::mem::take(&mut st.refusals);
+    report.warnings = std::mem::take(&mut st.warnings);
+    report.verdict = "refused".into();
+    Outcome {
+        verdict: Verdict::Refused,
+        report,
+        object: None,
+    }
+}
+
 /// The state of the diff over the patched object.
 pub(crate) struct State<'d> {
     pub orig: Object<'d>,
@@ -135,14 +148,7 @@ pub fn diff(
     let new_globals = st.new_globals();
     let mut report = st.report(patched.path);
     if !st.refusals.is_empty() {
-        report.refusals = std::mem::take(&mut st.refusals);
-        report.warnings = std::mem::take(&mut st.warnings);
-        report.verdict = "refused".into();
-        return Ok(Outcome {
-            verdict: Verdict::Refused,
-            report,
-            object: None,
-        });
+        return Ok(refused(&mut st, report));
     }
     let init = st.changed_init_code();
     if roots.is_empty() && new_globals == 0 && !init.is_empty() {
@@ -214,14 +220,7 @@ pub fn diff(
         })
         .collect();
     if !st.refusals.is_empty() {
-        report.refusals = std::mem::take(&mut st.refusals);
-        report.warnings = std::mem::take(&mut st.warnings);
-        report.verdict = "refused".into();
-        return Ok(Outcome {
-            verdict: Verdict::Refused,
-            report,
-            object: None,
-        });
+        return Ok(refused(&mut st, report));
     }
     let object = write::write(&st, &entries, options)?;
     report.warnings = std::mem::take(&mut st.warnings);

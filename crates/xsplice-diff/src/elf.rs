@@ -297,32 +297,12 @@ where
     for (index, shdr) in table.enumerate() {
         let i = index.0;
         if let Some((relas, link)) = shdr.rela(endian, data).map_err(bad)? {
-            if link.0 != symtab.0 {
-                return Err(DiffError::malformed(
-                    path,
-                    format!("`{}` does not use the symbol table", sections[i].name()),
-                ));
-            }
             // `rela` returns the link (the symbol table); the base is sh_info.
-            let base = shdr.sh_info(endian) as usize;
-            if base == 0 || base >= sections.len() {
-                return Err(DiffError::malformed(
-                    path,
-                    format!("`{}` applies to no section", sections[i].name()),
-                ));
-            }
+            let base = reloc_base(path, &sections, i, link.0 == symtab.0, shdr.sh_info(endian))?;
             let mut relocs = Vec::with_capacity(relas.len());
             for r in relas {
                 let sym = r.r_sym(endian, false) as usize;
-                if sym >= symbols.len() {
-                    return Err(DiffError::malformed(
-                        path,
-                        format!(
-                            "relocation in `{}` names symbol {sym} out of range",
-                            sections[i].name()
-                        ),
-                    ));
-                }
+                check_reloc_symbol(path, &sections[i], sym, symbols.len())?;
                 relocs.push(Reloc {
                     offset: r.r_offset(endian).into(),
                     r_type: r.r_type(endian, false).0,
@@ -335,31 +315,11 @@ where
             sections[base].rela = Some(i);
         }
         if let Some((rels, link)) = shdr.rel(endian, data).map_err(bad)? {
-            if link.0 != symtab.0 {
-                return Err(DiffError::malformed(
-                    path,
-                    format!("`{}` does not use the symbol table", sections[i].name()),
-                ));
-            }
-            let base = shdr.sh_info(endian) as usize;
-            if base == 0 || base >= sections.len() {
-                return Err(DiffError::malformed(
-                    path,
-                    format!("`{}` applies to no section", sections[i].name()),
-                ));
-            }
+            let base = reloc_base(path, &sections, i, link.0 == symtab.0, shdr.sh_info(endian))?;
             let mut relocs = Vec::with_capacity(rels.len());
             for r in rels {
                 let sym = r.r_sym(endian) as usize;
-                if sym >= symbols.len() {
-                    return Err(DiffError::malformed(
-                        path,
-                        format!(
-                            "relocation in `{}` names symbol {sym} out of range",
-                            sections[i].name()
-                        ),
-                    ));
-                }
+                check_reloc_symbol(path, &sections[i], sym, symbols.len())?;
                 let offset: u64 = r.r_offset(endian).into();
                 let r_type = r.r_type(endian).0;
                 let target = &sections[base];
@@ -450,6 +410,51 @@ const BUNDLE_PREFIXES: [&[u8]; 10] = [
     b".rodata.",
     b".bss.",
 ];
+
+/// The section relocation section `i` applies to (its `sh_info`), once its
+/// link is known to be the symbol table (`links_symtab`).
+fn reloc_base(
+    path: &str,
+    sections: &[Section<'_>],
+    i: usize,
+    links_symtab: bool,
+    info: u32,
+) -> Result<usize, DiffError> {
+    if !links_symtab {
+        return Err(DiffError::malformed(
+            path,
+            format!("`{}` does not use the symbol table", sections[i].name()),
+        ));
+    }
+    let base = info as usize;
+    if base == 0 || base >= sections.len() {
+        return Err(DiffError::malformed(
+            path,
+            format!("`{}` applies to no section", sections[i].name()),
+        ));
+    }
+    Ok(base)
+}
+
+/// Refuses a relocation of `section` that names symbol `sym` of a table of
+/// `count`.
+fn check_reloc_symbol(
+    path: &str,
+    section: &Section<'_>,
+    sym: usize,
+    count: usize,
+) -> Result<(), DiffError> {
+    if sym >= count {
+        return Err(DiffError::malformed(
+            path,
+            format!(
+                "relocation in `{}` names symbol {sym} out of range",
+                section.name()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 fn is_bundle_name(section: &[u8], symbol: &[u8]) -> bool {
     BUNDLE_PREFIXES.iter().any(|p| {
