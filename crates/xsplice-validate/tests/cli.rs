@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
@@ -17,7 +18,7 @@ struct Out {
     cmd: String,
 }
 
-fn run(bin: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> Out {
+fn run(bin: &str, args: Args<'_>) -> Out {
     let mut cmd = Command::new(xsplice_testkit::tool_binary(bin));
     for a in args {
         cmd.arg(a);
@@ -50,27 +51,56 @@ fn p(dir: &Path, name: &str) -> std::path::PathBuf {
     dir.join(name)
 }
 
+/// The arguments of one run, as `run` takes them.
+type Args<'a> = &'a [&'a dyn AsRef<OsStr>];
+
 #[test]
 fn validate_exit_codes_and_formats() {
     let Some((dir, fx)) = setup() else { return };
     let d = dir.path();
     let good = write(d, "hello.livepatch", &fx.payload);
     let xen = &fx.xen_path;
+    let mut bad = fx.payload.clone();
+    bad[1] = b'X';
+    let bad = write(d, "bad.livepatch", &bad);
+    let empty = write(d, "empty.livepatch", b"");
+    let short = write(d, "short.livepatch", &fx.payload[..100]);
+    // Stacking on a copy of itself: same build-id and clashing new symbols.
+    let twin = write(d, "twin.livepatch", &fx.payload);
 
-    let out = run("xsplice-validate", &[&good]);
-    check(
-        &out,
-        0,
-        "hello.livepatch: 0 errors, 0 warnings; accepted by Xen 4.14-4.22",
-        "",
-    );
-    let out = run("xsplice-validate", &[&good, &"--target", xen]);
-    check(
-        &out,
-        0,
-        "0 errors, 0 warnings; accepted by Xen 4.14-4.22",
-        "",
-    );
+    // Exit 0 when accepted; a broken payload, truncated and empty files
+    // included, is exit 1 with a compiler-style diagnostic (a JSON
+    // finding with `--format json`), not a crash.
+    let findings: [(Args<'_>, i32, &str); 8] = [
+        (
+            &[&good],
+            0,
+            "hello.livepatch: 0 errors, 0 warnings; accepted by Xen 4.14-4.22",
+        ),
+        (
+            &[&good, &"--target", xen],
+            0,
+            "0 errors, 0 warnings; accepted by Xen 4.14-4.22",
+        ),
+        // Narrowing to one release.
+        (&[&good, &"--xen", &"4.19"], 0, "accepted by Xen 4.19\n"),
+        (
+            &[&bad],
+            1,
+            "error[C-11]: not an ELF file (bad magic)\n  --> bad.livepatch: file offset 0x0",
+        ),
+        (&[&bad, &"--format", &"json"], 1, "\"check\": \"C-11\""),
+        (&[&empty], 1, "error[C-05]"),
+        (&[&short], 1, "error[C-17]: e_shoff"),
+        (
+            &[&good, &"--target", xen, &"--after", &twin],
+            1,
+            "error[C-101]",
+        ),
+    ];
+    for (args, code, stdout_has) in findings {
+        check(&run("xsplice-validate", args), code, stdout_has, "");
+    }
 
     let out = run("xsplice-validate", &[&good, &"--format", &"json"]);
     check(&out, 0, "\"findings\": []", "");
@@ -78,9 +108,6 @@ fn validate_exit_codes_and_formats() {
     assert_eq!(v["abi"], "livepatch-v2");
     assert_eq!(v["summary"]["accepted_by"][0], "4.14");
 
-    // Narrowing to one release.
-    let out = run("xsplice-validate", &[&good, &"--xen", &"4.19"]);
-    check(&out, 0, "accepted by Xen 4.19\n", "");
     if let Some(arm) = fixture("arm32") {
         let arm = write(d, "arm.livepatch", &arm.payload);
         let out = run("xsplice-validate", &[&arm, &"--xen", &"4.7"]);
@@ -98,56 +125,23 @@ fn validate_exit_codes_and_formats() {
     // The finding is about the release asked for, so no note narrows it.
     assert!(!out.stdout.contains("= note"), "{}", out.stdout);
 
-    // A broken payload: exit 1, compiler-style diagnostic, JSON finding.
-    let mut bad = fx.payload.clone();
-    bad[1] = b'X';
-    let bad = write(d, "bad.livepatch", &bad);
-    let out = run("xsplice-validate", &[&bad]);
-    check(
-        &out,
-        1,
-        "error[C-11]: not an ELF file (bad magic)\n  --> bad.livepatch: file offset 0x0",
-        "",
-    );
-    let out = run("xsplice-validate", &[&bad, &"--format", &"json"]);
-    check(&out, 1, "\"check\": \"C-11\"", "");
-
-    // Truncated and empty files are findings, not crashes.
-    let out = run("xsplice-validate", &[&write(d, "empty.livepatch", b"")]);
-    check(&out, 1, "error[C-05]", "");
-    let out = run(
-        "xsplice-validate",
-        &[&write(d, "short.livepatch", &fx.payload[..100])],
-    );
-    check(&out, 1, "error[C-17]: e_shoff", "");
-
-    // Stacking on a copy of itself: same build-id and clashing new symbols.
-    let twin = write(d, "twin.livepatch", &fx.payload);
-    let out = run(
-        "xsplice-validate",
-        &[&good, &"--target", xen, &"--after", &twin],
-    );
-    check(&out, 1, "error[C-101]", "");
-
     // Usage and I/O errors: exit 2 with a message naming the thing.
-    let out = run("xsplice-validate", &[&p(d, "missing.livepatch")]);
-    check(&out, 2, "", "cannot read `");
-    let out = run("xsplice-validate", &[&good, &"--xen", &"4.99"]);
-    check(
-        &out,
-        2,
-        "",
-        "Xen 4.99 is not a release this validator knows",
-    );
-    let out = run("xsplice-validate", &[&good, &"--xen", &"four"]);
-    check(&out, 2, "", "is not a xen version");
-    let out = run("xsplice-validate", &[&good, &"--target", &p(d, "nope")]);
-    check(&out, 2, "", "cannot read `");
-    let out = run(
-        "xsplice-validate",
-        &[&good, &"--target", &write(d, "junk", b"junk")],
-    );
-    check(&out, 2, "", "is not a readable hypervisor image");
+    let usage: [(Args<'_>, &str); 5] = [
+        (&[&p(d, "missing.livepatch")], "cannot read `"),
+        (
+            &[&good, &"--xen", &"4.99"],
+            "Xen 4.99 is not a release this validator knows",
+        ),
+        (&[&good, &"--xen", &"four"], "is not a xen version"),
+        (&[&good, &"--target", &p(d, "nope")], "cannot read `"),
+        (
+            &[&good, &"--target", &write(d, "junk", b"junk")],
+            "is not a readable hypervisor image",
+        ),
+    ];
+    for (args, stderr_has) in usage {
+        check(&run("xsplice-validate", args), 2, "", stderr_has);
+    }
 }
 
 #[test]

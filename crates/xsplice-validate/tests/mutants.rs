@@ -294,12 +294,7 @@ fn run_xsplice_v4_corpus() -> Option<Outcome> {
             _ => &Environment::default(),
         };
         let r = validate(&mutant.apply(&good), &Options::default(), env);
-        let errors: BTreeSet<CheckId> = r
-            .findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| f.check)
-            .collect();
+        let errors: BTreeSet<CheckId> = r.error_ids().into_iter().collect();
         if errors != [check].into() {
             out.failures.push(format!(
                 "xsplice-v4 mutant `{}` expected {check} and got:\n{}",

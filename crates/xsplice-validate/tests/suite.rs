@@ -13,9 +13,7 @@ use common::redact;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use xsplice_validate::{
-    CheckId, Environment, Options, Severity, TargetImage, XenImage, inspect, validate,
-};
+use xsplice_validate::{CheckId, Environment, Options, TargetImage, XenImage, inspect, validate};
 
 const ABIS: &[&str] = &["xsplice-v4", "xsplice", "livepatch-v1", "livepatch-v2"];
 const ARCHES: &[&str] = &["x86_64", "aarch64", "arm32"];
@@ -104,12 +102,7 @@ fn every_test_payload() {
                     assert_eq!(env.loaded.len(), 1, "{} models", m.depends);
                 }
                 let report = validate(&bytes, &Options::default(), &env);
-                let errors: BTreeSet<CheckId> = report
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity == Severity::Error)
-                    .map(|f| f.check)
-                    .collect();
+                let errors: BTreeSet<CheckId> = report.error_ids().into_iter().collect();
                 let expected: BTreeSet<CheckId> = match &m.expect_failure {
                     Some(id) => [CheckId::parse(id).expect("a check id")].into(),
                     None => BTreeSet::new(),
