@@ -76,6 +76,23 @@ struct Shdr {
     entsize: u64,
 }
 
+impl Shdr {
+    /// A string table's header.
+    fn strtab(name: u32, offset: u64, size: u64) -> Shdr {
+        Shdr {
+            name,
+            sh_type: elf::SHT_STRTAB.0,
+            flags: 0,
+            offset,
+            size,
+            link: 0,
+            info: 0,
+            align: 1,
+            entsize: 0,
+        }
+    }
+}
+
 /// Encodes the linked output.
 pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::Output, LinkError> {
     let is_64 = l.is_64;
@@ -526,28 +543,16 @@ pub(crate) fn write(objects: &[Object<'_>], mut l: Linked<'_>) -> Result<crate::
             entsize: 4,
         });
     }
-    headers.push(Shdr {
-        name: strtab_name,
-        sh_type: elf::SHT_STRTAB.0,
-        flags: 0,
-        offset: strtab_off,
-        size: strtab.data.len() as u64,
-        link: 0,
-        info: 0,
-        align: 1,
-        entsize: 0,
-    });
-    headers.push(Shdr {
-        name: shstrtab_name,
-        sh_type: elf::SHT_STRTAB.0,
-        flags: 0,
-        offset: shstrtab_off,
-        size: shstr.data.len() as u64,
-        link: 0,
-        info: 0,
-        align: 1,
-        entsize: 0,
-    });
+    headers.push(Shdr::strtab(
+        strtab_name,
+        strtab_off,
+        strtab.data.len() as u64,
+    ));
+    headers.push(Shdr::strtab(
+        shstrtab_name,
+        shstrtab_off,
+        shstr.data.len() as u64,
+    ));
     debug_assert_eq!(headers.len(), shnum);
     let _ = shndx_index;
     for (i, h) in headers.iter().enumerate() {
