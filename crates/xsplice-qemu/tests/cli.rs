@@ -25,6 +25,18 @@ fn run(cwd: &Path, args: &[&str]) -> (i32, String, String) {
     (code, out, err)
 }
 
+/// `run` against Debian's hypervisor: `--target` its `xen.gz`, then `args`.
+fn run_debian(
+    deb: &xsplice_testkit::DebianXen,
+    cwd: &Path,
+    args: &[&str],
+) -> (i32, String, String) {
+    let xen = deb.xen_gz.display().to_string();
+    let mut all = vec!["--target", xen.as_str()];
+    all.extend_from_slice(args);
+    run(cwd, &all)
+}
+
 #[test]
 fn usage_errors_start_no_machine() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,12 +72,10 @@ fn a_crash_then_a_fresh_machine() {
         .expect("the mutant");
     let dir = tempfile::tempdir().unwrap();
     xsplice_mutants::write(dir.path(), "crash.livepatch", &mutant.apply(&fx.payload));
-    let xen = deb.xen_gz.display().to_string();
-    let (code, out, err) = run(
+    let (code, out, err) = run_debian(
+        deb,
         dir.path(),
         &[
-            "--target",
-            &xen,
             "--echo",
             "upload crash crash.livepatch; list; restart; info | grep extra; list",
         ],
@@ -108,12 +118,10 @@ fn a_hang_ends_at_the_timeout() {
     );
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(&payload, dir.path().join("xen_loop_world.livepatch")).unwrap();
-    let xen = deb.xen_gz.display().to_string();
-    let (code, out, err) = run(
+    let (code, out, err) = run_debian(
+        deb,
         dir.path(),
         &[
-            "--target",
-            &xen,
             "--timeout",
             "20",
             "load xen_loop_world.livepatch; info; list",
