@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use xsplice_abi::Abi;
-use xsplice_build::{Arch, BuildError, build_stand_in};
+use xsplice_build::{Arch, BuildError, Built, build_stand_in};
 
 const ABI: Abi = Abi::LivepatchV2;
 const ARCH: Arch = Arch::X86_64;
@@ -40,18 +40,45 @@ fn checkout() -> tempfile::TempDir {
 /// hello_world's manifest, relative to a checkout.
 const HELLO_MANIFEST: &str = "test-payloads/hello_world/payload.json";
 
-/// Replaces `from` by `to` in the checkout's file `rel` (which must hold
-/// it) and returns the text as it was.
-fn edit(tree: &Path, rel: &str, from: &str, to: &str) -> String {
-    let path = tree.join(rel);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "`{rel}` has no {from:?}");
-    std::fs::write(&path, text.replace(from, to)).unwrap();
-    text
-}
-
 fn stand_in_or_skip() -> Option<std::path::PathBuf> {
     xsplice_testkit::stand_in_xen(ARCH.name())
+}
+
+/// A checkout of its own for a test that edits the tree, with the stand-in
+/// hypervisor and an output directory inside it.
+struct Edited {
+    xen: PathBuf,
+    tree: tempfile::TempDir,
+    out: PathBuf,
+}
+
+impl Edited {
+    /// `None` once the skip is reported (no compiler for the stand-in).
+    fn new() -> Option<Self> {
+        let xen = stand_in_or_skip()?;
+        let tree = checkout();
+        let out = tree.path().join("target");
+        Some(Edited { xen, tree, out })
+    }
+
+    fn path(&self) -> &Path {
+        self.tree.path()
+    }
+
+    /// Replaces `from` by `to` in the checkout's file `rel` (which must hold
+    /// it) and returns the text as it was.
+    fn edit(&self, rel: &str, from: &str, to: &str) -> String {
+        let path = self.path().join(rel);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "`{rel}` has no {from:?}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        text
+    }
+
+    /// Builds payload `name` of the checkout, as `common::build` does.
+    fn build(&self, name: &str) -> (Result<Built, BuildError>, String) {
+        common::build(self.path(), name, ABI, ARCH, &self.xen, &self.out, false)
+    }
 }
 
 #[test]
@@ -155,12 +182,10 @@ fn printed_commands_replay_in_a_shell() {
 
 #[test]
 fn failing_step_is_named_and_keeps_previous_outputs() {
-    let Some(xen) = stand_in_or_skip() else {
+    let Some(tree) = Edited::new() else {
         return;
     };
-    let tree = checkout();
-    let out = tree.path().join("target");
-    let (good, _) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
+    let (good, _) = tree.build("hello_world");
     let good = good.unwrap();
     let payload_bytes = std::fs::read(&good.payload).unwrap();
     let funcs_obj = good.dir.join("hello_world.o");
@@ -168,8 +193,8 @@ fn failing_step_is_named_and_keeps_previous_outputs() {
 
     // Break step 3: the .funcs file no longer compiles.
     let hello_c = "test-payloads/hello_world/hello_world.c";
-    let text = edit(tree.path(), hello_c, "OLD_CODE_SZ,", "OLD_CODE_SZ +,");
-    let (bad, _) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
+    let text = tree.edit(hello_c, "OLD_CODE_SZ,", "OLD_CODE_SZ +,");
+    let (bad, _) = tree.build("hello_world");
     match bad {
         Err(BuildError::Failed { step, .. }) => assert!(step.starts_with("step 3"), "{step}"),
         other => panic!("expected step 3 to fail, got {other:?}"),
@@ -179,7 +204,7 @@ fn failing_step_is_named_and_keeps_previous_outputs() {
 
     // Fixed again: the build picks up where it failed and gives the same bytes.
     std::fs::write(tree.path().join(hello_c), text).unwrap();
-    let (again, _) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
+    let (again, _) = tree.build("hello_world");
     let again = again.unwrap();
     assert_eq!(again.steps_run, 1, "only step 3 had to run again");
     assert_eq!(std::fs::read(&again.payload).unwrap(), payload_bytes);
@@ -187,18 +212,15 @@ fn failing_step_is_named_and_keeps_previous_outputs() {
 
 #[test]
 fn missing_symbol_fails_step_2() {
-    let Some(xen) = stand_in_or_skip() else {
+    let Some(tree) = Edited::new() else {
         return;
     };
-    let tree = checkout();
-    edit(
-        tree.path(),
+    tree.edit(
         HELLO_MANIFEST,
         "{xen}:xen_extra_version",
         "{xen}:xen_no_such",
     );
-    let out = tree.path().join("target");
-    let (bad, log) = common::build(tree.path(), "hello_world", ABI, ARCH, &xen, &out, false);
+    let (bad, log) = tree.build("hello_world");
     match bad {
         Err(BuildError::Failed { step, stderr, .. }) => {
             assert!(step.starts_with("step 2"), "{step}");
@@ -210,18 +232,15 @@ fn missing_symbol_fails_step_2() {
 
 #[test]
 fn dependency_cycle_and_unsupported_abi_are_errors() {
-    let Some(xen) = stand_in_or_skip() else {
+    let Some(tree) = Edited::new() else {
         return;
     };
-    let tree = checkout();
-    let out = tree.path().join("target");
-    edit(
-        tree.path(),
+    tree.edit(
         HELLO_MANIFEST,
         r#""depends": "xen""#,
         r#""depends": "bye_world""#,
     );
-    let (bad, _) = common::build(tree.path(), "bye_world", ABI, ARCH, &xen, &out, false);
+    let (bad, _) = tree.build("bye_world");
     let msg = bad.unwrap_err().to_string();
     assert!(
         msg.ends_with("depends on itself: bye_world -> hello_world -> bye_world"),
@@ -234,8 +253,8 @@ fn dependency_cycle_and_unsupported_abi_are_errors() {
         "expectations",
         Abi::LivepatchV1,
         ARCH,
-        &xen,
-        &out,
+        &tree.xen,
+        &tree.out,
         false,
     );
     let msg = bad.unwrap_err().to_string();
