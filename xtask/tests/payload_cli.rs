@@ -31,23 +31,40 @@ fn stdout_lines(out: &Output) -> Vec<String> {
         .collect()
 }
 
-fn have_cc() -> bool {
+/// A temporary directory for a run that builds payloads, or `None` once
+/// the skip is reported because there is no C compiler for x86_64.
+fn scratch() -> Option<tempfile::TempDir> {
     if xsplice_build::Arch::X86_64.find_compiler().is_err() {
         xsplice_testkit::skip("no C compiler for x86_64");
-        return false;
+        return None;
     }
-    true
+    Some(tempfile::tempdir().unwrap())
+}
+
+/// Runs xtask with `args`, checks that it succeeded, and returns the run
+/// and how to show it.
+fn xtask_ok(args: &[&str]) -> (Output, String) {
+    let (out, shown) = xtask(args);
+    assert!(out.status.success(), "{shown}");
+    (out, shown)
+}
+
+/// Checks that the last line of a run's stdout names `path`.
+fn assert_last_line(out: &Output, shown: &str, path: &Path) {
+    assert_eq!(
+        stdout_lines(out).last().map(Path::new),
+        Some(path),
+        "{shown}"
+    );
 }
 
 #[test]
 fn payload_prints_steps_then_the_payload_and_rebuilds_nothing() {
-    if !have_cc() {
+    let Some(tmp) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let out_dir = tmp.path().to_str().unwrap();
-    let (out, shown) = xtask(&["payload", "hello_world", "--out", out_dir]);
-    assert!(out.status.success(), "{shown}");
+    let (out, shown) = xtask_ok(&["payload", "hello_world", "--out", out_dir]);
     let lines = stdout_lines(&out);
     let expected = tmp
         .path()
@@ -83,8 +100,7 @@ fn payload_prints_steps_then_the_payload_and_rebuilds_nothing() {
         "{shown}"
     );
 
-    let (again, shown) = xtask(&["payload", "hello_world", "--out", out_dir]);
-    assert!(again.status.success(), "{shown}");
+    let (again, shown) = xtask_ok(&["payload", "hello_world", "--out", out_dir]);
     let lines = stdout_lines(&again);
     let (last, rest) = lines.split_last().unwrap();
     assert_eq!(Path::new(last), expected);
@@ -96,36 +112,32 @@ fn payload_prints_steps_then_the_payload_and_rebuilds_nothing() {
 
 #[test]
 fn must_fail_payload_succeeds_when_it_fails_as_expected() {
-    if !have_cc() {
+    let Some(tmp) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let (out, shown) = xtask(&[
+    };
+    let (_, shown) = xtask_ok(&[
         "payload",
         "no_xen_buildid",
         "--out",
         tmp.path().to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{shown}");
     assert!(shown.contains("validation failed with C-35"), "{shown}");
 }
 
 #[test]
 fn install_copies_valid_payloads_into_debug_dir() {
-    if !have_cc() {
+    let Some(tmp) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let dest = tmp.path().join("dest");
     let out_root = tmp.path().join("out");
-    let (out, shown) = xtask(&[
+    let (_, shown) = xtask_ok(&[
         "install",
         "--destdir",
         dest.to_str().unwrap(),
         "--out",
         out_root.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{shown}");
     let debug = dest.join("usr/lib/debug");
     let hello = debug.join("xen_hello_world.livepatch");
     assert_eq!(
@@ -181,10 +193,9 @@ fn missing_cross_compiler_names_the_debian_package() {
 
 #[test]
 fn payload_outside_the_repo_and_an_explicit_xen_syms() {
-    if !have_cc() {
+    let Some(tmp) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let root = xsplice_testkit::workspace_root();
     let mine = tmp.path().join("my_patch");
     std::fs::create_dir(&mine).unwrap();
@@ -192,24 +203,20 @@ fn payload_outside_the_repo_and_an_explicit_xen_syms() {
         std::fs::copy(root.join("test-payloads/hello_world").join(f), mine.join(f)).unwrap();
     }
     let out_root = tmp.path().join("out");
-    let (out, shown) = xtask(&[
+    let (out, shown) = xtask_ok(&[
         "payload",
         mine.to_str().unwrap(),
         "--out",
         out_root.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{shown}");
     let built = out_root.join("livepatch-v2/x86_64/my_patch/xen_my_patch.livepatch");
-    assert_eq!(
-        stdout_lines(&out).last().map(Path::new),
-        Some(built.as_path())
-    );
+    assert_last_line(&out, &shown, &built);
 
     // Against an explicit image: the architecture comes from its ELF header.
     let Some(xen) = xsplice_testkit::stand_in_xen("aarch64") else {
         return;
     };
-    let (out, shown) = xtask(&[
+    let (out, shown) = xtask_ok(&[
         "payload",
         "hello_world",
         "--target",
@@ -217,16 +224,12 @@ fn payload_outside_the_repo_and_an_explicit_xen_syms() {
         "--out",
         out_root.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{shown}");
     assert!(
         shown.contains(&format!("--target {}", xen.display())),
         "{shown}"
     );
     let built = out_root.join("livepatch-v2/aarch64/hello_world/xen_hello_world.livepatch");
-    assert_eq!(
-        stdout_lines(&out).last().map(Path::new),
-        Some(built.as_path())
-    );
+    assert_last_line(&out, &shown, &built);
     let (out, shown) = xtask(&[
         "payload",
         "hello_world",
@@ -243,10 +246,9 @@ fn payload_outside_the_repo_and_an_explicit_xen_syms() {
 /// source directory where the steps run.
 #[test]
 fn a_relative_out_is_taken_from_the_current_directory() {
-    if !have_cc() {
+    let Some(tmp) = scratch() else {
         return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
+    };
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
     cmd.current_dir(tmp.path())
         .args(["payload", "hello_world", "--out", "rel/out"]);
@@ -256,9 +258,5 @@ fn a_relative_out_is_taken_from_the_current_directory() {
         .path()
         .join("rel/out/livepatch-v2/x86_64/hello_world/xen_hello_world.livepatch");
     assert!(expected.is_file(), "{shown}");
-    assert_eq!(
-        stdout_lines(&out).last().map(Path::new),
-        Some(expected.as_path()),
-        "{shown}"
-    );
+    assert_last_line(&out, &shown, &expected);
 }
