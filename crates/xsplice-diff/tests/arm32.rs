@@ -14,7 +14,7 @@ use std::process::Command;
 
 use object::read::elf::{FileHeader, SectionHeader};
 use xsplice_diff::{Input, Options, Outcome, Verdict, diff};
-use xsplice_testkit::{GNU_ARM32, run, tool_binary, workspace_root};
+use xsplice_testkit::{GNU_ARM32, run_ok, tool_binary, workspace_root};
 
 /// The stand-in's own flags beyond `BASE_CFLAGS` that matter for its code
 /// (crates/xsplice-build/src/standin.rs).
@@ -53,8 +53,7 @@ fn compile(dir: &Path, name: &str, source: &str, mode: Mode) -> Vec<u8> {
         })
         .args(["-c", name, "-o"])
         .arg(&obj);
-    let (code, _, stderr) = run(&mut cmd);
-    assert_eq!(code, 0, "{cmd:?}\n{}", String::from_utf8_lossy(&stderr));
+    run_ok(&mut cmd);
     std::fs::read(obj).unwrap()
 }
 
@@ -196,6 +195,29 @@ fn rel_sections(data: &[u8]) -> Vec<(String, Vec<RelocSummary>)> {
     out
 }
 
+/// The relocations of section `name` among `rels`; fails listing them all
+/// when there is no such section.
+fn rel_section<'r>(rels: &'r [(String, Vec<RelocSummary>)], name: &str) -> &'r [RelocSummary] {
+    rels.iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, list)| list.as_slice())
+        .unwrap_or_else(|| panic!("no {name} in {rels:?}"))
+}
+
+/// The object of an outcome that must be `Written`, and its report.
+fn written(o: Outcome) -> (Vec<u8>, String) {
+    let report = text(&o);
+    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    (o.object.unwrap(), report)
+}
+
+/// True when the compiler and GNU ld, which links the image of the pairs,
+/// are both there; false once the skip is reported.
+fn compiler_and_ld() -> bool {
+    compiler().is_some()
+        && xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_some()
+}
+
 /// Links `object` into a payload against `image` and validates it.
 fn link_and_validate(dir: &Path, object: &[u8], image: &Path) {
     let obj = dir.join("diffed.o");
@@ -210,24 +232,10 @@ fn link_and_validate(dir: &Path, object: &[u8], image: &Path) {
         .arg("--xen-depends")
         .arg(image)
         .arg(&obj);
-    let (code, out, err) = run(&mut link);
-    assert_eq!(
-        code,
-        0,
-        "{link:?}\n{}{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
-    );
+    run_ok(&mut link);
     let mut v = Command::new(tool_binary("xsplice-validate"));
     v.arg(&payload).arg("--target").arg(image);
-    let (code, out, err) = run(&mut v);
-    assert_eq!(
-        code,
-        0,
-        "{v:?}\n{}{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
-    );
+    run_ok(&mut v);
 }
 
 /// The original object linked by GNU ld: the running image of the pairs.
@@ -243,8 +251,7 @@ fn image(dir: &Path, orig: &[u8]) -> PathBuf {
         .arg("-o")
         .arg(&image)
         .arg(&o);
-    let (code, _, err) = run(&mut ld);
-    assert_eq!(code, 0, "{ld:?}\n{}", String::from_utf8_lossy(&err));
+    run_ok(&mut ld);
     image
 }
 
@@ -254,8 +261,7 @@ int other(int i) { return table[i & 7] + 5; }\n";
 
 #[test]
 fn a_pair_that_differs_only_in_an_implicit_addend() {
-    let Some(_) = compiler() else { return };
-    if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
+    if !compiler_and_ld() {
         return;
     }
     for mode in [Mode::Arm, Mode::Thumb, Mode::ArmUnwind] {
@@ -287,8 +293,7 @@ fn a_pair_that_differs_only_in_an_implicit_addend() {
                 );
             }
             Mode::Arm | Mode::ArmUnwind => {
-                assert_eq!(o.verdict, Verdict::Written, "{report}");
-                let object = o.object.unwrap();
+                let (object, _) = written(o);
                 assert!(has_rel(&object));
                 assert_eq!(
                     has_section_prefix(&patched, ".ARM.exidx"),
@@ -296,16 +301,13 @@ fn a_pair_that_differs_only_in_an_implicit_addend() {
                 );
                 assert!(!has_section_prefix(&object, ".ARM.exidx"));
                 let rels = rel_sections(&object);
-                let slot = rels
-                    .iter()
-                    .find(|(n, _)| n == ".rel.text.slot")
-                    .unwrap_or_else(|| panic!("no .rel.text.slot in {rels:?}"));
+                let slot = rel_section(&rels, ".rel.text.slot");
                 // `table+8` (a literal-pool word in ARM state, MOVW/MOVT
                 // where the compiler prefers them), an undefined reference
                 // to the running image's `table`.
                 assert!(
-                    !slot.1.is_empty()
-                        && slot.1.iter().all(|(t, name, a)| [2, 43, 44].contains(t)
+                    !slot.is_empty()
+                        && slot.iter().all(|(t, name, a)| [2, 43, 44].contains(t)
                             && name == "table"
                             && *a == 8),
                     "{rels:?}"
@@ -347,11 +349,8 @@ fn the_stand_in_hello_world_in_arm_state_links_and_validates() {
         &source.replace("return xen_extra_string;", "return \"Hello World\";"),
         Mode::Arm,
     );
-    let o = run_diff(&orig, &patched, &target);
-    let report = text(&o);
-    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    let (object, report) = written(run_diff(&orig, &patched, &target));
     assert!(report.contains("patch `xen_extra_version`"), "{report}");
-    let object = o.object.unwrap();
     // Deterministic.
     assert_eq!(run_diff(&orig, &patched, &target).object.unwrap(), object);
     link_and_validate(dir.path(), &object, &xen);
@@ -364,8 +363,7 @@ int more(int i) { return i * 3 + x; }\n";
 
 #[test]
 fn two_changed_functions_get_their_names_through_written_addends() {
-    let Some(_) = compiler() else { return };
-    if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
+    if !compiler_and_ld() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -380,34 +378,24 @@ fn two_changed_functions_get_their_names_through_written_addends() {
     );
     let image_path = image(dir.path(), &orig);
     let target = std::fs::read(&image_path).unwrap();
-    let o = run_diff(&orig, &patched, &target);
-    let report = text(&o);
-    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    let (object, report) = written(run_diff(&orig, &patched, &target));
     assert!(
         report.contains("referenced object `statics.c#y`")
             && report.contains("referenced object `statics.c#x`"),
         "{report}"
     );
-    let object = o.object.unwrap();
     let rels = rel_sections(&object);
     // `.livepatch.funcs` entries name `get_y` and `more` through the
     // strings section: the second name's offset is an addend the diff
     // wrote into the entry's `name` field.
-    let funcs = rels
-        .iter()
-        .find(|(n, _)| n == ".rel.livepatch.funcs")
-        .unwrap_or_else(|| panic!("{rels:?}"));
-    let names: Vec<i64> = funcs
-        .1
+    let names: Vec<i64> = rel_section(&rels, ".rel.livepatch.funcs")
         .iter()
         .filter(|(_, s, _)| s == ".livepatch.strings")
         .map(|(_, _, a)| *a)
         .collect();
     assert_eq!(names, [0, 6], "{rels:?}");
-    let get_y = rels.iter().find(|(n, _)| n == ".rel.text.get_y").unwrap();
     assert!(
-        get_y
-            .1
+        rel_section(&rels, ".rel.text.get_y")
             .iter()
             .all(|(_, s, a)| s == "statics.c#y" && *a == 0),
         "{rels:?}"
@@ -438,8 +426,7 @@ int g(int x) { if (x < 0) WARN_AT(20); return x * 3; }
 
 #[test]
 fn bug_frames_keep_the_changed_function_s_element_and_ignore_a_moved_line() {
-    let Some(_) = compiler() else { return };
-    if xsplice_testkit::require_tool(GNU_ARM32.ld, "links the image of the pairs").is_none() {
+    if !compiler_and_ld() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -464,22 +451,16 @@ fn bug_frames_keep_the_changed_function_s_element_and_ignore_a_moved_line() {
         &BUG.replace("x * 3", "x * 5"),
         Mode::Arm,
     );
-    let o = run_diff(&orig, &patched, &target);
-    let report = text(&o);
-    assert_eq!(o.verdict, Verdict::Written, "{report}");
+    let (object, report) = written(run_diff(&orig, &patched, &target));
     assert!(
         report.contains("patch `g`") && !report.contains("patch `f`"),
         "{report}"
     );
-    let object = o.object.unwrap();
     let rels = rel_sections(&object);
-    let frames = rels
-        .iter()
-        .find(|(n, _)| n == ".rel.bug_frames.1")
-        .unwrap_or_else(|| panic!("{rels:?}"));
+    let frames = rel_section(&rels, ".rel.bug_frames.1");
     // One 16-byte element, `g`'s: its first field points at `g`.
-    assert_eq!(frames.1.len(), 3, "{rels:?}");
-    assert_eq!(frames.1[0].1, "g", "{rels:?}");
+    assert_eq!(frames.len(), 3, "{rels:?}");
+    assert_eq!(frames[0].1, "g", "{rels:?}");
     let file = object::File::parse(&*object).unwrap();
     use object::{Object, ObjectSection};
     assert_eq!(file.section_by_name(".bug_frames.1").unwrap().size(), 16);

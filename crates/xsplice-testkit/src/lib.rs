@@ -105,6 +105,19 @@ pub fn run(cmd: &mut Command) -> (i32, Vec<u8>, Vec<u8>) {
     (out.status.code().unwrap_or(-1), out.stdout, out.stderr)
 }
 
+/// Runs a command that must succeed and returns its stdout; fails the test
+/// with the command line, the exit code and both outputs otherwise.
+pub fn run_ok(cmd: &mut Command) -> Vec<u8> {
+    let (code, out, err) = run(cmd);
+    assert!(
+        code == 0,
+        "{cmd:?} failed ({code})\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(&err)
+    );
+    out
+}
+
 /// The entries of `dir` sorted by name, each as its path and its file name;
 /// fails the test naming `dir` if it cannot be read.
 pub fn dir_entries(dir: &Path) -> Vec<(PathBuf, String)> {
