@@ -17,7 +17,7 @@ use std::process::Command;
 use object::{Object, ObjectSection, RelocationFlags};
 use xsplice_abi::layout::EXPECT_DATA_OFFSET;
 use xsplice_abi::{Abi, Arch, Hook, HookKind};
-use xsplice_testkit::{require_tool, run, workspace_root};
+use xsplice_testkit::{require_tool, run_ok, workspace_root};
 
 /// The compiler for each architecture and, for cross targets, the qemu-user
 /// binary that runs its (static) executables.
@@ -135,15 +135,7 @@ int main(void)
 
 /// Runs a command, failing with the command line and its output.
 fn must_run(cmd: &mut Command) -> String {
-    let (code, stdout, stderr) = run(cmd);
-    assert_eq!(
-        code,
-        0,
-        "command failed: {cmd:?}\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&stdout),
-        String::from_utf8_lossy(&stderr)
-    );
-    String::from_utf8(stdout).expect("utf-8 output")
+    String::from_utf8(run_ok(cmd)).expect("utf-8 output")
 }
 
 fn compile(cc: &Path, abi: Abi, args: &[&str], source: &Path, out: &Path) {

@@ -54,15 +54,7 @@ impl Arch {
 
 /// Runs `cmd`, panicking with the command line and its output on failure.
 pub fn must(cmd: &mut Command) -> Vec<u8> {
-    let line = format!("{cmd:?}");
-    let (code, out, err) = run(cmd);
-    assert!(
-        code == 0,
-        "command failed ({code}): {line}\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&err)
-    );
-    out
+    xsplice_testkit::run_ok(cmd)
 }
 
 /// Writes `src` to `dir/name` and compiles it to `dir/<stem>.o`.
