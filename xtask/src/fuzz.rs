@@ -277,23 +277,17 @@ fn coverage(fuzz_dir: &Path, targets: &[&str]) -> anyhow::Result<()> {
             .join("coverage")
             .join(target)
             .join("coverage.profdata");
-        let report = Command::new(&llvm_cov)
-            .arg("report")
-            .arg(&binary)
-            .arg(format!("-instr-profile={}", profile.display()))
-            // Our crates only: dependencies, the standard library and the
-            // fuzz harness itself are not what is measured.
-            .arg("-ignore-filename-regex=(/\\.cargo/|/rustc/|/rustlib/|/fuzz/)")
-            .output()
-            .context("cannot run llvm-cov")?;
-        if !report.status.success() {
-            bail!(
-                "llvm-cov report failed: {}",
-                String::from_utf8_lossy(&report.stderr)
-            );
-        }
+        let report = crate::checked_output(
+            Command::new(&llvm_cov)
+                .arg("report")
+                .arg(&binary)
+                .arg(format!("-instr-profile={}", profile.display()))
+                // Our crates only: dependencies, the standard library and the
+                // fuzz harness itself are not what is measured.
+                .arg("-ignore-filename-regex=(/\\.cargo/|/rustc/|/rustlib/|/fuzz/)"),
+        )?;
         let root = format!("{}/", workspace_root().display());
-        let text = String::from_utf8_lossy(&report.stdout).replace(&root, "");
+        let text = String::from_utf8_lossy(&report).replace(&root, "");
         println!(
             "coverage of `{target}` over {} inputs:\n{text}",
             count_files(&corpus)

@@ -65,6 +65,23 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs `cmd` to its end and returns its standard output; when it cannot
+/// start or exits non-zero, an error naming the command, with its status and
+/// standard error.
+pub fn checked_output(cmd: &mut std::process::Command) -> anyhow::Result<Vec<u8>> {
+    let out = cmd
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run {cmd:?}: {e}"))?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(out.stdout)
+}
+
 /// The workspace root, whatever directory xtask was started from.
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

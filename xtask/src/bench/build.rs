@@ -21,14 +21,8 @@ use anyhow::{Context, bail};
 /// Runs a command, failing with its stderr if it fails; returns its wall time.
 fn timed(cmd: &mut Command) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    let took = start.elapsed();
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(took)
+    crate::checked_output(cmd)?;
+    Ok(start.elapsed())
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -150,14 +150,7 @@ fn time_make(top: &Path, args: &[&str]) -> anyhow::Result<Duration> {
 }
 
 fn run_quiet(cmd: &mut std::process::Command, what: &str) -> anyhow::Result<()> {
-    let out = cmd.output().with_context(|| format!("{what}: {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{what} failed ({}): {cmd:?}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    crate::checked_output(cmd).with_context(|| what.to_owned())?;
     Ok(())
 }
 

@@ -22,13 +22,7 @@ const OBJECTS: usize = 50;
 const FUNCTIONS_PER_OBJECT: usize = 100;
 
 fn check(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(out.stdout)
+    crate::checked_output(cmd)
 }
 
 fn timed(cmd: &mut Command) -> anyhow::Result<Duration> {

@@ -55,10 +55,8 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         .output()
         .context("cannot run xsplice-validate")?;
     if !out.status.success() {
-        bail!(
-            "the generated payload does not validate clean:\n{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        let report = String::from_utf8_lossy(&out.stdout);
+        bail!("the generated payload does not validate clean:\n{report}");
     }
 
     // One warm-up each (page cache), then alternate.
