@@ -82,8 +82,8 @@ pub const MAX_NOP_LEN: usize = 31;
 
 /// The multi-byte x86 NOP forms recommended in the Intel SDM (`0f 1f /0`
 /// with growing ModRM/SIB displacement, then an operand-size and a segment
-/// prefix), indexed by length - 1. Xen's P6 table (`P6_NOP1` to `P6_NOP8`)
-/// is the first [`X86_XEN_NOP_MAX`]; GNU ld's x86-64 code fill uses all ten.
+/// prefix), indexed by length - 1. The first nine are Xen's P6 table
+/// (`P6_NOP1` to `P6_NOP9`); GNU ld's x86-64 code fill uses all ten.
 pub const X86_NOPS: [&[u8]; 10] = [
     &[0x90],
     &[0x66, 0x90],
@@ -97,19 +97,20 @@ pub const X86_NOPS: [&[u8]; 10] = [
     &[0x66, 0x2e, 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00],
 ];
 
-/// The longest single NOP Xen pads with on x86 (`ASM_NOP_MAX`).
-pub const X86_XEN_NOP_MAX: usize = 8;
+/// The longest single NOP [`x86_nops`] emits. Xen's own limit
+/// (`ASM_NOP_MAX`) is 9 bytes.
+pub const X86_NOP_MAX: usize = 8;
 
-/// `len` bytes of x86 NOPs from [`X86_NOPS`] as Xen's `add_nops` lays them
-/// out: the longest form up to [`X86_XEN_NOP_MAX`] bytes, then the rest.
-/// Xen itself picks a CPU-dependent table at boot (P6 or K8 NOPs), so the
-/// bytes in a running hypervisor may differ; only the length and "does
-/// nothing" are part of the contract (§4).
+/// `len` bytes of x86 NOPs from [`X86_NOPS`], longest first, in pieces of
+/// at most [`X86_NOP_MAX`] bytes. Xen's `add_nops` does the same with
+/// 9-byte pieces from a table it picks at boot (P6 or K8 NOPs), so a running
+/// hypervisor's bytes may differ; only the length and "does nothing" are
+/// part of the contract (§4).
 pub fn x86_nops(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len);
     let mut left = len;
     while left > 0 {
-        let n = left.min(X86_XEN_NOP_MAX);
+        let n = left.min(X86_NOP_MAX);
         out.extend_from_slice(X86_NOPS[n - 1]);
         left -= n;
     }
