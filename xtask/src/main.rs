@@ -13,6 +13,7 @@ mod target;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -71,7 +72,7 @@ fn main() -> std::process::ExitCode {
 pub fn checked_output(cmd: &mut std::process::Command) -> anyhow::Result<Vec<u8>> {
     let out = cmd
         .output()
-        .map_err(|e| anyhow::anyhow!("cannot run {cmd:?}: {e}"))?;
+        .with_context(|| format!("cannot run {cmd:?}"))?;
     if !out.status.success() {
         anyhow::bail!(
             "{cmd:?} failed ({}): {}",

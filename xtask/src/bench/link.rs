@@ -16,18 +16,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-use crate::workspace_root;
+use crate::{checked_output, workspace_root};
 
 const OBJECTS: usize = 50;
 const FUNCTIONS_PER_OBJECT: usize = 100;
 
-fn check(cmd: &mut Command) -> anyhow::Result<Vec<u8>> {
-    crate::checked_output(cmd)
-}
-
 fn timed(cmd: &mut Command) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    check(cmd)?;
+    checked_output(cmd)?;
     Ok(start.elapsed())
 }
 
@@ -74,7 +70,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 /// Builds the release `xsplice-link` and returns its path.
 fn build_linker() -> anyhow::Result<PathBuf> {
     let root = workspace_root();
-    check(
+    checked_output(
         Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
             .current_dir(&root)
             .args(["build", "--quiet", "--release", "-p", "xsplice-link"]),
@@ -116,7 +112,7 @@ fn generated_payload(dir: &Path) -> anyhow::Result<Vec<String>> {
         let name = format!("p{o:02}.c");
         std::fs::write(dir.join(&name), src)?;
         let obj = format!("p{o:02}.o");
-        check(Command::new("gcc").current_dir(dir).args([
+        checked_output(Command::new("gcc").current_dir(dir).args([
             "-O2",
             "-g",
             "-ffunction-sections",
@@ -133,12 +129,12 @@ fn generated_payload(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// Extracts the host's libc.a; returns its members in order.
 fn libc_members(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let out = check(Command::new("gcc").arg("-print-file-name=libc.a"))?;
+    let out = checked_output(Command::new("gcc").arg("-print-file-name=libc.a"))?;
     let libc = PathBuf::from(String::from_utf8_lossy(&out).trim());
     if !libc.is_absolute() {
         bail!("gcc does not know where libc.a is");
     }
-    check(Command::new("ar").current_dir(dir).arg("x").arg(&libc))?;
+    checked_output(Command::new("ar").current_dir(dir).arg("x").arg(&libc))?;
     let mut members: Vec<String> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -247,7 +243,7 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         )?,
         measure("libc.a members", &libc_dir, &libc, &ld, &ours, &time, runs)?,
     ];
-    let ld_version = check(Command::new(&ld).arg("--version"))?;
+    let ld_version = checked_output(Command::new(&ld).arg("--version"))?;
     println!(
         "`{}`, median of {runs} runs after one warm-up, alternating",
         String::from_utf8_lossy(&ld_version)

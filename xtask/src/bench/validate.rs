@@ -55,8 +55,10 @@ pub fn run(runs: usize) -> anyhow::Result<()> {
         .output()
         .context("cannot run xsplice-validate")?;
     if !out.status.success() {
-        let report = String::from_utf8_lossy(&out.stdout);
-        bail!("the generated payload does not validate clean:\n{report}");
+        bail!(
+            "the generated payload does not validate clean:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 
     // One warm-up each (page cache), then alternate.
